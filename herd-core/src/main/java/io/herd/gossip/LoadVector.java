@@ -1,0 +1,71 @@
+package io.herd.gossip;
+
+/**
+ * One node's load vector: what it is (cores, measured speed, capabilities) and
+ * how busy it is now. Produced by the node itself, spread by gossip, read by
+ * placement and by {@code herd nodes}.
+ *
+ * @param node             node name (unique in the cluster, the certificate's CN)
+ * @param address          advertised gRPC address, {@code host:port}
+ * @param incarnation      start time of the publishing daemon (ms since epoch);
+ *                         a restarted daemon has a higher one, so its fresh
+ *                         vectors win over stale ones of its previous life
+ * @param seq              publication counter within one incarnation
+ * @param cores            online logical CPUs
+ * @param speed            calibrated CPU speed: work units per second per core
+ *                         (see {@link SpeedBenchmark}); comparable across machines
+ * @param load1            1-minute load average
+ * @param cpuPercent       whole-machine CPU utilisation, 0..100
+ * @param memTotalBytes    physical memory
+ * @param memFreeBytes     memory available to new work (MemAvailable)
+ * @param swapTotalBytes   swap size
+ * @param swapFreeBytes    free swap
+ * @param ownerIdleSeconds seconds since the owner's last keyboard, mouse or tty
+ *                         input; -1 when unknown (no source readable)
+ * @param ownerPresent     someone is logged in locally (seat or local tty)
+ * @param guestSlots       how many guest jobs this node accepts at once
+ * @param guestJobs        guest jobs running now
+ * @param sandbox          sandbox capability level, e.g. "bwrap+cgroup2" or "nice"
+ * @param version          herd version of the daemon
+ * @param leaving          the node announced a graceful leave
+ */
+public record LoadVector(
+        String node,
+        String address,
+        long incarnation,
+        long seq,
+        int cores,
+        double speed,
+        double load1,
+        double cpuPercent,
+        long memTotalBytes,
+        long memFreeBytes,
+        long swapTotalBytes,
+        long swapFreeBytes,
+        long ownerIdleSeconds,
+        boolean ownerPresent,
+        int guestSlots,
+        int guestJobs,
+        String sandbox,
+        String version,
+        boolean leaving) {
+
+    /** True when this vector is newer than {@code other} from the same node. */
+    public boolean newerThan(LoadVector other) {
+        if (other == null) return true;
+        if (incarnation != other.incarnation) return incarnation > other.incarnation;
+        return seq > other.seq;
+    }
+
+    public LoadVector withSeq(long newSeq) {
+        return new LoadVector(node, address, incarnation, newSeq, cores, speed, load1, cpuPercent,
+                memTotalBytes, memFreeBytes, swapTotalBytes, swapFreeBytes, ownerIdleSeconds,
+                ownerPresent, guestSlots, guestJobs, sandbox, version, leaving);
+    }
+
+    public LoadVector withLeaving(boolean isLeaving) {
+        return new LoadVector(node, address, incarnation, seq, cores, speed, load1, cpuPercent,
+                memTotalBytes, memFreeBytes, swapTotalBytes, swapFreeBytes, ownerIdleSeconds,
+                ownerPresent, guestSlots, guestJobs, sandbox, version, isLeaving);
+    }
+}
