@@ -52,6 +52,9 @@ public record JoinToken(String id, byte[] secret, byte[] caPin, Instant expires)
         if (caPin.length != Pins.LENGTH) {
             throw new IllegalArgumentException("CA pin must be " + Pins.LENGTH + " bytes");
         }
+        if (expires.isBefore(Instant.EPOCH)) {
+            throw new IllegalArgumentException("token expiry must not be before 1970");
+        }
         secret = secret.clone();
         caPin = caPin.clone();
         expires = expires.truncatedTo(ChronoUnit.SECONDS);
