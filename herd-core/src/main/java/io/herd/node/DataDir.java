@@ -1,0 +1,61 @@
+package io.herd.node;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * A node's data directory and where each thing lives in it. Several nodes can
+ * share a machine by giving each its own directory.
+ *
+ * <pre>
+ * node.properties   name, cluster, listen and advertised address
+ * tls/              node.key (0600), node.crt, ca.crt, crl.der
+ * ca/               only on the node that ran `herd init`: ca.key, ca.db
+ * peers.txt         last known members' gRPC addresses (discovery on restart)
+ * herd.sock         the local control socket for the CLI
+ * daemon.pid, daemon.log
+ * </pre>
+ */
+public record DataDir(Path root) {
+
+    public DataDir {
+        root = root.toAbsolutePath().normalize();
+    }
+
+    /**
+     * The directory a command uses: {@code --data}, else {@code $HERD_DATA}, else
+     * {@code /var/lib/herd} as root and {@code ~/.local/share/herd} otherwise.
+     */
+    public static DataDir resolve(Path explicit) {
+        if (explicit != null) return new DataDir(explicit);
+        String env = System.getenv("HERD_DATA");
+        if (env != null && !env.isBlank()) return new DataDir(Path.of(env));
+        if ("root".equals(System.getProperty("user.name"))) return new DataDir(Path.of("/var/lib/herd"));
+        return new DataDir(Path.of(System.getProperty("user.home"), ".local", "share", "herd"));
+    }
+
+    public Path config() { return root.resolve("node.properties"); }
+    public Path caDir() { return root.resolve("ca"); }
+    public Path peers() { return root.resolve("peers.txt"); }
+    public Path socket() { return root.resolve("herd.sock"); }
+    public Path pidFile() { return root.resolve("daemon.pid"); }
+    public Path log() { return root.resolve("daemon.log"); }
+
+    public boolean isInitialised() { return Files.exists(config()); }
+    public boolean holdsCa() { return Files.exists(caDir().resolve("ca.key")); }
+
+    /** Creates the directory readable only by its owner: it holds the node's private key. */
+    public void create() throws IOException {
+        Files.createDirectories(root);
+        try {
+            Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx--x--x"));
+        } catch (UnsupportedOperationException ignored) {
+            // non-POSIX file system: nothing to tighten
+        }
+    }
+
+    @Override
+    public String toString() { return root.toString(); }
+}

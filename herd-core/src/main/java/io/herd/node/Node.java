@@ -1,0 +1,536 @@
+package io.herd.node;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.herd.api.Caller;
+import io.herd.api.ControlServer;
+import io.herd.api.NodeRpcServer;
+import io.herd.api.proto.Ack;
+import io.herd.api.proto.ControlReply;
+import io.herd.api.proto.ControlRequest;
+import io.herd.api.proto.CrlUpdate;
+import io.herd.api.proto.JoinReply;
+import io.herd.api.proto.JoinRequest;
+import io.herd.api.proto.Leaving;
+import io.herd.api.proto.NodeInfo;
+import io.herd.api.proto.NodeServiceGrpc;
+import io.herd.api.proto.NodesReply;
+import io.herd.api.proto.Notice;
+import io.herd.api.proto.Revoked;
+import io.herd.api.proto.RevokeNodeReply;
+import io.herd.api.proto.RevokeNodeRequest;
+import io.herd.api.proto.StatusReply;
+import io.herd.api.proto.TokenReply;
+import io.herd.gossip.GossipEngine;
+import io.herd.gossip.LoadSampler;
+import io.herd.gossip.LoadVector;
+import io.herd.membership.ClusterMap;
+import io.herd.membership.Membership;
+import io.herd.membership.NodeView;
+import io.herd.security.ClusterCa;
+import io.herd.security.JoinRefusedException;
+import io.herd.security.JoinToken;
+import io.herd.security.NodeIdentity;
+import io.herd.security.Revocations;
+import io.herd.security.TlsContexts;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One herd daemon: wires security, membership, gossip, the gRPC endpoint and
+ * the local control socket for a data directory. Every machine runs the same
+ * daemon; the one that ran {@code herd init} also holds the cluster CA.
+ */
+public final class Node implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Node.class);
+
+    /** Tunables; defaults are what a production node uses. */
+    public record Options(Duration speedBudget, Membership.Settings membership, GossipEngine.GossipConfig gossip,
+                          long sampleMillis, long suspectAfterMillis) {
+        public static Options defaults() {
+            return new Options(Duration.ofMillis(300), Membership.Settings.defaults(),
+                    GossipEngine.GossipConfig.defaults(), 500, 3000);
+        }
+    }
+
+    private final DataDir dir;
+    private final Options options;
+    private final Clock clock;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicBoolean closing = new AtomicBoolean();
+
+    private NodeConfig config;
+    private NodeIdentity identity;
+    private Revocations revocations;
+    private ClusterCa ca;
+    private GossipEngine gossip;
+    private ClusterMap map;
+    private LoadSampler sampler;
+    private Membership membership;
+    private NodeRpcServer rpc;
+    private ControlServer control;
+    private ScheduledExecutorService timer;
+    private volatile boolean leaving;
+    private long startedAt;
+    private double speed;
+    private volatile List<String> lastPeers = List.of();
+
+    public Node(DataDir dir, Options options, Clock clock) {
+        this.dir = dir;
+        this.options = options;
+        this.clock = clock;
+    }
+
+    public void start() throws Exception {
+        if (io.herd.api.ControlClient.isRunning(dir.root())) {
+            throw new IllegalStateException("a herd daemon is already running for " + dir + "; stop it with `herd leave --data " + dir + "`");
+        }
+        config = NodeConfig.load(dir.config());
+        identity = NodeIdentity.load(dir.root());
+        revocations = Revocations.load(dir.root(), identity.caCertificate());
+        if (dir.holdsCa()) {
+            ca = ClusterCa.open(dir.caDir());
+            revocations.update(ca.currentCrl());
+        }
+        if (revocations.isRevoked(identity.certificate())) {
+            throw new IllegalStateException("this node's certificate was revoked (the node was removed from the cluster); "
+                    + "join again with a new token: `herd join ADDR --token T --data " + dir + "` after removing " + dir);
+        }
+        long incarnation = clock.millis();
+        startedAt = incarnation;
+        speed = io.herd.gossip.SpeedBenchmark.measure(options.speedBudget());
+        int slots = Runtime.getRuntime().availableProcessors();
+        sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
+                SandboxLevel.detect(), Version.get(), () -> 0);
+        gossip = new GossipEngine(config.name(), options.gossip(), new Random());
+        map = new ClusterMap(config.name(), options.suspectAfterMillis());
+        publish();
+
+        rpc = new NodeRpcServer(config.grpcBind(), TlsContexts.grpcServer(identity, revocations), revocations, new RpcBackend());
+        rpc.start();
+
+        membership = new Membership(config.name(), config.cluster(), config.membershipBind(), config.membershipPort(),
+                TlsContexts.jdk(identity, revocations), options.membership(), new MembershipListener());
+        membership.start(initialHosts());
+
+        control = new ControlServer(dir.socket(), this::handleControl);
+        control.start();
+        Files.writeString(dir.pidFile(), Long.toString(ProcessHandle.current().pid()));
+
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "herd-gossip");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleAtFixedRate(this::sampleSafely, options.sampleMillis(), options.sampleMillis(), TimeUnit.MILLISECONDS);
+        long tick = Math.max(10, options.gossip().periodMillis() / 5);
+        timer.scheduleAtFixedRate(this::gossipSafely, tick, tick, TimeUnit.MILLISECONDS);
+        timer.scheduleAtFixedRate(this::savePeersSafely, 5, 10, TimeUnit.SECONDS);
+        log.info("node {} of cluster {} up: gRPC {}, membership {}:{}, speed {}", config.name(), config.cluster(),
+                config.grpcAddress(), config.membershipBind().getHostAddress(), config.membershipPort(),
+                String.format("%.2f", speed));
+    }
+
+    /** Blocks until the daemon has stopped (leave, shutdown, removal). */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    public NodeConfig config() { return config; }
+
+    public List<NodeView> nodes() { return map.snapshot(clock.millis()); }
+
+    public Membership.Traffic traffic() { return membership.traffic(); }
+
+    public long gossipBytesSent() { return gossip.bytesSent(); }
+
+    // --- gossip -------------------------------------------------------------
+
+    private void publish() {
+        LoadVector v = sampler.sample();
+        if (leaving) v = v.withLeaving(true);
+        long now = clock.millis();
+        synchronized (gossip) {
+            gossip.publishLocal(v, now);
+            syncMapFromGossip(now);
+        }
+    }
+
+    private void syncMapFromGossip(long now) {
+        gossip.view().forEach((name, e) -> map.learned(e.vector(), e.learnedAtMillis()));
+    }
+
+    private void sampleSafely() {
+        try {
+            publish();
+        } catch (RuntimeException e) {
+            log.warn("load sampling failed: {}", e.toString());
+        }
+    }
+
+    private void gossipSafely() {
+        try {
+            List<String> peers = new ArrayList<>(membership.members());
+            peers.remove(config.name());
+            List<GossipEngine.Outgoing> out;
+            synchronized (gossip) {
+                out = gossip.tick(clock.millis(), peers);
+            }
+            for (GossipEngine.Outgoing o : out) membership.send(o.destination(), Membership.Kind.GOSSIP, o.payload());
+        } catch (RuntimeException e) {
+            log.warn("gossip round failed: {}", e.toString());
+        }
+    }
+
+    private void savePeersSafely() {
+        try {
+            List<String> peers = map.knownAddresses();
+            if (!peers.equals(lastPeers)) {
+                Files.write(dir.peers(), peers);
+                lastPeers = peers;
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("could not save {}: {}", dir.peers(), e.toString());
+        }
+    }
+
+    private List<InetSocketAddress> initialHosts() throws IOException {
+        Set<String> addrs = new LinkedHashSet<>();
+        if (Files.exists(dir.peers())) addrs.addAll(Files.readAllLines(dir.peers()));
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (String a : addrs) {
+            a = a.trim();
+            int colon = a.lastIndexOf(':');
+            if (a.isEmpty() || colon < 0) continue;
+            try {
+                out.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1)) + 1));
+            } catch (RuntimeException e) {
+                log.warn("ignoring bad peer address '{}' in {}", a, dir.peers());
+            }
+        }
+        return out;
+    }
+
+    private final class MembershipListener implements Membership.Listener {
+        @Override
+        public void viewChanged(List<String> members) {
+            map.viewChanged(members);
+            // A node that was away may have missed a revocation: the CA re-announces the current CRL.
+            if (ca != null && revocations.current() != null && membership != null) {
+                byte[] crl = revocations.currentDer();
+                timer.execute(() -> membership.broadcast(Membership.Kind.NOTICE,
+                        Notice.newBuilder().setCrl(CrlUpdate.newBuilder().setCrlDer(ByteString.copyFrom(crl))).build().toByteArray()));
+            }
+        }
+
+        @Override
+        public void received(Membership.Kind kind, String from, byte[] payload) {
+            switch (kind) {
+                case GOSSIP -> {
+                    long now = clock.millis();
+                    synchronized (gossip) {
+                        gossip.receive(payload, now);
+                        syncMapFromGossip(now);
+                    }
+                }
+                case NOTICE -> onNotice(from, payload);
+            }
+        }
+    }
+
+    private void onNotice(String from, byte[] payload) {
+        Notice n;
+        try {
+            n = Notice.parseFrom(payload);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            log.warn("bad notice from {}: {}", from, e.getMessage());
+            return;
+        }
+        switch (n.getKindCase()) {
+            case LEAVING -> {
+                log.info("node {} is leaving", n.getLeaving().getNodeName());
+                map.leaving(n.getLeaving().getNodeName());
+            }
+            case REVOKED -> applyCrl(n.getRevoked().getCrlDer().toByteArray(), n.getRevoked().getNodeName());
+            case CRL -> applyCrl(n.getCrl().getCrlDer().toByteArray(), null);
+            default -> log.debug("ignored notice {} from {}", n.getKindCase(), from);
+        }
+    }
+
+    /** Applies a CRL (only if the CA signed it and it is newer); acts on a named revoked node. */
+    private void applyCrl(byte[] der, String revokedNode) {
+        try {
+            X509CRL crl = (X509CRL) CertificateFactory.getInstance("X.509").generateCRL(new ByteArrayInputStream(der));
+            boolean changed = revocations.update(crl);
+            if (revocations.isRevoked(identity.certificate())) {
+                log.warn("this node's certificate was revoked: it has been removed from the cluster; stopping");
+                timer.execute(() -> shutdown(false));
+                return;
+            }
+            if (revokedNode != null) forgetRevoked(revokedNode);
+            if (changed) log.info("installed CRL #{}", crl.getExtensionValue("2.5.29.20") == null ? "?" : "new");
+        } catch (Exception e) {
+            log.warn("rejected a CRL notice: {}", e.toString());
+        }
+    }
+
+    /**
+     * Drops a revoked node from the map at once. Its existing membership
+     * connections are cut a moment later, so the revocation notice still reaches
+     * it and a well-behaved daemon stops by itself; new connections from it are
+     * refused immediately anyway (the trust managers check the CRL).
+     */
+    private void forgetRevoked(String name) {
+        map.removed(name);
+        synchronized (gossip) {
+            gossip.forget(name);
+        }
+        timer.schedule(() -> membership.cutOff(name), REVOKE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private static final long REVOKE_GRACE_MILLIS = 2000;
+
+    // --- control channel ----------------------------------------------------
+
+    private ControlReply handleControl(ControlRequest req, Caller caller) {
+        return switch (req.getKindCase()) {
+            case STATUS -> ControlReply.newBuilder().setStatus(StatusReply.newBuilder()
+                    .setNodeName(config.name()).setClusterName(config.cluster()).setGrpcAddress(config.grpcAddress())
+                    .setMembershipAddress(config.advertiseHost() + ":" + config.membershipPort())
+                    .setPid(ProcessHandle.current().pid()).setVersion(Version.get()).setHoldsCa(ca != null)
+                    .setMembers(membership.members().size())
+                    .setUptimeMillis(clock.millis() - startedAt).setSpeed(speed)
+                    .setGossipBytesSent(gossip.bytesSent()).setGossipMessagesSent(gossip.messagesSent())
+                    .setTransportBytesSent(membership.traffic().bytesSent())
+                    .setTransportBytesReceived(membership.traffic().bytesReceived())).build();
+            case NODES -> {
+                NodesReply.Builder b = NodesReply.newBuilder();
+                for (NodeView v : nodes()) b.addNodes(toInfo(v));
+                yield ControlReply.newBuilder().setNodes(b).build();
+            }
+            case TOKEN -> token(req.getToken().getTtlSeconds(), req.getToken().getUses(), caller);
+            case LEAVE -> {
+                if (!caller.admin()) yield notAdmin("herd leave", caller);
+                leaveGracefully();
+                ControlServer.afterReply(() -> shutdown(false));
+                yield ack("node " + config.name() + " left the cluster; its daemon stops now");
+            }
+            case REMOVE_NODE -> removeNode(req.getRemoveNode().getNodeName(), caller);
+            case SHUTDOWN -> {
+                if (!caller.admin()) yield notAdmin("shutdown", caller);
+                ControlServer.afterReply(() -> shutdown(false));
+                yield ack("stopping");
+            }
+            case KIND_NOT_SET -> ControlServer.error("empty request: this herd CLI and daemon may be of different versions", 2);
+        };
+    }
+
+    private static ControlReply ack(String msg) {
+        return ControlReply.newBuilder().setAck(Ack.newBuilder().setMessage(msg)).build();
+    }
+
+    private static ControlReply notAdmin(String what, Caller caller) {
+        return ControlServer.error(what + " needs an admin of this node (root, the daemon's user or group '"
+                + Caller.ADMIN_GROUP + "'); you are " + caller.user(), 77);
+    }
+
+    private ControlReply token(long ttlSeconds, int uses, Caller caller) {
+        if (!caller.admin()) return notAdmin("herd token", caller);
+        if (ca == null) {
+            return ControlServer.error("this node does not hold the cluster CA; run `herd token` on the node that ran `herd init`"
+                    + (config.caNodeHint().isEmpty() ? "" : " (" + config.caNodeHint() + ")"), 2);
+        }
+        if (ttlSeconds <= 0) ttlSeconds = 3600;
+        if (uses <= 0) uses = 1;
+        JoinToken t = ca.createToken(Duration.ofSeconds(ttlSeconds), uses, clock.instant());
+        String cmd = "herd join " + config.grpcAddress() + " --token " + t.encode();
+        return ControlReply.newBuilder().setToken(TokenReply.newBuilder().setJoinCommand(cmd).setToken(t.encode())
+                .setExpiresEpochSeconds(t.expires().getEpochSecond())).build();
+    }
+
+    private ControlReply removeNode(String name, Caller caller) {
+        if (!caller.admin()) return notAdmin("herd node remove", caller);
+        if (name.equals(config.name())) {
+            return ControlServer.error("refusing to remove this node itself; use `herd leave` here, or remove it from another node", 2);
+        }
+        try {
+            RevokeNodeReply r;
+            if (ca != null) {
+                r = revokeHere(name, "local admin " + caller.user());
+            } else {
+                r = revokeViaCa(name, caller.user());
+                applyCrl(r.getCrlDer().toByteArray(), name);
+            }
+            return ack("removed node " + name + ": its certificate (serial " + r.getRevokedSerial()
+                    + ") is revoked and it can no longer rejoin with it");
+        } catch (IllegalArgumentException e) {
+            return ControlServer.error(e.getMessage(), 2);
+        } catch (io.grpc.StatusRuntimeException e) {
+            return ControlServer.error("could not remove " + name + ": " + e.getStatus().getDescription(), 1);
+        }
+    }
+
+    private RevokeNodeReply revokeHere(String name, String requestedBy) {
+        X509CRL crl = ca.revoke(name, clock.instant());
+        revocations.update(crl);
+        byte[] der;
+        try {
+            der = crl.getEncoded();
+        } catch (java.security.cert.CRLException e) {
+            throw new IllegalStateException(e);
+        }
+        log.warn("revoked node {} (requested by {})", name, requestedBy);
+        membership.broadcast(Membership.Kind.NOTICE, Notice.newBuilder()
+                .setRevoked(Revoked.newBuilder().setNodeName(name).setCrlDer(ByteString.copyFrom(der))).build().toByteArray());
+        forgetRevoked(name);
+        String serial = ca.issued().stream().filter(c -> c.name().equals(name) && c.revokedOrNull() != null)
+                .reduce((a, b) -> b).map(c -> c.serial().toString(16)).orElse("?");
+        return RevokeNodeReply.newBuilder().setCrlDer(ByteString.copyFrom(der)).setRevokedSerial(serial).build();
+    }
+
+    private RevokeNodeReply revokeViaCa(String name, String user) throws IllegalArgumentException {
+        String caAddr = config.caAddress();
+        if (caAddr.isEmpty()) {
+            throw new IllegalArgumentException("this node does not know which node holds the cluster CA; run `herd node remove` there");
+        }
+        ManagedChannel ch = NettyChannelBuilder.forTarget(caAddr)
+                .sslContext(TlsContexts.grpcClient(identity, revocations)).overrideAuthority("herd").build();
+        try {
+            return NodeServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .revokeNode(RevokeNodeRequest.newBuilder().setNodeName(name).setRequestedBy(user + "@" + config.name()).build());
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    private static NodeInfo toInfo(NodeView v) {
+        return NodeInfo.newBuilder().setName(v.name()).setAddress(v.address()).setState(v.state()).setCores(v.cores())
+                .setSpeed(v.speed()).setLoad(v.load()).setCpuPercent(v.cpuPercent()).setMemFreeBytes(v.memFreeBytes())
+                .setMemTotalBytes(v.memTotalBytes()).setSwapFreeBytes(v.swapFreeBytes()).setSwapTotalBytes(v.swapTotalBytes())
+                .setOwnerIdleSeconds(v.ownerIdleSeconds()).setOwnerPresent(v.ownerPresent()).setGuestJobs(v.guestJobs())
+                .setGuestSlots(v.guestSlots()).setSandbox(v.sandbox()).setVersion(v.version())
+                .setLastHeardSeconds(v.lastHeardSeconds()).setSelf(v.self()).build();
+    }
+
+    // --- gRPC backend -------------------------------------------------------
+
+    private final class RpcBackend implements NodeRpcServer.Backend {
+        @Override
+        public JoinReply join(JoinRequest r, String remote) {
+            if (ca == null) {
+                throw Status.FAILED_PRECONDITION.withDescription("node " + config.name()
+                        + " does not hold the cluster CA; join through the node that ran `herd init`").asRuntimeException();
+            }
+            X509Certificate cert;
+            try {
+                cert = ca.redeem(r.getTokenId(), r.getTokenSecret().toByteArray(), r.getNodeName(), r.getCsrDer().toByteArray(),
+                        clock.instant());
+            } catch (JoinRefusedException e) {
+                log.warn("refused join of '{}' from {}: {}", r.getNodeName(), remote, e.getMessage());
+                Status s = switch (e.reason()) {
+                    case NAME_IN_USE -> Status.ALREADY_EXISTS;
+                    case BAD_NAME, BAD_CSR -> Status.INVALID_ARGUMENT;
+                    default -> Status.PERMISSION_DENIED;
+                };
+                throw s.withDescription(e.getMessage()).asRuntimeException();
+            }
+            log.info("node {} joined from {} (advertises {})", r.getNodeName(), remote, r.getGrpcAddress());
+            List<String> addrs = new ArrayList<>(map.knownAddresses());
+            if (!addrs.contains(config.grpcAddress())) addrs.add(0, config.grpcAddress());
+            try {
+                return JoinReply.newBuilder().setNodeCertDer(ByteString.copyFrom(cert.getEncoded()))
+                        .setCaCertDer(ByteString.copyFrom(ca.certificate().getEncoded()))
+                        .setCrlDer(ByteString.copyFrom(ca.currentCrl().getEncoded()))
+                        .setClusterName(config.cluster()).addAllMemberGrpcAddresses(addrs)
+                        .setCaNodeName(config.name()).setCaNodeAddress(config.grpcAddress()).build();
+            } catch (java.security.GeneralSecurityException e) {
+                throw Status.INTERNAL.withDescription("encoding certificates: " + e).asRuntimeException();
+            }
+        }
+
+        @Override
+        public RevokeNodeReply revoke(RevokeNodeRequest r, String peer) {
+            if (ca == null) throw Status.FAILED_PRECONDITION.withDescription("this node does not hold the cluster CA").asRuntimeException();
+            if (r.getNodeName().equals(config.name())) {
+                throw Status.INVALID_ARGUMENT.withDescription("the node holding the CA cannot be removed").asRuntimeException();
+            }
+            try {
+                return revokeHere(r.getNodeName(), r.getRequestedBy() + " via " + peer);
+            } catch (IllegalArgumentException e) {
+                throw Status.NOT_FOUND.withDescription(e.getMessage()).asRuntimeException();
+            }
+        }
+
+        @Override
+        public byte[] crl() {
+            return revocations.currentDer() == null ? new byte[0] : revocations.currentDer();
+        }
+
+        @Override
+        public String nodeName() { return config.name(); }
+
+        @Override
+        public String version() { return Version.get(); }
+    }
+
+    // --- stopping -----------------------------------------------------------
+
+    /** Announces the leave, then leaves the membership view (the others see it gone at once). */
+    public void leaveGracefully() {
+        leaving = true;
+        try {
+            publish();
+            membership.broadcast(Membership.Kind.NOTICE, Notice.newBuilder()
+                    .setLeaving(Leaving.newBuilder().setNodeName(config.name())).build().toByteArray());
+        } catch (RuntimeException e) {
+            log.warn("could not announce leave: {}", e.toString());
+        }
+        membership.close();
+        log.info("left the cluster");
+    }
+
+    public void shutdown(boolean leaveFirst) {
+        if (!closing.compareAndSet(false, true)) return;
+        try {
+            if (leaveFirst && membership != null && !leaving) leaveGracefully();
+            if (control != null) control.close();
+            if (membership != null) membership.close();
+            if (rpc != null) rpc.close();
+            if (ca != null) ca.close();
+            if (timer != null) timer.shutdownNow();
+            Files.deleteIfExists(dir.pidFile());
+        } catch (Exception e) {
+            log.warn("error while stopping: {}", e.toString());
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    @Override
+    public void close() {
+        shutdown(true);
+    }
+}

@@ -1,0 +1,187 @@
+package io.herd.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+import org.awaitility.Awaitility;
+
+/**
+ * Several real herd daemons on 127.0.0.1, each a separate JVM with its own data
+ * directory and ports, driven through the real CLI. {@link #close()} kills
+ * every daemon it started and deletes every directory, even after a failure.
+ */
+public final class TestCluster implements AutoCloseable {
+
+    public record TestNode(String name, Path data, int port) {
+        public String grpc() { return "127.0.0.1:" + port; }
+
+        public Optional<Long> pid() {
+            try {
+                Path f = data.resolve("daemon.pid");
+                return Files.exists(f) ? Optional.of(Long.parseLong(Files.readString(f).trim())) : Optional.empty();
+            } catch (IOException | NumberFormatException e) {
+                return Optional.empty();
+            }
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path root;
+    private final Map<String, TestNode> nodes = new LinkedHashMap<>();
+    private final List<Long> pids = new ArrayList<>();
+
+    public TestCluster() {
+        try {
+            root = Files.createTempDirectory("herd-test-");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public Path root() { return root; }
+
+    public TestNode node(String name) { return nodes.get(name); }
+
+    public List<TestNode> nodes() { return List.copyOf(nodes.values()); }
+
+    /** A node description with a fresh data directory and a free port pair; nothing started. */
+    public TestNode plan(String name) {
+        TestNode n = new TestNode(name, root.resolve(name), freePortPair());
+        nodes.put(name, n);
+        return n;
+    }
+
+    public TestNode init(String name, String cluster) {
+        TestNode n = plan(name);
+        Cli.Result r = Cli.run("init", "--name", name, "--cluster", cluster, "--listen", n.grpc(), "--data", n.data().toString());
+        assertThat(r.exit()).as("herd init: %s", r.all()).isZero();
+        track(n);
+        return n;
+    }
+
+    public String token(TestNode via, int uses) {
+        Cli.Result r = Cli.run("token", "--uses", Integer.toString(uses), "--data", via.data().toString());
+        assertThat(r.exit()).as("herd token: %s", r.all()).isZero();
+        String line = r.out().trim();
+        assertThat(line).startsWith("herd join " + via.grpc() + " --token ");
+        return line.substring(line.indexOf("--token ") + 8).trim();
+    }
+
+    public TestNode join(String name, TestNode via, String token) {
+        TestNode n = plan(name);
+        Cli.Result r = Cli.run("join", via.grpc(), "--token", token, "--name", name, "--listen", n.grpc(),
+                "--data", n.data().toString());
+        assertThat(r.exit()).as("herd join: %s", r.all()).isZero();
+        track(n);
+        return n;
+    }
+
+    /** Starts an existing node's daemon again (after a crash or leave). */
+    public void restart(TestNode n) {
+        // The launcher detaches the daemon; start it through the same code path as init/join.
+        try {
+            io.herd.cli.TestAccess.startDaemon(n.data());
+        } catch (Exception e) {
+            throw new AssertionError("restart of " + n.name() + " failed: " + e.getMessage(), e);
+        }
+        track(n);
+    }
+
+    private void track(TestNode n) {
+        n.pid().ifPresent(pids::add);
+    }
+
+    public List<JsonNode> nodesJson(TestNode n) {
+        Cli.Result r = Cli.run("nodes", "--json", "--data", n.data().toString());
+        assertThat(r.exit()).as("herd nodes: %s", r.all()).isZero();
+        try {
+            List<JsonNode> out = new ArrayList<>();
+            JSON.readTree(r.out()).forEach(out::add);
+            return out;
+        } catch (IOException e) {
+            throw new AssertionError("herd nodes --json printed invalid JSON: " + r.out(), e);
+        }
+    }
+
+    /** The node's in-process view over the control socket (cheaper than a CLI process; for polling). */
+    public Map<String, String> states(TestNode n) {
+        Map<String, String> out = new LinkedHashMap<>();
+        try {
+            for (var v : io.herd.cli.TestAccess.nodes(n.data())) out.put(v.name(), v.state());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    public List<io.herd.membership.NodeView> views(TestNode n) {
+        try {
+            return io.herd.cli.TestAccess.nodes(n.data());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public void awaitStates(TestNode observer, Map<String, String> expected, Duration timeout) {
+        Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(states(observer)).containsAllEntriesOf(expected));
+    }
+
+    public void kill9(TestNode n) {
+        long pid = n.pid().orElseThrow(() -> new AssertionError(n.name() + " has no pid file"));
+        ProcessHandle p = ProcessHandle.of(pid).orElseThrow(() -> new AssertionError(n.name() + " is not running"));
+        p.destroyForcibly();
+        p.onExit().join();
+    }
+
+    public static int freePortPair() {
+        for (int i = 0; i < 1000; i++) {
+            int port = 20000 + 2 * ThreadLocalRandom.current().nextInt(15000);
+            if (free(port) && free(port + 1)) return port;
+        }
+        throw new IllegalStateException("no free port pair");
+    }
+
+    private static boolean free(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress("127.0.0.1", port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        for (TestNode n : nodes.values()) n.pid().ifPresent(pids::add);
+        for (long pid : pids) {
+            ProcessHandle.of(pid).ifPresent(p -> {
+                p.destroyForcibly();
+                p.onExit().join();
+            });
+        }
+        try (Stream<Path> s = Files.walk(root)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}
