@@ -173,8 +173,7 @@ public final class NodeSetup {
             case UNAVAILABLE, DEADLINE_EXCEEDED -> "cannot reach a herd node at " + target + " ("
                     + (s.getCause() != null ? rootMessage(s.getCause()) : s.getDescription())
                     + "); check the address, that its daemon runs and that the port is open";
-            case ALREADY_EXISTS -> s.getDescription() + (s.getDescription().contains("--name") ? "" : "; choose another with --name");
-            case PERMISSION_DENIED, INVALID_ARGUMENT, FAILED_PRECONDITION -> s.getDescription();
+            case ALREADY_EXISTS, PERMISSION_DENIED, INVALID_ARGUMENT, FAILED_PRECONDITION -> s.getDescription();
             default -> "join through " + target + " failed: " + s.getCode() + " " + s.getDescription();
         };
     }

@@ -399,8 +399,8 @@ public final class ClusterCa implements AutoCloseable {
             PublicKey nodeKey = checkCsr(csrDer, name);
             if (liveCertificateExists(name)) {
                 throw new JoinRefusedException(Reason.NAME_IN_USE, "the node name '" + name + "' is already"
-                        + " taken in this cluster; join under another name, or first remove the old node"
-                        + " on the CA node if that machine is gone");
+                        + " in use in this cluster; choose another with --name, or, if that machine is gone,"
+                        + " remove the old node first with `herd node remove " + name + "`");
             }
             try (PreparedStatement p = db.prepareStatement(
                     "UPDATE tokens SET uses_left = uses_left - 1 WHERE id = ?")) {

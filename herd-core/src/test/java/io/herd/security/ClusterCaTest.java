@@ -195,7 +195,7 @@ class ClusterCaTest {
         ca.issueSelf("alpha", NodeIdentity.generateKey().getPublic());
         JoinToken t = ca.createToken(Duration.ofHours(1), 1, NOW);
         JoinRefusedException e = assertRefused(Reason.NAME_IN_USE, t, t.id(), t.secret(), "ALPHA", NOW);
-        assertThat(e.getMessage()).contains("'alpha' is already taken");
+        assertThat(e.getMessage()).contains("'alpha' is already in use").contains("--name");
     }
 
     @Test
