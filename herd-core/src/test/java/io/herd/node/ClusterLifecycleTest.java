@@ -115,6 +115,22 @@ class ClusterLifecycleTest {
 
     @Test
     @Order(5)
+    void aPartitionedNodeIsDroppedThenMergedBackWhenItHeals() throws Exception {
+        // SIGSTOP cuts node2 off from everyone (it neither sends nor answers) without killing it;
+        // both sides go on with their own view, and MERGE3 must join them again after SIGCONT.
+        long pid = n2.pid().orElseThrow();
+        new ProcessBuilder("kill", "-STOP", Long.toString(pid)).start().waitFor();
+        try {
+            for (TestNode n : List.of(n1, n3, n4)) cluster.awaitStates(n, Map.of("node2", "dead"), Duration.ofSeconds(15));
+        } finally {
+            new ProcessBuilder("kill", "-CONT", Long.toString(pid)).start().waitFor();
+        }
+        Map<String, String> allAlive = Map.of("node1", "alive", "node2", "alive", "node3", "alive", "node4", "alive");
+        for (TestNode n : List.of(n1, n2, n3, n4)) cluster.awaitStates(n, allAlive, Duration.ofSeconds(40));
+    }
+
+    @Test
+    @Order(6)
     void gracefulLeaveLeavesEveryViewAtOnceAndStopsTheDaemon() {
         long pid = n3.pid().orElseThrow();
         Cli.Result r = Cli.run("leave", "--data", n3.data().toString());
@@ -127,7 +143,7 @@ class ClusterLifecycleTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void removedNodeIsRevokedAndCanNeverRejoinWithItsCertificate() throws Exception {
         // Removal requested on node2, which does not hold the CA: it is forwarded to node1.
         long pid4 = n4.pid().orElseThrow();
@@ -149,7 +165,7 @@ class ClusterLifecycleTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void aNodeOfAnotherClusterNeverAppearsInAnyView() throws Exception {
         TestNode stranger = cluster.init("stranger", "lab");
         // Point its discovery straight at node1's ports.
