@@ -105,6 +105,12 @@ public final class Node implements AutoCloseable {
     }
 
     public void start() throws Exception {
+        long t0 = System.nanoTime();
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "herd-gossip");
+            t.setDaemon(true);
+            return t;
+        });
         if (io.herd.api.ControlClient.isRunning(dir.root())) {
             throw new IllegalStateException("a herd daemon is already running for " + dir + "; stop it with `herd leave --data " + dir + "`");
         }
@@ -119,6 +125,7 @@ public final class Node implements AutoCloseable {
             throw new IllegalStateException("this node's certificate was revoked (the node was removed from the cluster); "
                     + "join again with a new token: `herd join ADDR --token T --data " + dir + "` after removing " + dir);
         }
+        long tSecurity = System.nanoTime();
         long incarnation = clock.millis();
         startedAt = incarnation;
         speed = io.herd.gossip.SpeedBenchmark.measure(options.speedBudget());
@@ -129,22 +136,20 @@ public final class Node implements AutoCloseable {
         map = new ClusterMap(config.name(), options.suspectAfterMillis());
         publish();
 
+        long tBench = System.nanoTime();
         rpc = new NodeRpcServer(config.grpcBind(), TlsContexts.grpcServer(identity, revocations), revocations, new RpcBackend());
         rpc.start();
 
+        long tRpc = System.nanoTime();
         membership = new Membership(config.name(), config.cluster(), config.membershipBind(), config.membershipPort(),
                 TlsContexts.jdk(identity, revocations), options.membership(), new MembershipListener());
         membership.start(initialHosts());
 
+        long tMembership = System.nanoTime();
         control = new ControlServer(dir.socket(), this::handleControl);
         control.start();
         Files.writeString(dir.pidFile(), Long.toString(ProcessHandle.current().pid()));
 
-        timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "herd-gossip");
-            t.setDaemon(true);
-            return t;
-        });
         timer.scheduleAtFixedRate(this::sampleSafely, options.sampleMillis(), options.sampleMillis(), TimeUnit.MILLISECONDS);
         long tick = Math.max(10, options.gossip().periodMillis() / 5);
         timer.scheduleAtFixedRate(this::gossipSafely, tick, tick, TimeUnit.MILLISECONDS);
@@ -152,6 +157,12 @@ public final class Node implements AutoCloseable {
         log.info("node {} of cluster {} up: gRPC {}, membership {}:{}, speed {}", config.name(), config.cluster(),
                 config.grpcAddress(), config.membershipBind().getHostAddress(), config.membershipPort(),
                 String.format("%.2f", speed));
+        log.info("started in {} ms: security {} ms, speed benchmark {} ms, gRPC {} ms, membership join {} ms",
+                ms(t0, System.nanoTime()), ms(t0, tSecurity), ms(tSecurity, tBench), ms(tBench, tRpc), ms(tRpc, tMembership));
+    }
+
+    private static long ms(long from, long to) {
+        return (to - from) / 1_000_000;
     }
 
     /** Blocks until the daemon has stopped (leave, shutdown, removal). */
