@@ -9,9 +9,8 @@ import io.herd.api.proto.TokenRequest;
 import io.herd.cli.DaemonLauncher;
 import io.herd.node.DataDir;
 import io.herd.node.NodeSetup;
+import io.herd.node.Ports;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -45,11 +44,8 @@ public final class ClusterBench {
         List<DataDir> dirs = new ArrayList<>();
         try {
             long t0 = System.nanoTime();
-            int[] ports = new int[nodes];
-            for (int i = 0; i < nodes; i++) {
-                ports[i] = freePortPair(i == 0 ? 0 : ports[i - 1] + 2);
-                dirs.add(new DataDir(root.resolve("n" + (i + 1))));
-            }
+            int[] ports = Ports.freePairs(nodes);
+            for (int i = 0; i < nodes; i++) dirs.add(new DataDir(root.resolve("n" + (i + 1))));
             NodeSetup.init(dirs.get(0), "n1", "bench", new NodeSetup.Endpoint("127.0.0.1", ports[0], "127.0.0.1"));
             DaemonLauncher.start(dirs.get(0), Duration.ofSeconds(120));
             if (nodes > 1) {
@@ -155,23 +151,6 @@ public final class ClusterBench {
             Thread.sleep(20);
         }
         throw new IllegalStateException(d + " did not see " + node + " " + state + " in " + timeout);
-    }
-
-    private static int freePortPair(int after) {
-        for (int port = Math.max(after, 21000); port < 60000; port += 2) {
-            if (free(port) && free(port + 1)) return port;
-        }
-        throw new IllegalStateException("no free ports");
-    }
-
-    private static boolean free(int port) {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(true);
-            s.bind(new InetSocketAddress("127.0.0.1", port));
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     private static int intArg(String[] args, String name, int def) {

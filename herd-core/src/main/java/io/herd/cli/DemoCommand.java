@@ -9,10 +9,9 @@ import io.herd.cli.view.NodesTable;
 import io.herd.membership.NodeView;
 import io.herd.node.DataDir;
 import io.herd.node.NodeSetup;
+import io.herd.node.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -24,7 +23,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.jline.terminal.Terminal;
@@ -64,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
 
     private int runDemo() throws Exception {
         long t0 = System.nanoTime();
-        int[] ports = freePortPairs(count);
+        int[] ports = Ports.freePairs(count);
         System.out.println("herd demo: " + count + " nodes on 127.0.0.1, data under " + root);
         for (int i = 0; i < count; i++) dirs.add(new DataDir(root.resolve("node" + (i + 1))));
 
@@ -168,28 +166,4 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** Base ports P where P and P+1 are both free on 127.0.0.1, for each node. */
-    static int[] freePortPairs(int n) throws IOException {
-        int[] out = new int[n];
-        int found = 0;
-        int attempts = 0;
-        int port = 20000 + 2 * ThreadLocalRandom.current().nextInt(10000);
-        while (found < n && attempts++ < 2000) {
-            if (free(port) && free(port + 1)) out[found++] = port;
-            port += 2;
-            if (port > 60000) port = 20000;
-        }
-        if (found < n) throw new CliException("could not find " + n + " free port pairs on 127.0.0.1");
-        return out;
-    }
-
-    private static boolean free(int port) {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(true);
-            s.bind(new InetSocketAddress("127.0.0.1", port));
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
 }

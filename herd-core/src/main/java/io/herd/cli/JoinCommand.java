@@ -14,24 +14,15 @@ import picocli.CommandLine.Parameters;
         "Verifies the cluster CA's pin, makes this node's key and gets its certificate through a CSR."})
 final class JoinCommand implements Callable<Integer> {
     @Mixin DataOption data;
-
+    @Mixin NewNodeOptions node;
     @Parameters(index = "0", paramLabel = "ADDR", description = "HOST:PORT of the node that printed the token.") String address;
     @Option(names = "--token", required = true, paramLabel = "T", description = "The join token printed by `herd token`.") String token;
-    @Option(names = "--name", description = "Node name (default: host name).") String name;
-    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Address to listen on (default: " + NodeConfig.DEFAULT_LISTEN + ").") String listen;
-    @Option(names = "--advertise", paramLabel = "HOST", description = "Address other nodes use to reach this one.") String advertise;
-    @Option(names = "--foreground", description = "Run the daemon attached to this terminal.") boolean foreground;
 
     @Override
     public Integer call() throws Exception {
         DataDir dir = data.dir();
-        NodeConfig cfg;
-        try {
-            cfg = NodeSetup.join(dir, address, token, name, NodeSetup.Endpoint.of(listen, advertise), Clock.systemUTC());
-        } catch (IllegalArgumentException e) {
-            throw new CliException(e.getMessage(), 2);
-        }
+        NodeConfig cfg = NodeSetup.join(dir, address, token, node.name, node.endpoint(), Clock.systemUTC());
         System.out.println("joined cluster '" + cfg.cluster() + "' as node " + cfg.name() + " (data in " + dir + ")");
-        return Started.report(dir, cfg, foreground);
+        return Started.report(dir, cfg, node.foreground);
     }
 }

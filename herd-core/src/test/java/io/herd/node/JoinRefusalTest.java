@@ -113,6 +113,48 @@ class JoinRefusalTest {
         assertThat(r.err()).contains("bad node name");
     }
 
+    private Cli.Result initFails(String dirName, String... extra) {
+        TestNode n = cluster.plan(dirName);
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("init", "--name", dirName, "--data", n.data().toString()));
+        args.addAll(java.util.List.of(extra));
+        Cli.Result r = Cli.run(args.toArray(String[]::new));
+        assertThat(r.exit()).as(r.all()).isNotZero();
+        assertThat(r.err().trim().lines().count()).as("one line: %s", r.err()).isEqualTo(1);
+        assertThat(n.data()).doesNotExist();
+        assertNoScratchLeft();
+        return r;
+    }
+
+    @Test
+    void initRefusesABadListenAddress() {
+        Cli.Result r = initFails("i1", "--listen", "127.0.0.1:http");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("bad --listen").contains("port must be a number");
+    }
+
+    @Test
+    void initRefusesAPortInUse() {
+        Cli.Result r = initFails("i2", "--listen", ca.grpc());
+        assertThat(r.err()).contains("port " + ca.port()).contains("in use").contains("--listen");
+    }
+
+    @Test
+    void initRefusesADirectoryThatHoldsANode() throws Exception {
+        String before = java.nio.file.Files.readString(ca.data().resolve("node.properties"));
+        Cli.Result r = Cli.run("init", "--name", "again", "--listen", "127.0.0.1:" + TestCluster.freePortPair(),
+                "--data", ca.data().toString());
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("already holds a herd node").contains("--data");
+        assertThat(java.nio.file.Files.readString(ca.data().resolve("node.properties"))).isEqualTo(before);
+    }
+
+    @Test
+    void tokenRefusesABadTtl() {
+        Cli.Result r = Cli.run("token", "--ttl", "5x", "--data", ca.data().toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err().trim()).isEqualTo("herd: bad --ttl '5x': use a duration such as 90s, 10m, 1h or 2d");
+    }
+
     @Test
     void noDaemonIsAClearError() {
         Path empty = cluster.root().resolve("nobody-here");

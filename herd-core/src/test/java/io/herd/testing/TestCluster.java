@@ -6,8 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 
@@ -152,21 +149,7 @@ public final class TestCluster implements AutoCloseable {
     }
 
     public static int freePortPair() {
-        for (int i = 0; i < 1000; i++) {
-            int port = 20000 + 2 * ThreadLocalRandom.current().nextInt(15000);
-            if (free(port) && free(port + 1)) return port;
-        }
-        throw new IllegalStateException("no free port pair");
-    }
-
-    private static boolean free(int port) {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(true);
-            s.bind(new InetSocketAddress("127.0.0.1", port));
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
+        return io.herd.node.Ports.freePair();
     }
 
     @Override
