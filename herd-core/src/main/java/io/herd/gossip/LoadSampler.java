@@ -1,0 +1,102 @@
+package io.herd.gossip;
+
+import java.util.Objects;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
+
+/**
+ * Builds this node's current {@link LoadVector}: the fixed facts it was
+ * started with, plus a fresh reading of the host and of the owner.
+ * The daemon calls {@link #sample()} about once a second and hands the
+ * result to {@link GossipEngine#publishLocal}, which numbers it.
+ *
+ * <p>CPU utilisation is smoothed (exponentially, time constant
+ * {@link #CPU_SMOOTHING_SECONDS}): a reading between two samples half a
+ * second apart swings with every browser tab, and placement wants to know
+ * how busy the machine has been lately, not in the last jiffy. The load
+ * average is already a one-minute average and is passed on as is.
+ */
+public final class LoadSampler {
+
+    /** Time constant of the CPU% average. */
+    public static final double CPU_SMOOTHING_SECONDS = 10.0;
+
+    private final String node;
+    private final String address;
+    private final long incarnation;
+    private final double speed;
+    private final int guestSlots;
+    private final String sandbox;
+    private final String version;
+    private final IntSupplier guestJobs;
+    private final Supplier<HostProbe.HostSample> host;
+    private final OwnerActivitySource owner;
+
+    private double cpuAverage;
+    private long samples;
+    private long lastSampleNanos;
+
+    /**
+     * A sampler of the real machine: a {@link HostProbe} and a
+     * {@link LinuxOwnerActivity}.
+     *
+     * @param node        node name (certificate CN)
+     * @param address     advertised gRPC address, {@code host:port}
+     * @param incarnation daemon start time, ms since the epoch
+     * @param speed       {@link SpeedBenchmark} result
+     * @param guestSlots  guest jobs this node accepts at once
+     * @param sandbox     sandbox capability level
+     * @param version     herd version
+     * @param guestJobs   guest jobs running now
+     * @throws IllegalArgumentException if the facts would make vectors peers reject
+     */
+    public LoadSampler(String node, String address, long incarnation, double speed, int guestSlots, String sandbox,
+                       String version, IntSupplier guestJobs) {
+        this(node, address, incarnation, speed, guestSlots, sandbox, version, guestJobs, new HostProbe()::sample,
+                new LinuxOwnerActivity());
+    }
+
+    /** As above, with the host and owner readings supplied: for tests, the simulator, other platforms. */
+    public LoadSampler(String node, String address, long incarnation, double speed, int guestSlots, String sandbox,
+                       String version, IntSupplier guestJobs, Supplier<HostProbe.HostSample> host,
+                       OwnerActivitySource owner) {
+        this.node = node;
+        this.address = address;
+        this.incarnation = incarnation;
+        this.speed = speed;
+        this.guestSlots = guestSlots;
+        this.sandbox = sandbox;
+        this.version = version;
+        this.guestJobs = Objects.requireNonNull(guestJobs, "guestJobs");
+        this.host = Objects.requireNonNull(host, "host");
+        this.owner = Objects.requireNonNull(owner, "owner");
+        // Fail at start, with the field named, rather than at every publication.
+        LoadVectorCodec.validate(new LoadVector(node, address, incarnation, 0, 1, speed, 0, 0, 0, 0, 0, 0, -1,
+                false, guestSlots, 0, sandbox, version, false));
+    }
+
+    /** The node's vector now (seq 0: the gossip engine assigns it). */
+    public synchronized LoadVector sample() {
+        HostProbe.HostSample h = host.get();
+        OwnerActivity o;
+        try {
+            o = owner.read();
+        } catch (RuntimeException e) {
+            o = OwnerActivity.UNKNOWN; // a broken source must not stop the node from gossiping
+        }
+        long now = System.nanoTime();
+        if (samples++ < 2) {
+            // The probe's first reading is 0 by contract (no interval yet): seed from the second.
+            cpuAverage = h.cpuPercent();
+        } else {
+            double dt = Math.max(0, (now - lastSampleNanos) / 1e9);
+            double alpha = 1 - Math.exp(-dt / CPU_SMOOTHING_SECONDS);
+            cpuAverage += alpha * (h.cpuPercent() - cpuAverage);
+        }
+        lastSampleNanos = now;
+        return new LoadVector(node, address, incarnation, 0, h.cores(), speed, h.load1(),
+                Math.min(100.0, Math.max(0.0, cpuAverage)), h.memTotalBytes(), h.memFreeBytes(),
+                h.swapTotalBytes(), h.swapFreeBytes(), o.idleSeconds(), o.ownerPresent(), guestSlots,
+                Math.max(0, guestJobs.getAsInt()), sandbox, version, false);
+    }
+}

@@ -1,0 +1,70 @@
+package io.herd.gossip;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class LoadSamplerTest {
+
+    private static HostProbe.HostSample host(double cpu) {
+        return new HostProbe.HostSample(8, 2.5, cpu, 16L << 30, 9L << 30, 4L << 30, 3L << 30);
+    }
+
+    @Test
+    void combinesFactsHostAndOwner() {
+        AtomicInteger jobs = new AtomicInteger(3);
+        FixedOwnerActivity owner = new FixedOwnerActivity(120, true);
+        LoadSampler s = new LoadSampler("ws-1", "10.0.0.1:7443", 1_700_000_000_000L, 4.5, 6, "bwrap+cgroup2",
+                "0.1.0", jobs::get, () -> host(40), owner);
+        LoadVector v = s.sample();
+        assertThat(v).isEqualTo(new LoadVector("ws-1", "10.0.0.1:7443", 1_700_000_000_000L, 0, 8, 4.5, 2.5, 40,
+                16L << 30, 9L << 30, 4L << 30, 3L << 30, 120, true, 6, 3, "bwrap+cgroup2", "0.1.0", false));
+        jobs.set(5);
+        owner.set(new OwnerActivity(0, false));
+        LoadVector w = s.sample();
+        assertThat(w.guestJobs()).isEqualTo(5);
+        assertThat(w.ownerPresent()).isFalse();
+        assertThat(w.ownerIdleSeconds()).isZero();
+    }
+
+    @Test
+    void cpuIsSmoothedAfterTheFirstInterval() {
+        double[] cpu = {0, 50, 100, 100};
+        AtomicInteger i = new AtomicInteger();
+        LoadSampler s = new LoadSampler("n", "a:1", 1, 1, 1, "nice", "v", () -> 0,
+                () -> host(cpu[Math.min(i.getAndIncrement(), cpu.length - 1)]), new FixedOwnerActivity(-1, false));
+        assertThat(s.sample().cpuPercent()).isZero();      // the probe's first reading
+        assertThat(s.sample().cpuPercent()).isEqualTo(50); // seeds the average
+        double third = s.sample().cpuPercent();           // a jump to 100 moves it only a little
+        assertThat(third).isGreaterThanOrEqualTo(50).isLessThan(100);
+    }
+
+    @Test
+    void aBrokenOwnerSourceDoesNotStopSampling() {
+        LoadSampler s = new LoadSampler("n", "a:1", 1, 1, 1, "nice", "v", () -> 0, () -> host(0), () -> {
+            throw new IllegalStateException("boom");
+        });
+        assertThat(s.sample().ownerIdleSeconds()).isEqualTo(-1);
+    }
+
+    @Test
+    void badFactsFailAtConstruction() {
+        assertThatThrownBy(() -> new LoadSampler("x".repeat(64), "a:1", 1, 1, 1, "nice", "v", () -> 0,
+                () -> host(0), new FixedOwnerActivity(OwnerActivity.UNKNOWN)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most 63");
+        assertThatThrownBy(() -> new LoadSampler("n", "a:1", 1, Double.NaN, 1, "nice", "v", () -> 0,
+                () -> host(0), new FixedOwnerActivity(OwnerActivity.UNKNOWN)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("speed");
+    }
+
+    @Test
+    void samplesTheRealMachine() {
+        LoadSampler s = new LoadSampler("n", "a:1", 1, 1, 1, "nice", "v", () -> 0);
+        LoadVector v = s.sample();
+        LoadVectorCodec.validate(v);
+        assertThat(v.cores()).isPositive();
+    }
+}
