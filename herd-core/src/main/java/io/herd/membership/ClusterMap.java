@@ -15,8 +15,9 @@ import java.util.Set;
  * joined with their latest load vectors. Pure: the caller passes the current
  * view, what gossip knows and the time; nothing here reads a clock or a socket.
  *
- * <p>States: {@code alive} (in the view, heard from lately), {@code suspect}
- * (in the view but nothing new for {@code suspectAfterMillis}), {@code leaving}
+ * <p>States: {@code alive} (in the view, with fresh information), {@code suspect}
+ * (in the view, but the newest information about it is older than the suspicion
+ * threshold), {@code leaving}
  * (announced a graceful leave, still in the view), {@code left} (gone after
  * announcing it), {@code dead} (dropped from the view without a word: crash,
  * power loss or partition). Dead nodes stay on the map until they come back or
@@ -24,11 +25,12 @@ import java.util.Set;
  */
 public final class ClusterMap {
 
-    /** A known node's latest vector and when this node learned it. */
-    public record Known(LoadVector vector, long learnedAtMillis) {}
+    /** A known node's latest vector and when it was published (its origin's time, as estimated here). */
+    public record Known(LoadVector vector, long publishedAtMillis) {}
 
     private final String self;
     private final long suspectAfterMillis;
+    private final long suspectPerNodeMillis;
     private final Map<String, Known> known = new HashMap<>();
     private final Set<String> inView = new HashSet<>();
     private final Set<String> announcedLeave = new HashSet<>();
@@ -36,8 +38,23 @@ public final class ClusterMap {
     private final Map<String, Boolean> removed = new HashMap<>();
 
     public ClusterMap(String self, long suspectAfterMillis) {
+        this(self, suspectAfterMillis, 0);
+    }
+
+    /**
+     * @param suspectAfterMillis  silence after which a member is suspect in a small cluster
+     * @param suspectPerNodeMillis added per member: with traffic per node bounded, each node's
+     *        background refresh reaches a given peer less often as the cluster grows, so the
+     *        threshold must grow with it or large clusters would flap between alive and suspect
+     */
+    public ClusterMap(String self, long suspectAfterMillis, long suspectPerNodeMillis) {
         this.self = self;
         this.suspectAfterMillis = suspectAfterMillis;
+        this.suspectPerNodeMillis = suspectPerNodeMillis;
+    }
+
+    long suspectThresholdMillis() {
+        return Math.max(suspectAfterMillis, suspectPerNodeMillis * inView.size());
     }
 
     public synchronized void viewChanged(Collection<String> members) {
@@ -54,11 +71,11 @@ public final class ClusterMap {
     }
 
     /** Records gossip knowledge; only newer vectors replace older ones. */
-    public synchronized void learned(LoadVector v, long learnedAtMillis) {
+    public synchronized void learned(LoadVector v, long publishedAtMillis) {
         if (removed.containsKey(v.node())) return;
         Known k = known.get(v.node());
         if (k == null || v.newerThan(k.vector())) {
-            known.put(v.node(), new Known(v, learnedAtMillis));
+            known.put(v.node(), new Known(v, publishedAtMillis));
             if (v.leaving()) announcedLeave.add(v.node());
         }
     }
@@ -80,7 +97,7 @@ public final class ClusterMap {
         if (member) {
             if (left) return "leaving";
             Known k = known.get(node);
-            if (!node.equals(self) && (k == null || nowMillis - k.learnedAtMillis() > suspectAfterMillis)) {
+            if (!node.equals(self) && (k == null || nowMillis - k.publishedAtMillis() > suspectThresholdMillis())) {
                 return "suspect";
             }
             return "alive";
@@ -96,7 +113,7 @@ public final class ClusterMap {
         for (String n : names) {
             Known k = known.get(n);
             String state = stateOf(n, nowMillis);
-            double heard = k == null ? -1 : Math.max(0, (nowMillis - k.learnedAtMillis()) / 1000.0);
+            double heard = k == null ? -1 : Math.max(0, (nowMillis - k.publishedAtMillis()) / 1000.0);
             if (k == null) {
                 out.add(new NodeView(n, "", state, 0, 0, 0, 0, 0, 0, 0, 0, -1, false, 0, 0, "", "", heard, n.equals(self)));
                 continue;

@@ -73,7 +73,7 @@ public final class Membership implements AutoCloseable {
     private final Map<String, Address> byName = new ConcurrentHashMap<>();
     private final AtomicLong appBytesSent = new AtomicLong();
     private volatile JChannel channel;
-    private volatile List<String> members = List.of();
+    private volatile View currentView;
 
     public Membership(String nodeName, String cluster, InetAddress bindAddress, int port, SSLContext tls,
                       Settings settings, Listener listener) {
@@ -135,19 +135,31 @@ public final class Membership implements AutoCloseable {
     }
 
     private void onView(View view) {
+        currentView = view;
+        List<String> names = members();
+        log.info("view {}: {}", view.getViewId(), names);
+        listener.viewChanged(names);
+    }
+
+    /**
+     * Names of the members of the current view. A member whose logical name has
+     * not reached this node yet (it can trail the view by a moment) is left out
+     * until it has; callers poll this, so it appears as soon as it resolves.
+     */
+    public List<String> members() {
+        View v = currentView;
+        if (v == null) return List.of();
         List<String> names = new ArrayList<>();
-        Map<String, Address> fresh = new ConcurrentHashMap<>();
-        for (Address a : view.getMembers()) {
+        Map<String, Address> fresh = new java.util.HashMap<>();
+        for (Address a : v.getMembers()) {
             String n = NameCache.get(a);
-            if (n == null) n = a.toString();
+            if (n == null) continue;
             names.add(n);
             fresh.put(n, a);
         }
         byName.keySet().retainAll(fresh.keySet());
         byName.putAll(fresh);
-        members = List.copyOf(names);
-        log.info("view {}: {}", view.getViewId(), names);
-        listener.viewChanged(members);
+        return List.copyOf(names);
     }
 
     private void onMessage(Message msg) {
@@ -192,10 +204,6 @@ public final class Membership implements AutoCloseable {
         } catch (Exception e) {
             log.debug("send to {} failed: {}", dest, e.toString());
         }
-    }
-
-    public List<String> members() {
-        return members;
     }
 
     public String self() {

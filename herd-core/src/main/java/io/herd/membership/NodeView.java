@@ -8,8 +8,8 @@ package io.herd.membership;
  * @param state one of {@code alive}, {@code suspect} (in the view but not heard
  *              from lately), {@code dead} (dropped from the view without
  *              leaving), {@code leaving} (announced a graceful leave), {@code left}
- * @param lastHeardSeconds seconds since this node last learned something new
- *              about that node; -1 if never
+ * @param lastHeardSeconds age of the newest information this node has about
+ *              that node (seconds since its origin published it); -1 if none
  */
 public record NodeView(
         String name,

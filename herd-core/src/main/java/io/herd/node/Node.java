@@ -97,6 +97,7 @@ public final class Node implements AutoCloseable {
     private long startedAt;
     private double speed;
     private volatile List<String> lastPeers = List.of();
+    private volatile List<String> lastMembers = List.of();
 
     public Node(DataDir dir, Options options, Clock clock) {
         this.dir = dir;
@@ -133,7 +134,11 @@ public final class Node implements AutoCloseable {
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
                 SandboxLevel.detect(), Version.get(), () -> 0);
         gossip = new GossipEngine(config.name(), options.gossip(), new Random());
-        map = new ClusterMap(config.name(), options.suspectAfterMillis());
+        GossipEngine.GossipConfig g = options.gossip();
+        // A node's entry reaches a given peer through the background refresh about every
+        // N * period / (fanout * window / 2); allow three such rounds before suspecting it.
+        long perNode = 3 * g.periodMillis() / Math.max(1, (long) g.fanout() * Math.max(1, g.window() / 2));
+        map = new ClusterMap(config.name(), options.suspectAfterMillis(), perNode);
         publish();
 
         long tBench = System.nanoTime();
@@ -191,7 +196,7 @@ public final class Node implements AutoCloseable {
     }
 
     private void syncMapFromGossip(long now) {
-        gossip.view().forEach((name, e) -> map.learned(e.vector(), e.learnedAtMillis()));
+        gossip.view().forEach((name, e) -> map.learned(e.vector(), e.publishedAtMillis()));
     }
 
     private void sampleSafely() {
@@ -204,7 +209,12 @@ public final class Node implements AutoCloseable {
 
     private void gossipSafely() {
         try {
-            List<String> peers = new ArrayList<>(membership.members());
+            List<String> members = membership.members();
+            if (!members.equals(lastMembers)) {
+                lastMembers = members;
+                map.viewChanged(members);
+            }
+            List<String> peers = new ArrayList<>(members);
             peers.remove(config.name());
             List<GossipEngine.Outgoing> out;
             synchronized (gossip) {
@@ -248,6 +258,7 @@ public final class Node implements AutoCloseable {
     private final class MembershipListener implements Membership.Listener {
         @Override
         public void viewChanged(List<String> members) {
+            lastMembers = members;
             map.viewChanged(members);
             // A node that was away may have missed a revocation: the CA re-announces the current CRL.
             if (ca != null && revocations.current() != null && membership != null) {

@@ -88,6 +88,19 @@ class ClusterMapTest {
     }
 
     @Test
+    void theSuspicionThresholdGrowsWithTheCluster() {
+        ClusterMap m = new ClusterMap("n0", 3000, 30);
+        List<String> members = java.util.stream.IntStream.range(0, 200).mapToObj(i -> "n" + i).toList();
+        m.viewChanged(members);
+        m.learned(vec("n7", 1, 1, false), 0);
+        assertThat(m.suspectThresholdMillis()).isEqualTo(6000);
+        assertThat(m.stateOf("n7", 5000)).isEqualTo("alive");
+        assertThat(m.stateOf("n7", 6001)).isEqualTo("suspect");
+        m.viewChanged(List.of("n0", "n7"));
+        assertThat(m.suspectThresholdMillis()).isEqualTo(3000);
+    }
+
+    @Test
     void selfIsMarkedAndNeverSuspect() {
         ClusterMap m = new ClusterMap("a", 3000);
         m.viewChanged(List.of("a"));
