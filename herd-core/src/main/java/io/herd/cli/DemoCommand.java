@@ -20,9 +20,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.jline.terminal.Terminal;
@@ -78,18 +75,9 @@ final class DemoCommand implements Callable<Integer> {
                 NodeSetup.join(dirs.get(i), "127.0.0.1:" + ports[0], token, "node" + (i + 1),
                         new NodeSetup.Endpoint("127.0.0.1", ports[i], "127.0.0.1"), Clock.systemUTC());
             }
-            // The daemons start in parallel: each is its own JVM.
-            ExecutorService pool = Executors.newFixedThreadPool(count - 1);
-            try {
-                List<Future<?>> started = new ArrayList<>();
-                for (int i = 1; i < count; i++) {
-                    DataDir d = dirs.get(i);
-                    started.add(pool.submit(() -> DaemonLauncher.start(d, Duration.ofSeconds(60))));
-                }
-                for (Future<?> f : started) f.get();
-            } finally {
-                pool.shutdownNow();
-            }
+            // One after another: each daemon calibrates its CPU speed at start, and on a small
+            // machine parallel starts would measure each other rather than the CPU.
+            for (int i = 1; i < count; i++) DaemonLauncher.start(dirs.get(i), Duration.ofSeconds(60));
             System.out.println("  node2..node" + count + ": verified the CA pin, got certificates by CSR, joined over mutual TLS");
         }
         List<NodeView> nodes = awaitFormed(Duration.ofSeconds(60));

@@ -24,7 +24,7 @@ public final class LoadSampler {
     private final String node;
     private final String address;
     private final long incarnation;
-    private final double speed;
+    private volatile double speed;
     private final int guestSlots;
     private final String sandbox;
     private final String version;
@@ -76,6 +76,20 @@ public final class LoadSampler {
     }
 
     /** The node's vector now (seq 0: the gossip engine assigns it). */
+    /**
+     * Raises the published speed to a better calibration: a benchmark run while the
+     * cores were contended reads low, never high, so the best run is the truest.
+     * Returns the speed now published.
+     */
+    public double improveSpeed(double measured) {
+        if (Double.isFinite(measured) && measured > speed) speed = measured;
+        return speed;
+    }
+
+    public double speed() {
+        return speed;
+    }
+
     public synchronized LoadVector sample() {
         HostProbe.HostSample h = host.get();
         OwnerActivity o;

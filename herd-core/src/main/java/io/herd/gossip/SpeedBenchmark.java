@@ -1,6 +1,9 @@
 package io.herd.gossip;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
+import java.util.function.LongSupplier;
 
 /**
  * The node's calibrated CPU speed, measured once at daemon start and gossiped
@@ -16,7 +19,8 @@ import java.time.Duration;
  * array, which is larger than most L2 caches, so memory latency counts as it
  * does for real jobs. Only the time it takes differs between machines.
  *
- * <p>How it measures: single thread; the first third of the budget warms the
+ * <p>How it measures: single thread, timed in that thread's CPU time (so cores
+ * busy with other work at start make the node look loaded, not slow); the first third of the budget warms the
  * JIT, the rest runs rounds of about 50 ms and keeps the best (the round
  * least disturbed by other processes: the owner's own work must not make a
  * node look permanently slow). The result is units per second divided by
@@ -67,17 +71,22 @@ public final class SpeedBenchmark {
         int[] memory = new int[MEMORY_INTS];
         for (int i = 0; i < memory.length; i++) memory[i] = i * 0x9E3779B9;
 
-        long start = System.nanoTime();
+        // Time is this thread's CPU time, not the wall clock: a daemon often starts while
+        // other processes (or other daemons on the same box) compete for the cores, and
+        // that must show as load, not as a slow CPU. The wall clock only bounds the run.
+        LongSupplier clock = cpuClock();
+        long wallLimit = System.nanoTime() + 10 * budgetNanos;
+        long start = clock.getAsLong();
         long deadline = start + budgetNanos;
         long warmupEnd = start + budgetNanos / 3;
         long acc = 0;
         long seed = 1;
         // Warm-up: enough calls for the JIT to compile unit() before timing it.
-        while (System.nanoTime() < warmupEnd) acc ^= unit(memory, seed++);
+        while (clock.getAsLong() < warmupEnd && System.nanoTime() < wallLimit) acc ^= unit(memory, seed++);
 
         double best = 0;
-        long now = System.nanoTime();
-        while (now < deadline) {
+        long now = clock.getAsLong();
+        while (now < deadline && (System.nanoTime() < wallLimit || best == 0)) {
             long roundEnd = Math.min(deadline, now + ROUND_NANOS);
             long roundStart = now;
             long units = 0;
@@ -85,7 +94,7 @@ public final class SpeedBenchmark {
             do {
                 for (int i = 0; i < 8; i++) acc ^= unit(memory, seed++);
                 units += 8;
-                now = System.nanoTime();
+                now = clock.getAsLong();
             } while (now < roundEnd);
             long elapsed = now - roundStart;
             // A round cut short by the deadline is too noisy to count, unless it is all we have.
@@ -95,6 +104,16 @@ public final class SpeedBenchmark {
         }
         sink = acc;
         return best / REFERENCE_UNITS_PER_SECOND;
+    }
+
+    /** The current thread's CPU time in ns where the JVM can read it, else the wall clock. */
+    static LongSupplier cpuClock() {
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        if (mx.isCurrentThreadCpuTimeSupported()) {
+            if (!mx.isThreadCpuTimeEnabled()) mx.setThreadCpuTimeEnabled(true);
+            return mx::getCurrentThreadCpuTime;
+        }
+        return System::nanoTime;
     }
 
     /** One work unit: the same operations on every machine. */
