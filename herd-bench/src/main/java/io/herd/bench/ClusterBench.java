@@ -56,13 +56,16 @@ public final class ClusterBench {
                             new NodeSetup.Endpoint("127.0.0.1", ports[i], "127.0.0.1"), Clock.systemUTC());
                 }
                 ExecutorService pool = Executors.newFixedThreadPool(Math.min(nodes - 1, 4));
-                List<Future<?>> fs = new ArrayList<>();
-                for (int i = 1; i < nodes; i++) {
-                    DataDir d = dirs.get(i);
-                    fs.add(pool.submit(() -> DaemonLauncher.start(d, Duration.ofSeconds(180))));
+                try {
+                    List<Future<?>> fs = new ArrayList<>();
+                    for (int i = 1; i < nodes; i++) {
+                        DataDir d = dirs.get(i);
+                        fs.add(pool.submit(() -> DaemonLauncher.start(d, Duration.ofSeconds(180))));
+                    }
+                    for (Future<?> f : fs) f.get();
+                } finally {
+                    pool.shutdownNow();
                 }
-                for (Future<?> f : fs) f.get();
-                pool.shutdown();
             }
             for (DataDir d : dirs) awaitAlive(d, nodes, Duration.ofSeconds(180));
             double formSeconds = (System.nanoTime() - t0) / 1e9;
