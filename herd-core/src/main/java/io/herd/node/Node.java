@@ -338,7 +338,8 @@ public final class Node implements AutoCloseable {
                 return;
             }
             if (revokedNode != null) forgetRevoked(revokedNode);
-            if (changed) log.info("installed CRL #{}", crl.getExtensionValue("2.5.29.20") == null ? "?" : "new");
+            if (changed) log.info("installed CRL #{} ({} revoked)", revocations.number(),
+                    crl.getRevokedCertificates() == null ? 0 : crl.getRevokedCertificates().size());
         } catch (Exception e) {
             log.warn("rejected a CRL notice: {}", e.toString());
         }
