@@ -32,9 +32,24 @@ public final class ControlServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
 
-    /** Handles one request; may write extra frames for streaming replies before returning the last one. */
+    /** Handles one request with one reply. */
     public interface Handler {
         ControlReply handle(ControlRequest request, Caller caller);
+    }
+
+    /**
+     * A conversation rather than a request: {@code herd run} sends stdin and
+     * signals and receives output frames until the job ends. Returns true if it
+     * took the connection; it owns both streams until it returns.
+     */
+    public interface StreamingHandler {
+        boolean serve(ControlRequest first, Caller caller, InputStream in, OutputStream out) throws IOException;
+    }
+
+    private volatile StreamingHandler streaming = (first, caller, in, out) -> false;
+
+    public void setStreamingHandler(StreamingHandler h) {
+        this.streaming = h;
     }
 
     private static final ThreadLocal<Runnable> AFTER_REPLY = new ThreadLocal<>();
@@ -95,6 +110,7 @@ public final class ControlServer implements AutoCloseable {
             OutputStream out = Channels.newOutputStream(ch);
             ControlRequest req = ControlRequest.parseDelimitedFrom(in);
             if (req == null) return;
+            if (streaming.serve(req, caller, in, out)) return;
             ControlReply reply;
             try {
                 reply = handler.handle(req, caller);

@@ -392,6 +392,8 @@ public final class Node implements AutoCloseable {
                 ControlServer.afterReply(() -> shutdown(false));
                 yield ack("stopping");
             }
+            case SUBMIT, PS, WAIT, CANCEL, INPUT -> ControlServer.error(
+                    "running jobs is not available in this herd version yet", 2);
             case KIND_NOT_SET -> ControlServer.error("empty request: this herd CLI and daemon may be of different versions", 2);
         };
     }
