@@ -1,0 +1,118 @@
+package io.herd.journal;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * What the user asked for: the command and everything placement and staging need.
+ * Immutable; stored as JSON in the journal, so a spec read back equals the one written.
+ *
+ * @param argv        the command, never empty
+ * @param cwd         the submitter's working directory (outputs come back here)
+ * @param env         variables passed to the job
+ * @param cpus        cores requested (at least 1)
+ * @param memBytes    memory requested, 0 = no request
+ * @param constraint  an {@code --on} expression over node attributes, or null
+ * @param needs       programs that must be present on the host
+ * @param inputGlobs  extra inputs ({@code -i})
+ * @param outputGlobs outputs to bring back ({@code -o}); empty = whatever changed
+ * @param shared      run in place on a shared file system, no staging
+ * @param pinnedNode  {@code --node}, or null
+ * @param local       {@code --local}: run on the home node only
+ * @param maxRetries  placements allowed after the first before the job is held (default 3)
+ * @param arrayId     the array this job belongs to, or null (set by {@link Journal#submitArray})
+ * @param arrayIndex  0-based position in its array, or -1
+ * @param arrayItem   the array item this job was expanded from, or null
+ */
+public record JobSpec(List<String> argv, String cwd, Map<String, String> env, int cpus, long memBytes,
+                      String constraint, Set<String> needs, List<String> inputGlobs, List<String> outputGlobs,
+                      boolean shared, String pinnedNode, boolean local, int maxRetries,
+                      String arrayId, int arrayIndex, String arrayItem) {
+
+    public static final int DEFAULT_MAX_RETRIES = 3;
+
+    public JobSpec {
+        argv = List.copyOf(Objects.requireNonNull(argv, "argv"));
+        if (argv.isEmpty()) throw new IllegalArgumentException("a job needs a command (argv is empty)");
+        env = env == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(env));
+        needs = needs == null ? Set.of() : Collections.unmodifiableSet(new TreeSet<>(needs));
+        inputGlobs = inputGlobs == null ? List.of() : List.copyOf(inputGlobs);
+        outputGlobs = outputGlobs == null ? List.of() : List.copyOf(outputGlobs);
+        if (cpus < 1) throw new IllegalArgumentException("cpus must be at least 1, got " + cpus);
+        if (memBytes < 0) throw new IllegalArgumentException("memBytes must not be negative, got " + memBytes);
+        if (maxRetries < 0) throw new IllegalArgumentException("maxRetries must not be negative, got " + maxRetries);
+        if (arrayIndex < -1) throw new IllegalArgumentException("arrayIndex must be -1 or a position, got " + arrayIndex);
+    }
+
+    /** A spec with defaults: one cpu, no memory request, {@value #DEFAULT_MAX_RETRIES} retries, not in an array. */
+    public static JobSpec of(List<String> argv, String cwd) {
+        return builder(argv).cwd(cwd).build();
+    }
+
+    public static Builder builder(List<String> argv) {
+        return new Builder(argv);
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder(argv);
+        b.cwd = cwd; b.env = env; b.cpus = cpus; b.memBytes = memBytes; b.constraint = constraint;
+        b.needs = needs; b.inputGlobs = inputGlobs; b.outputGlobs = outputGlobs; b.shared = shared;
+        b.pinnedNode = pinnedNode; b.local = local; b.maxRetries = maxRetries;
+        b.arrayId = arrayId; b.arrayIndex = arrayIndex; b.arrayItem = arrayItem;
+        return b;
+    }
+
+    /** This spec as element {@code index} of array {@code arrayId}; the item is kept. */
+    JobSpec inArray(String id, int index) {
+        return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
+                shared, pinnedNode, local, maxRetries, id, index, arrayItem);
+    }
+
+    public static final class Builder {
+        private List<String> argv;
+        private String cwd;
+        private Map<String, String> env = Map.of();
+        private int cpus = 1;
+        private long memBytes;
+        private String constraint;
+        private Set<String> needs = Set.of();
+        private List<String> inputGlobs = List.of();
+        private List<String> outputGlobs = List.of();
+        private boolean shared;
+        private String pinnedNode;
+        private boolean local;
+        private int maxRetries = DEFAULT_MAX_RETRIES;
+        private String arrayId;
+        private int arrayIndex = -1;
+        private String arrayItem;
+
+        private Builder(List<String> argv) { this.argv = new ArrayList<>(argv); }
+
+        public Builder argv(List<String> v) { argv = new ArrayList<>(v); return this; }
+        public Builder cwd(String v) { cwd = v; return this; }
+        public Builder env(Map<String, String> v) { env = v; return this; }
+        public Builder cpus(int v) { cpus = v; return this; }
+        public Builder memBytes(long v) { memBytes = v; return this; }
+        public Builder constraint(String v) { constraint = v; return this; }
+        public Builder needs(Set<String> v) { needs = v; return this; }
+        public Builder inputGlobs(List<String> v) { inputGlobs = v; return this; }
+        public Builder outputGlobs(List<String> v) { outputGlobs = v; return this; }
+        public Builder shared(boolean v) { shared = v; return this; }
+        public Builder pinnedNode(String v) { pinnedNode = v; return this; }
+        public Builder local(boolean v) { local = v; return this; }
+        public Builder maxRetries(int v) { maxRetries = v; return this; }
+        /** The item this job was expanded from ({@code {}}); the array id and index are set by the journal. */
+        public Builder arrayItem(String v) { arrayItem = v; return this; }
+
+        public JobSpec build() {
+            return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
+                    shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem);
+        }
+    }
+}
