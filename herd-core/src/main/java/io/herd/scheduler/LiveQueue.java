@@ -1,0 +1,194 @@
+package io.herd.scheduler;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.TreeSet;
+
+/**
+ * Jobs waiting at their home node for capacity.
+ *
+ * <h2>Order</h2>
+ * Users take turns by fair-share priority; each user's jobs go first in,
+ * first out (submission time, then arrival). Walking the queue charges each
+ * job's estimated {@code work} to a scratch copy of its user's usage, so
+ * priorities move as the walk goes: a user with no recent usage goes first
+ * until they have caught up, then users alternate. Nothing is charged to the
+ * real {@link FairShare}; the daemon charges CPU actually used.
+ *
+ * <h2>Dispatch</h2>
+ * {@link #dispatch} walks that order and gives each job its best feasible
+ * host ({@link Placement}), taking a guest slot, the job's CPUs and memory
+ * from a scratch copy of the host's view, so one round never gives a host
+ * more than its free slots, guest CPUs or memory. Jobs given a host leave
+ * the queue (the caller {@link #add}s one back with its original submission
+ * time if the host refuses it); the rest stay. A job that fits nowhere does
+ * not block later ones (backfill), but a user's jobs that do go out, go out
+ * in order. Cost: at most jobs × hosts feasibility checks (no strings
+ * built), a host leaves the round once it has no free slot or guest CPU,
+ * and the walk stops when no host is left.
+ *
+ * <p>Pure and single-threaded: no clock (time is passed in), no I/O.
+ */
+public final class LiveQueue {
+
+    private record Entry(JobRequest job, long submittedAt, long seq) {
+    }
+
+    private static final Comparator<Entry> FIFO =
+            Comparator.comparingLong(Entry::submittedAt).thenComparingLong(Entry::seq);
+
+    private final Map<String, Entry> byId = new HashMap<>();
+    private final Map<String, TreeSet<Entry>> byUser = new HashMap<>();
+    private long seq;
+
+    /** Queues a job. @throws IllegalArgumentException if a job with that id is queued */
+    public void add(JobRequest job, long submittedAtMillis) {
+        if (byId.containsKey(job.id())) throw new IllegalArgumentException("job " + job.id() + " is already queued");
+        Entry e = new Entry(job, submittedAtMillis, seq++);
+        byId.put(job.id(), e);
+        byUser.computeIfAbsent(job.user(), u -> new TreeSet<>(FIFO)).add(e);
+    }
+
+    /** Takes a job out; false if it was not queued. */
+    public boolean remove(String id) {
+        Entry e = byId.remove(id);
+        if (e == null) return false;
+        TreeSet<Entry> mine = byUser.get(e.job.user());
+        mine.remove(e);
+        if (mine.isEmpty()) byUser.remove(e.job.user());
+        return true;
+    }
+
+    public boolean contains(String id) {
+        return byId.containsKey(id);
+    }
+
+    public int size() {
+        return byId.size();
+    }
+
+    public boolean isEmpty() {
+        return byId.isEmpty();
+    }
+
+    /** Every queued job in the order dispatch would consider them if all fitted. */
+    public List<JobRequest> order(FairShare fairShare, long nowMillis) {
+        List<JobRequest> out = new ArrayList<>(byId.size());
+        walk(fairShare, nowMillis, e -> {
+            out.add(e.job);
+            return Turn.TAKEN;
+        });
+        return out;
+    }
+
+    /**
+     * Gives queued jobs to hosts, best host first, never more than a host can
+     * take; returns the assignments in dispatch order and removes those jobs.
+     */
+    public List<Assignment> dispatch(Collection<HostView> hosts, FairShare fairShare, long nowMillis) {
+        List<Assignment> out = new ArrayList<>();
+        if (byId.isEmpty()) return out;
+        List<Capacity> pool = new ArrayList<>(hosts.size());
+        for (HostView h : hosts) {
+            Capacity c = new Capacity(h);
+            if (!c.exhausted()) pool.add(c);
+        }
+        walk(fairShare, nowMillis, e -> {
+            if (pool.isEmpty()) return Turn.STOP;
+            Capacity best = null;
+            double bestSeconds = 0;
+            for (Capacity c : pool) {
+                if (!Feasibility.fits(e.job, c.view, c.guestCpus)) continue;
+                double seconds = Placement.expectedSeconds(e.job, c.view, c.guestCpus);
+                if (best == null || Placement.compare(seconds, c.view.load1(), c.view.name(),
+                        bestSeconds, best.view.load1(), best.view.name()) < 0) {
+                    best = c;
+                    bestSeconds = seconds;
+                }
+            }
+            if (best == null) return Turn.SKIPPED;
+            best.take(e.job);
+            if (best.exhausted()) pool.remove(best);
+            out.add(new Assignment(e.job, best.view.name(), bestSeconds));
+            return Turn.TAKEN;
+        });
+        for (Assignment a : out) remove(a.job().id());
+        return out;
+    }
+
+    /** A host's view with what this round has already given it. */
+    private static final class Capacity {
+        HostView view;
+        int guestCpus;
+
+        Capacity(HostView view) {
+            this.view = view;
+            this.guestCpus = view.guestJobs();
+        }
+
+        void take(JobRequest job) {
+            view = view.plusGuest(job.cpus(), job.memBytes());
+            guestCpus += job.cpus();
+        }
+
+        /** No job at all can pass the state, slots or CPU filter here any more this round. */
+        boolean exhausted() {
+            return !"alive".equals(view.state()) || view.freeSlots() == 0 || guestCpus >= view.guestCpuLimit();
+        }
+    }
+
+    private enum Turn { TAKEN, SKIPPED, STOP }
+
+    private interface Step {
+        /** Handles one job: taken (charged to its user), skipped (it stays), or stop the walk. */
+        Turn take(Entry e);
+    }
+
+    /** One user's place in the walk: their next job and their scratch usage. */
+    private static final class Cursor {
+        final Iterator<Entry> rest;
+        final double shares;
+        Entry head;
+        double usage;
+        double priority;
+
+        Cursor(Iterator<Entry> rest, double usage, double shares) {
+            this.rest = rest;
+            this.usage = usage;
+            this.shares = shares;
+            this.head = rest.next();
+            this.priority = FairShare.priority(usage, shares);
+        }
+    }
+
+    private static final Comparator<Cursor> TURN = Comparator
+            .comparingDouble((Cursor c) -> -c.priority)
+            .thenComparingLong(c -> c.head.submittedAt)
+            .thenComparingLong(c -> c.head.seq);
+
+    /** Visits jobs in fair-share order, charging each taken job's work to its user's scratch usage. */
+    private void walk(FairShare fairShare, long nowMillis, Step step) {
+        PriorityQueue<Cursor> turns = new PriorityQueue<>(Math.max(1, byUser.size()), TURN);
+        byUser.forEach((user, jobs) -> turns.add(
+                new Cursor(jobs.iterator(), fairShare.usage(user, nowMillis), fairShare.shares(user))));
+        while (!turns.isEmpty()) {
+            Cursor c = turns.poll();
+            Entry e = c.head;
+            Turn turn = step.take(e);
+            if (turn == Turn.STOP) return;
+            if (turn == Turn.TAKEN) {
+                c.usage += e.job.work();
+                c.priority = FairShare.priority(c.usage, c.shares);
+            }
+            if (!c.rest.hasNext()) continue;
+            c.head = c.rest.next();
+            turns.add(c);
+        }
+    }
+}

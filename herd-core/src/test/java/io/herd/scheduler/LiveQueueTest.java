@@ -1,0 +1,312 @@
+package io.herd.scheduler;
+
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static io.herd.scheduler.Hosts.G;
+import static io.herd.scheduler.Hosts.host;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class LiveQueueTest {
+
+    static JobRequest job(String id, String user) {
+        return JobRequest.of(id, user).withWork(10).from("home");
+    }
+
+    static List<String> ids(List<JobRequest> jobs) {
+        return jobs.stream().map(JobRequest::id).toList();
+    }
+
+    static List<String> placed(List<Assignment> as) {
+        return as.stream().map(a -> a.job().id() + "@" + a.host()).toList();
+    }
+
+    // --- order -----------------------------------------------------------------
+
+    @Test
+    void fifoWithinAUserBySubmissionTime() {
+        LiveQueue q = new LiveQueue();
+        q.add(job("a2", "ann"), 20);
+        q.add(job("a1", "ann"), 10);
+        q.add(job("a3", "ann"), 20); // same time as a2: arrival breaks the tie
+        assertThat(ids(q.order(new FairShare(), 0))).containsExactly("a1", "a2", "a3");
+    }
+
+    @Test
+    void theUserWithLessUsageGoesFirstUntilCaughtUp() {
+        FairShare fs = new FairShare();
+        fs.charge("ann", 25, 0);
+        LiveQueue q = new LiveQueue();
+        for (int i = 1; i <= 3; i++) q.add(job("a" + i, "ann"), i);
+        for (int i = 1; i <= 4; i++) q.add(job("b" + i, "bob"), 10 + i);
+        // bob (0 used) runs 10 each: after b1, b2 he has 20 < 25; after b3 30 > 25: ann's turn.
+        assertThat(ids(q.order(fs, 0))).containsExactly("b1", "b2", "b3", "a1", "b4", "a2", "a3");
+        assertThat(q.size()).as("order does not take anything").isEqualTo(7);
+        assertThat(fs.usage("bob", 0)).as("nor charge anyone").isZero();
+    }
+
+    @Test
+    void equalUsersTakeTurnsOldestFirst() {
+        LiveQueue q = new LiveQueue();
+        for (int i = 1; i <= 3; i++) q.add(job("a" + i, "ann"), i);
+        for (int i = 1; i <= 2; i++) q.add(job("b" + i, "bob"), 3 + i);
+        assertThat(ids(q.order(new FairShare(), 0))).containsExactly("a1", "b1", "a2", "b2", "a3");
+    }
+
+    @Test
+    void addRemoveContains() {
+        LiveQueue q = new LiveQueue();
+        assertThat(q.isEmpty()).isTrue();
+        q.add(job("a1", "ann"), 1);
+        q.add(job("b1", "bob"), 2);
+        assertThatThrownBy(() -> q.add(job("a1", "ann"), 3)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("job a1 is already queued");
+        assertThat(q.contains("a1")).isTrue();
+        assertThat(q.remove("a1")).isTrue();
+        assertThat(q.remove("a1")).isFalse();
+        assertThat(q.contains("a1")).isFalse();
+        assertThat(ids(q.order(new FairShare(), 0))).containsExactly("b1");
+        assertThat(q.size()).isEqualTo(1);
+    }
+
+    // --- dispatch --------------------------------------------------------------
+
+    @Test
+    void eachJobGoesToItsBestHostAndTakesItsSlot() {
+        LiveQueue q = new LiveQueue();
+        for (int i = 1; i <= 6; i++) q.add(job("j" + i, "ann"), i);
+        List<HostView> hosts = List.of(host("fast").speed(8).slots(2).build(), host("slow").speed(2).slots(3).build(),
+                host("dead").state("dead").speed(100).build());
+        List<Assignment> as = q.dispatch(hosts, new FairShare(), 0);
+        assertThat(placed(as)).containsExactly("j1@fast", "j2@fast", "j3@slow", "j4@slow", "j5@slow");
+        assertThat(as.get(0).expectedSeconds()).isEqualTo(10.0 / 8);
+        assertThat(ids(q.order(new FairShare(), 0))).as("no slot left for j6").containsExactly("j6");
+    }
+
+    @Test
+    void memoryAndCpusAreTakenToo() {
+        LiveQueue q = new LiveQueue();
+        for (int i = 1; i <= 3; i++) q.add(job("m" + i, "ann").withMem(4 * G), i);
+        for (int i = 1; i <= 3; i++) q.add(job("c" + i, "bob").withCpus(2), i);
+        // 12G free - 819.2M reserve: two 4G jobs fit, not three. 4 guest CPUs: at most two 2-CPU jobs, fewer with
+        // the 1-CPU memory jobs there.
+        HostView h = host("h").cores(4).slots(8).memFree(12 * G).memTotal(16 * G).build();
+        List<Assignment> as = q.dispatch(List.of(h), new FairShare(), 0);
+        assertThat(placed(as)).containsExactly("m1@h", "c1@h", "m2@h");
+        assertThat(ids(q.order(new FairShare(), 0))).containsExactlyInAnyOrder("m3", "c2", "c3");
+    }
+
+    @Test
+    void aJobThatFitsNowhereStaysAndDoesNotBlockOthers() {
+        LiveQueue q = new LiveQueue();
+        q.add(job("huge", "ann").withMem(64 * G), 1);
+        q.add(job("pinned", "ann").pinnedTo("b"), 2);
+        q.add(job("small", "ann"), 3);
+        List<Assignment> as = q.dispatch(List.of(host("a").speed(9).build(), host("b").speed(1).build()), new FairShare(), 0);
+        assertThat(placed(as)).containsExactly("pinned@b", "small@a");
+        assertThat(q.contains("huge")).isTrue();
+        assertThat(q.size()).isEqualTo(1);
+    }
+
+    @Test
+    void aRefusedJobComesBackInItsPlace() {
+        LiveQueue q = new LiveQueue();
+        q.add(job("a1", "ann"), 1);
+        q.add(job("a2", "ann"), 2);
+        Assignment first = q.dispatch(List.of(host("h").slots(1).build()), new FairShare(), 0).get(0);
+        assertThat(first.job().id()).isEqualTo("a1");
+        q.add(first.job(), 1); // the host refused: back with its submission time
+        assertThat(ids(q.order(new FairShare(), 0))).containsExactly("a1", "a2");
+    }
+
+    @Test
+    void nothingToDoWhenNoSlotIsFree() {
+        LiveQueue q = new LiveQueue();
+        q.add(job("a1", "ann"), 1);
+        assertThat(q.dispatch(List.of(host("h").slots(2).guests(2).build()), new FairShare(), 0)).isEmpty();
+        assertThat(q.dispatch(List.of(), new FairShare(), 0)).isEmpty();
+        assertThat(new LiveQueue().dispatch(List.of(host("h").build()), new FairShare(), 0)).isEmpty();
+        assertThat(q.size()).isEqualTo(1);
+    }
+
+    @Test
+    void fairShareDecidesWhoGetsTheLastSlots() {
+        FairShare fs = new FairShare();
+        fs.charge("ann", 3600, 0);
+        LiveQueue q = new LiveQueue();
+        for (int i = 1; i <= 4; i++) q.add(job("a" + i, "ann"), i);
+        for (int i = 1; i <= 4; i++) q.add(job("b" + i, "bob"), 10 + i);
+        List<Assignment> as = q.dispatch(List.of(host("h").slots(3).build()), fs, 0);
+        assertThat(ids(as.stream().map(Assignment::job).toList())).containsExactly("b1", "b2", "b3");
+    }
+
+    @Test
+    void aLargeRoundStaysWithinEveryHost() {
+        LiveQueue q = new LiveQueue();
+        for (int i = 0; i < 2000; i++) {
+            q.add(JobRequest.of("j" + i, "u" + (i % 7)).withCpus(1 + i % 3).withMem((i % 5) * G).from("n0"), i);
+        }
+        List<HostView> hosts = new ArrayList<>();
+        for (int n = 0; n < 50; n++) {
+            hosts.add(host("n" + n).cores(4 + n % 13).speed(1 + n % 7).load(n % 5).slots(1 + n % 9).guests(n % 2)
+                    .memFree((4 + n % 29) * G).memTotal(64 * G).build());
+        }
+        List<Assignment> as = q.dispatch(hosts, new FairShare(), 0);
+        assertThat(as).isNotEmpty();
+        assertWithinCapacity(hosts, as);
+        assertThat(q.size()).isEqualTo(2000 - as.size());
+    }
+
+    // --- properties ------------------------------------------------------------
+
+    record Submitted(JobRequest job, long at) {
+    }
+
+    @Property(tries = 300)
+    void oneRoundNeverOverbooksAHost(@ForAll("hostLists") List<HostView> hosts, @ForAll("jobLists") List<Submitted> jobs) {
+        LiveQueue q = new LiveQueue();
+        jobs.forEach(s -> q.add(s.job, s.at));
+        List<Assignment> as = q.dispatch(hosts, new FairShare(), 0);
+        assertWithinCapacity(hosts, as);
+        assertThat(q.size()).isEqualTo(jobs.size() - as.size());
+        for (Assignment a : as) assertThat(q.contains(a.job().id())).isFalse();
+    }
+
+    @Property(tries = 300)
+    void aUsersJobsGoOutInSubmissionOrder(@ForAll("hostLists") List<HostView> hosts, @ForAll("jobLists") List<Submitted> jobs) {
+        Map<String, Long> at = new HashMap<>();
+        jobs.forEach(s -> at.put(s.job.id(), s.at * 10_000 + Integer.parseInt(s.job.id().substring(1))));
+        LiveQueue q = new LiveQueue();
+        jobs.forEach(s -> q.add(s.job, s.at));
+        List<Assignment> as = q.dispatch(hosts, new FairShare(), 0);
+        Map<String, Long> last = new HashMap<>();
+        for (Assignment a : as) {
+            long mine = at.get(a.job().id());
+            Long before = last.put(a.job().user(), mine);
+            if (before != null) assertThat(mine).isGreaterThan(before);
+        }
+        // And the order() view agrees: FIFO per user.
+        last.clear();
+        for (JobRequest j : q.order(new FairShare(), 0)) {
+            long mine = at.get(j.id());
+            Long before = last.put(j.user(), mine);
+            if (before != null) assertThat(mine).isGreaterThan(before);
+        }
+    }
+
+    @Property(tries = 300)
+    void whatStaysQueuedFitsNowhereAfterTheRound(@ForAll("hostLists") List<HostView> hosts,
+                                                 @ForAll("jobLists") List<Submitted> jobs) {
+        LiveQueue q = new LiveQueue();
+        jobs.forEach(s -> q.add(s.job, s.at));
+        List<Assignment> as = q.dispatch(hosts, new FairShare(), 0);
+        Map<String, HostView> after = new HashMap<>();
+        Map<String, Integer> cpus = new HashMap<>();
+        for (HostView h : hosts) {
+            after.put(h.name(), h);
+            cpus.put(h.name(), h.guestJobs());
+        }
+        for (Assignment a : as) {
+            after.computeIfPresent(a.host(), (n, h) -> h.plusGuest(a.job().cpus(), a.job().memBytes()));
+            cpus.merge(a.host(), a.job().cpus(), Integer::sum);
+        }
+        for (JobRequest left : q.order(new FairShare(), 0)) {
+            for (HostView h : after.values()) {
+                if (Feasibility.reason(left, h, cpus.get(h.name())) == null) {
+                    throw new AssertionError(left + " stayed queued but fits " + h);
+                }
+            }
+        }
+    }
+
+    @Property(tries = 200)
+    void theFastFeasibilityCheckAgreesWithTheFilterChain(@ForAll("hostLists") List<HostView> hosts,
+                                                         @ForAll("jobLists") List<Submitted> jobs) {
+        for (Submitted s : jobs) {
+            for (HostView h : hosts) {
+                for (int guestCpus = h.guestJobs(); guestCpus <= h.guestJobs() + 4; guestCpus += 2) {
+                    boolean fits = Feasibility.fits(s.job, h, guestCpus);
+                    if (fits != (Feasibility.reason(s.job, h, guestCpus) == null)) {
+                        throw new AssertionError(s.job + " on " + h + " with " + guestCpus + " guest CPUs: fits=" + fits);
+                    }
+                }
+            }
+        }
+    }
+
+    static void assertWithinCapacity(List<HostView> hosts, List<Assignment> as) {
+        for (HostView h : hosts) {
+            List<JobRequest> mine = as.stream().filter(a -> a.host().equals(h.name())).map(Assignment::job).toList();
+            if (mine.isEmpty()) continue;
+            assertThat(h.state()).isEqualTo("alive");
+            assertThat(mine.size()).as("slots of " + h.name()).isLessThanOrEqualTo(h.freeSlots());
+            int cpus = mine.stream().mapToInt(JobRequest::cpus).sum();
+            assertThat(h.guestJobs() + cpus).as("guest CPUs of " + h.name()).isLessThanOrEqualTo(h.guestCpuLimit());
+            long mem = mine.stream().mapToLong(JobRequest::memBytes).sum();
+            assertThat(mem).as("memory of " + h.name())
+                    .isLessThanOrEqualTo(Math.max(0, h.memFreeBytes() - Feasibility.reserveBytes(h.memTotalBytes())));
+            for (JobRequest j : mine) {
+                assertThat(j.pinnedNode() == null || j.pinnedNode().equals(h.name())).isTrue();
+                assertThat(h.programs()).containsAll(j.needs());
+                assertThat(j.cpus()).isLessThanOrEqualTo(h.cores());
+            }
+        }
+    }
+
+    @Provide
+    Arbitrary<List<HostView>> hostLists() {
+        var shape = Combinators.combine(Arbitraries.of("alive", "alive", "alive", "suspect", "dead"),
+                Arbitraries.integers().between(1, 8), Arbitraries.doubles().between(0.5, 8),
+                Arbitraries.doubles().between(0, 6), Arbitraries.of(0.0, 0.5, 1.0, 2.5));
+        var room = Combinators.combine(Arbitraries.integers().between(0, 6), Arbitraries.integers().between(0, 3),
+                Arbitraries.longs().between(0, 24), Arbitraries.of(Set.of("sh"), Set.of("sh", "povray")),
+                Arbitraries.of(true, false));
+        Arbitrary<HostView> one = Combinators.combine(shape.as(List::of), room.as(List::of)).as((s, r) -> {
+            long memFree = (Long) r.get(2) * G;
+            Hosts h = host("x").state((String) s.get(0)).cores((Integer) s.get(1)).speed((Double) s.get(2))
+                    .load((Double) s.get(3)).share((Double) s.get(4)).slots((Integer) r.get(0))
+                    .guests((Integer) r.get(1)).memFree(memFree).memTotal(Math.max(memFree, 16 * G))
+                    .programs(((Set<?>) r.get(3)).toArray(String[]::new));
+            if ((Boolean) r.get(4)) h.label("fast");
+            return h.build();
+        });
+        return one.list().ofMinSize(1).ofMaxSize(8).map(list -> {
+            List<HostView> named = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) named.add(Hosts.from(list.get(i)).name("n" + i).build());
+            return named;
+        });
+    }
+
+    @Provide
+    Arbitrary<List<Submitted>> jobLists() {
+        Arbitrary<Constraint> constraints = Arbitraries.of(Constraint.ALWAYS, Constraint.ALWAYS,
+                Constraint.parse("label==fast"), Constraint.parse("cores>=4 || speed>4"), Constraint.parse("slots>=2"),
+                Constraint.parse("mem>=2G"));
+        var shape = Combinators.combine(Arbitraries.of("ann", "bob", "cy"), Arbitraries.integers().between(1, 4),
+                Arbitraries.of(0L, G, 4 * G, 16 * G), constraints, Arbitraries.of(Set.<String>of(), Set.of("povray")),
+                Arbitraries.of(null, "n0", "n1"), Arbitraries.longs().between(0, 5), Arbitraries.doubles().between(0.1, 100));
+        Arbitrary<Submitted> one = shape.as((user, cpus, mem, c, needs, pin, at, work) -> new Submitted(
+                new JobRequest("x", user, cpus, mem, c, needs, 0, work, pin, "n0"), at));
+        return one.list().ofMaxSize(40).map(list -> {
+            List<Submitted> named = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) {
+                JobRequest j = list.get(i).job;
+                named.add(new Submitted(new JobRequest("j" + i, j.user(), j.cpus(), j.memBytes(), j.constraint(), j.needs(),
+                        j.inputBytes(), j.work(), j.pinnedNode(), j.homeNode()), list.get(i).at));
+            }
+            return named;
+        });
+    }
+}
