@@ -1,0 +1,703 @@
+package io.herd.executor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's cgroups: detection, one cgroup per job under
+ * {@code <parent>/guests/<job>}, and the CPU share of all guests together.
+ *
+ * <h2>Layout</h2>
+ * <pre>
+ *  v2 (unified):  /sys/fs/cgroup/herd/guests/job-42          one tree; cpu, memory and pids
+ *                                                            enabled down the chain
+ *  v1 (legacy):   /sys/fs/cgroup/freezer/SELF/herd/guests/job-42
+ *                 /sys/fs/cgroup/cpu/SELF/herd/guests/job-42   one directory per controller:
+ *                 /sys/fs/cgroup/cpuacct/SELF/herd/guests/job-42  freezer, cpu, cpuacct,
+ *                 /sys/fs/cgroup/memory/SELF/herd/guests/job-42   memory and pids, those mounted
+ *                 /sys/fs/cgroup/pids/SELF/herd/guests/job-42
+ * </pre>
+ * {@code herd} is the parent name: {@code herd-<node>} when several daemons
+ * share a machine. The guest CPU share is a quota on {@code guests}, so it caps
+ * all guests together whatever their number.
+ *
+ * <p>On v1, SELF is the daemon's own cgroup in that hierarchy (from
+ * {@code /proc/self/cgroup}): guests stay inside whatever limits the daemon
+ * itself was started under (a systemd unit, a container), as a delegated
+ * subtree should. On v2 the parent sits at the top of the tree instead: the
+ * daemon's own cgroup holds the daemon, and v2 forbids enabling controllers
+ * for children of a cgroup that has processes (the "no internal processes"
+ * rule). A v2 machine whose top is not writable (a container without its own
+ * cgroup namespace, a non-root daemon) has no job cgroups; see
+ * {@link #available()} and the runner's fallback.
+ *
+ * <p>Detection prefers the hierarchy with the cpu controller: on a hybrid
+ * systemd machine the v2 tree at {@code /sys/fs/cgroup/unified} usually has no
+ * controllers and the v1 ones do the work.
+ *
+ * <p>The root and version can be given to the constructor, so tests run the
+ * v2 layout against a fake directory tree. Thread-safe: every call is a few
+ * file operations, idempotent where that makes sense.
+ */
+public final class Cgroups {
+
+    private static final Logger log = LoggerFactory.getLogger(Cgroups.class);
+
+    public enum Version { V1, V2, NONE }
+
+    /** v1 controllers a job joins, in the order it joins them (freezer first, so a freeze can catch it early). */
+    static final List<String> V1_CONTROLLERS = List.of("freezer", "cpu", "cpuacct", "memory", "pids");
+    /** v2 controllers enabled for guests. */
+    static final List<String> V2_CONTROLLERS = List.of("cpu", "memory", "pids");
+    /** CFS period for the guest quota: 100 ms, the kernel default. */
+    static final long PERIOD_US = 100_000;
+    static final double MIN_CORES = 0.01;   // the kernel's minimum quota is 1 ms per period
+    static final double MAX_CORES = 4096;
+
+    private static final Duration KILL_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration REMOVE_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration FREEZE_TIMEOUT = Duration.ofMillis(500);
+    private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
+    private static final String GUESTS = "guests";
+
+    private final Version version;
+    private final String parentName;
+    /** v1: controller → its hierarchy's parent dir; v2: "" → the parent dir. Shared hierarchies share a path. */
+    private final Map<String, Path> parents;
+    /** v2: the mount root, where enabling controllers starts; null on v1. */
+    private final Path v2Root;
+    /** v2: the controllers the root offers. */
+    private final Set<String> v2Available;
+    /** NONE: why; else a note for describe(). */
+    private final String reason;
+
+    /**
+     * Uses the cgroup tree at {@code root} as the given version, without
+     * looking at the machine's mounts: for tests, and for an administrator
+     * who knows better than detection. v1 expects one directory per
+     * controller under {@code root} (missing ones are skipped); v2 reads the
+     * offered controllers from {@code root/cgroup.controllers}.
+     */
+    public Cgroups(Path root, Version version, String parentName) {
+        this(version, checkParentName(parentName), v1Parents(root, version, parentName),
+                version == Version.V2 ? root : null,
+                version == Version.V2 ? readControllers(root) : Set.of(), "configured at " + root);
+        if (version == Version.NONE) throw new IllegalArgumentException("use Cgroups.none(reason) for no cgroups");
+    }
+
+    private Cgroups(Version version, String parentName, Map<String, Path> parents, Path v2Root,
+                    Set<String> v2Available, String reason) {
+        this.version = version;
+        this.parentName = parentName;
+        this.parents = parents;
+        this.v2Root = v2Root;
+        this.v2Available = v2Available;
+        this.reason = reason;
+        if (version == Version.V2) this.parents.put("", v2Root.resolve(parentName));
+    }
+
+    /** A node without cgroups; {@code why} shows in messages. */
+    public static Cgroups none(String why) {
+        return new Cgroups(Version.NONE, "herd", new LinkedHashMap<>(), null, Set.of(), why);
+    }
+
+    /** Detects this machine's cgroups with the parent {@code herd}. */
+    public static Cgroups detect() {
+        return detect("herd");
+    }
+
+    /** Detects this machine's cgroups; {@code parentName} such as {@code herd-node1}. */
+    public static Cgroups detect(String parentName) {
+        String mountinfo;
+        String self;
+        try {
+            mountinfo = Files.readString(Path.of("/proc/self/mountinfo"));
+            self = Files.readString(Path.of("/proc/self/cgroup"));
+        } catch (IOException e) {
+            return none("cannot read /proc/self/mountinfo or /proc/self/cgroup: " + e.getMessage());
+        }
+        return detect(parentName, mountinfo, self);
+    }
+
+    /** Detection from the text of {@code /proc/self/mountinfo} and {@code /proc/self/cgroup}. */
+    static Cgroups detect(String parentName, String mountinfo, String selfCgroup) {
+        checkParentName(parentName);
+        Path v2Mount = null;
+        Map<String, String[]> v1 = new LinkedHashMap<>();   // controller -> {mount point, mount root}
+        for (String line : mountinfo.split("\n")) {
+            String[] f = line.trim().split(" ");
+            int dash = Arrays.asList(f).indexOf("-");
+            if (dash < 5 || f.length < dash + 4) continue;
+            String fstype = f[dash + 1];
+            String mountRoot = unescape(f[3]);
+            String mountPoint = unescape(f[4]);
+            if (fstype.equals("cgroup2")) {
+                if (v2Mount == null || mountPoint.equals("/sys/fs/cgroup")) v2Mount = Path.of(mountPoint);
+            } else if (fstype.equals("cgroup")) {
+                for (String opt : f[dash + 3].split(",")) {
+                    if (V1_CONTROLLERS.contains(opt)) v1.putIfAbsent(opt, new String[] {mountPoint, mountRoot});
+                }
+            }
+        }
+        Set<String> v2Controllers = v2Mount == null ? Set.of() : readControllers(v2Mount);
+        // Prefer the hierarchy that has the cpu controller, then whichever exists.
+        boolean v2 = v2Controllers.contains("cpu")
+                || (v2Mount != null && !v1.containsKey("cpu") && (v1.isEmpty() || !v2Controllers.isEmpty()));
+        if (v2) {
+            return new Cgroups(Version.V2, parentName, new LinkedHashMap<>(), v2Mount, v2Controllers,
+                    "mounted at " + v2Mount);
+        }
+        if (!v1.isEmpty()) {
+            Map<String, Path> parents = new LinkedHashMap<>();
+            for (String controller : V1_CONTROLLERS) {
+                String[] m = v1.get(controller);
+                if (m == null) continue;
+                String own = selfPath(selfCgroup, controller);
+                if (!m[1].equals("/") && own.startsWith(m[1])) own = own.substring(m[1].length());
+                Path dir = Path.of(m[0]);
+                for (String seg : own.split("/")) if (!seg.isEmpty()) dir = dir.resolve(seg);
+                parents.put(controller, dir.resolve(parentName));
+            }
+            return new Cgroups(Version.V1, parentName, parents, null, Set.of(), "legacy hierarchies");
+        }
+        return none("no cgroup or cgroup2 file system is mounted");
+    }
+
+    public Version version() {
+        return version;
+    }
+
+    /** True when this node has a cgroup hierarchy herd can use (writability is found out on first use). */
+    public boolean available() {
+        return version != Version.NONE;
+    }
+
+    /** One line for logs and {@code herd nodes}. */
+    public String describe() {
+        switch (version) {
+            case V2:
+                return "cgroup v2 " + reason + " (controllers: " + String.join(" ", v2Available)
+                        + "), jobs under " + guestsDir("");
+            case V1:
+                return "cgroup v1 (controllers: " + String.join(" ", parents.keySet()) + "), jobs under "
+                        + parents.values().iterator().next().resolve(GUESTS) + " and the same in each controller";
+            default:
+                return "no cgroups (" + reason + ")";
+        }
+    }
+
+    // ----------------------------------------------------------------- job cgroups
+
+    /**
+     * Creates the job's cgroup (and the herd parent on first use); does
+     * nothing when it exists.
+     *
+     * @throws UnsupportedOperationException without cgroups, or when they are not writable
+     */
+    public void create(String name) {
+        LaunchSpec.checkCgroupName(name);
+        requireAvailable("cannot create a cgroup for " + name);
+        ensureGuests();
+        for (Path dir : jobDirs(name)) {
+            try {
+                Files.createDirectories(dir);
+            } catch (IOException e) {
+                throw failure("cannot create cgroup " + dir, e);
+            }
+        }
+    }
+
+    public boolean exists(String name) {
+        return available() && Files.isDirectory(jobDirs(name).get(0));
+    }
+
+    /** Moves process {@code pid} (all its threads) into the job's cgroup, in every hierarchy. */
+    public void place(String name, long pid) {
+        for (Path procs : procsFiles(name)) write(procs, Long.toString(pid));
+    }
+
+    /** The files a process writes its pid into to join the job, in order. */
+    List<Path> procsFiles(String name) {
+        requireAvailable("no cgroup for " + name);
+        List<Path> files = new ArrayList<>();
+        for (Path dir : jobDirs(name)) files.add(dir.resolve("cgroup.procs"));
+        return files;
+    }
+
+    /** True once {@code pid} is in the job's cgroup in every hierarchy (read from {@code /proc/PID/cgroup}). */
+    boolean contains(String name, long pid) {
+        String text;
+        try {
+            text = Files.readString(Path.of("/proc", Long.toString(pid), "cgroup"));
+        } catch (IOException e) {
+            return false;
+        }
+        String suffix = "/" + parentName + "/" + GUESTS + "/" + name;
+        int in = 0;
+        for (String line : text.split("\n")) if (line.endsWith(suffix)) in++;
+        return in >= jobDirs(name).size();
+    }
+
+    /** The pids in the job's cgroup, in any hierarchy; empty when it does not exist. */
+    public Set<Long> pids(String name) {
+        Set<Long> pids = new TreeSet<>();
+        if (!available()) return pids;
+        for (Path dir : jobDirs(name)) pids.addAll(readPids(dir));
+        return pids;
+    }
+
+    private static Set<Long> readPids(Path cgroupDir) {
+        Set<Long> pids = new TreeSet<>();
+        try {
+            for (String s : Files.readAllLines(cgroupDir.resolve("cgroup.procs"))) {
+                if (!s.isBlank()) pids.add(Long.parseLong(s.trim()));
+            }
+        } catch (NoSuchFileException e) {
+            // not created, or already removed
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return pids;
+    }
+
+    /** The job cgroups that exist under this parent (a restarted daemon's leftovers, for instance). */
+    public List<String> jobs() {
+        if (!available()) return List.of();
+        List<String> names = new ArrayList<>();
+        Path guests = guestsDir(firstKey());
+        if (!Files.isDirectory(guests)) return names;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(guests, Files::isDirectory)) {
+            for (Path p : ds) names.add(p.getFileName().toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Collections.sort(names);
+        return names;
+    }
+
+    /**
+     * CPU used by every process that ever ran in the job's cgroup, exited ones
+     * included: v1 {@code cpuacct.usage} (ns), v2 {@code cpu.stat usage_usec}.
+     * Empty without cpu accounting or when the cgroup does not exist.
+     */
+    public Optional<Duration> cpuTime(String name) {
+        try {
+            if (version == Version.V1 && parents.containsKey("cpuacct")) {
+                Path f = parents.get("cpuacct").resolve(GUESTS).resolve(name).resolve("cpuacct.usage");
+                return Optional.of(Duration.ofNanos(Long.parseLong(Files.readString(f).trim())));
+            }
+            if (version == Version.V2) {
+                for (String line : Files.readAllLines(jobDirs(name).get(0).resolve("cpu.stat"))) {
+                    if (line.startsWith("usage_usec ")) {
+                        return Optional.of(Duration.ofNanos(Long.parseLong(line.substring(11).trim()) * 1000));
+                    }
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            log.debug("no CPU accounting for {}: {}", name, e.toString());
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Freezes every process of the job (v1 freezer, v2 {@code cgroup.freeze})
+     * and waits briefly for the kernel to finish; false when there is no
+     * freezer or the freeze did not complete (tasks in uninterruptible sleep).
+     */
+    public boolean freeze(String name) {
+        Path f = freezerFile(name);
+        if (f == null || !Files.exists(f)) return false;
+        write(f, version == Version.V1 ? "FROZEN" : "1");
+        long deadline = System.nanoTime() + FREEZE_TIMEOUT.toNanos();
+        while (!frozen(name)) {
+            if (System.nanoTime() > deadline) return false;
+            pause(1);
+        }
+        return true;
+    }
+
+    /** Undoes {@link #freeze}; does nothing without a freezer. */
+    public void thaw(String name) {
+        Path f = freezerFile(name);
+        if (f != null && Files.exists(f)) write(f, version == Version.V1 ? "THAWED" : "0");
+    }
+
+    private boolean frozen(String name) {
+        try {
+            if (version == Version.V1) return read(freezerFile(name)).equals("FROZEN");
+            for (String line : Files.readAllLines(jobDirs(name).get(0).resolve("cgroup.events"))) {
+                if (line.equals("frozen 1")) return true;
+            }
+            return false;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private Path freezerFile(String name) {
+        if (version == Version.V1) {
+            Path p = parents.get("freezer");
+            return p == null ? null : p.resolve(GUESTS).resolve(name).resolve("freezer.state");
+        }
+        return version == Version.V2 ? jobDirs(name).get(0).resolve("cgroup.freeze") : null;
+    }
+
+    /**
+     * SIGKILL to every process in the job's cgroup, however it got there
+     * (double forks and setsid included), and waits until the cgroup is empty.
+     * v2 with {@code cgroup.kill} (Linux 5.14+) lets the kernel do it
+     * atomically; otherwise the cgroup is frozen so nothing can fork while its
+     * pids are read and killed, then thawed so the kills take effect; repeated
+     * until empty. Gives up with a warning after a few seconds (processes stuck
+     * in uninterruptible sleep die when their I/O returns).
+     */
+    public void killAll(String name) {
+        if (!available()) return;
+        long deadline = System.nanoTime() + KILL_TIMEOUT.toNanos();
+        Path killFile = version == Version.V2 ? jobDirs(name).get(0).resolve("cgroup.kill") : null;
+        boolean kernelKill = killFile != null && Files.exists(killFile);
+        boolean first = true;
+        while (true) {
+            // Every process joins all hierarchies at once, so the first (v1: the freezer's) lists them all.
+            Set<Long> pids = readPids(jobDirs(name).get(0));
+            if (pids.isEmpty()) return;
+            if (System.nanoTime() > deadline) {
+                log.warn("cgroup {} still holds processes {} after SIGKILL", name, pids);
+                return;
+            }
+            if (kernelKill && first) {
+                write(killFile, "1");
+            } else if (!kernelKill) {
+                boolean frozen = freeze(name);
+                for (long pid : frozen ? readPids(jobDirs(name).get(0)) : pids) {
+                    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                }
+                if (frozen || version == Version.V1) thaw(name);
+            }
+            first = false;
+            pause(1);
+        }
+    }
+
+    /**
+     * Removes the job's cgroup, retrying while its last processes finish
+     * exiting; does nothing when it does not exist.
+     *
+     * @throws IllegalStateException when processes remain after a few seconds (call {@link #killAll} first)
+     */
+    public void remove(String name) {
+        if (!available()) return;
+        long deadline = System.nanoTime() + REMOVE_TIMEOUT.toNanos();
+        for (Path dir : jobDirs(name)) {
+            while (true) {
+                try {
+                    Files.deleteIfExists(dir);
+                    break;
+                } catch (DirectoryNotEmptyException e) {
+                    throw new IllegalStateException(dir + " is not a cgroup (it holds files)", e);
+                } catch (FileSystemException e) {   // EBUSY: tasks still attached
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("cgroup " + dir + " still holds processes " + pids(name)
+                                + " after " + REMOVE_TIMEOUT.toSeconds() + " s; kill them first", e);
+                    }
+                    pause(2);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+    }
+
+    /**
+     * Removes {@code guests} and the herd parent (daemon shutdown, tests),
+     * clearing the guest CPU share with them.
+     *
+     * @throws IllegalStateException while job cgroups remain
+     */
+    public void removeParent() {
+        if (!available()) return;
+        List<String> left = jobs();
+        if (!left.isEmpty()) throw new IllegalStateException("job cgroups remain under " + parentName + ": " + left);
+        for (Path parent : new LinkedHashSet<>(parents.values())) {
+            try {
+                Files.deleteIfExists(parent.resolve(GUESTS));
+                // Upper segments of a nested parent name may be shared with other daemons: remove when empty.
+                Path p = parent;
+                for (int i = parentName.split("/").length; i > 0; i--, p = p.getParent()) {
+                    try {
+                        Files.deleteIfExists(p);
+                    } catch (FileSystemException e) {
+                        break;
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    // ----------------------------------------------------------------- guest CPU share
+
+    /**
+     * Caps all guests together at {@code cores} CPUs (0.5 = half of one core):
+     * v2 {@code cpu.max = "QUOTA 100000"}, v1 {@code cpu.cfs_period_us = 100000}
+     * and {@code cpu.cfs_quota_us = QUOTA} on {@code guests}.
+     *
+     * @throws IllegalArgumentException outside 0.01-4096
+     * @throws UnsupportedOperationException without a writable cpu controller
+     */
+    public void setGuestCpuShare(double cores) {
+        if (!(cores >= MIN_CORES && cores <= MAX_CORES)) {
+            throw new IllegalArgumentException("guest-cpus must be between " + MIN_CORES + " and "
+                    + (int) MAX_CORES + " cores, not " + cores);
+        }
+        requireCpuController();
+        ensureGuests();
+        long quota = Math.round(cores * PERIOD_US);
+        try {
+            if (version == Version.V1) {
+                Path g = guestsDir("cpu");
+                writeChecked(g.resolve("cpu.cfs_period_us"), Long.toString(PERIOD_US));
+                writeChecked(g.resolve("cpu.cfs_quota_us"), Long.toString(quota));
+            } else {
+                writeChecked(guestsDir("").resolve("cpu.max"), quota + " " + PERIOD_US);
+            }
+        } catch (IOException e) {
+            throw failure("cannot set the guest CPU share", e);
+        }
+        log.info("guests limited to {} cores ({})", cores, describe());
+    }
+
+    /** The guests' CPU cap in cores, empty when unlimited or without cgroups. */
+    public OptionalDouble guestCpuShare() {
+        try {
+            if (version == Version.V1 && parents.containsKey("cpu")) {
+                Path g = guestsDir("cpu");
+                long quota = Long.parseLong(read(g.resolve("cpu.cfs_quota_us")));
+                long period = Long.parseLong(read(g.resolve("cpu.cfs_period_us")));
+                return quota <= 0 || period <= 0 ? OptionalDouble.empty() : OptionalDouble.of((double) quota / period);
+            }
+            if (version == Version.V2) {
+                String[] max = read(guestsDir("").resolve("cpu.max")).split("\\s+");
+                if (max[0].equals("max")) return OptionalDouble.empty();
+                return OptionalDouble.of(Double.parseDouble(max[0]) / Double.parseDouble(max[1]));
+            }
+        } catch (IOException | RuntimeException e) {
+            log.debug("no guest CPU share readable: {}", e.toString());
+        }
+        return OptionalDouble.empty();
+    }
+
+    /** Lifts the guests' CPU cap; does nothing when none is set (or there are no cgroups). */
+    public void clearGuestCpuShare() {
+        if (!available() || (version == Version.V1 && !parents.containsKey("cpu"))) return;
+        Path g = guestsDir(version == Version.V1 ? "cpu" : "");
+        if (!Files.isDirectory(g)) return;
+        try {
+            if (version == Version.V1) writeChecked(g.resolve("cpu.cfs_quota_us"), "-1");
+            else writeChecked(g.resolve("cpu.max"), "max " + PERIOD_US);
+        } catch (IOException e) {
+            throw failure("cannot clear the guest CPU share", e);
+        }
+    }
+
+    // ----------------------------------------------------------------- internals
+
+    private void requireAvailable(String what) {
+        if (!available()) {
+            throw new UnsupportedOperationException(what + ": cgroups are not available on this node (" + reason + ")");
+        }
+    }
+
+    private void requireCpuController() {
+        String need = "; guest-cpus needs cgroup v1 or v2 with the cpu controller";
+        if (version == Version.NONE) {
+            throw new UnsupportedOperationException("cgroups are not available on this node (" + reason + ")" + need);
+        }
+        if (version == Version.V1 && !parents.containsKey("cpu")) {
+            throw new UnsupportedOperationException(
+                    "cgroups are not available on this node (cgroup v1 without the cpu controller mounted)" + need);
+        }
+        if (version == Version.V2 && !v2Available.contains("cpu")) {
+            throw new UnsupportedOperationException("cgroups are not available on this node (cgroup v2 at " + v2Root
+                    + " offers no cpu controller: " + String.join(" ", v2Available) + ")" + need);
+        }
+    }
+
+    /** Creates {@code <parent>/guests} in every hierarchy; on v2 enables the controllers along the way. */
+    private void ensureGuests() {
+        try {
+            if (version == Version.V1) {
+                for (Path parent : new LinkedHashSet<>(parents.values())) Files.createDirectories(parent.resolve(GUESTS));
+                return;
+            }
+            Path guests = guestsDir("");
+            Files.createDirectories(guests);
+            List<String> wanted = new ArrayList<>();
+            for (String c : V2_CONTROLLERS) if (v2Available.contains(c)) wanted.add(c);
+            if (wanted.isEmpty()) return;
+            // Each level hands the controllers down to its children: root, every parent segment, guests.
+            Path level = v2Root;
+            List<Path> levels = new ArrayList<>(List.of(level));
+            for (String seg : (parentName + "/" + GUESTS).split("/")) levels.add(level = level.resolve(seg));
+            for (Path l : levels) {
+                Path control = l.resolve("cgroup.subtree_control");
+                Set<String> on = new LinkedHashSet<>();
+                if (Files.exists(control)) {
+                    for (String t : read(control).split("\\s+")) if (!t.isEmpty()) on.add(t.replace("+", ""));
+                }
+                StringBuilder add = new StringBuilder();
+                for (String c : wanted) if (!on.contains(c)) add.append(add.length() == 0 ? "" : " ").append('+').append(c);
+                if (add.length() > 0) writeChecked(control, add.toString());
+            }
+        } catch (IOException e) {
+            throw failure("cannot prepare the guests cgroup", e);
+        }
+    }
+
+    private RuntimeException failure(String what, IOException e) {
+        String why = e instanceof FileSystemException && ((FileSystemException) e).getReason() != null
+                ? ((FileSystemException) e).getFile() + ": " + ((FileSystemException) e).getReason()
+                : e.toString();
+        boolean denied = e instanceof AccessDeniedException
+                || why.contains("Operation not permitted") || why.contains("Read-only file system");
+        if (denied) {
+            return new UnsupportedOperationException(what + ": cgroups are not writable on this node (" + why
+                    + "); per-job cgroups and guest-cpus need a daemon running as root or a delegated cgroup", e);
+        }
+        return new UncheckedIOException(what + " (" + why + ")", e);
+    }
+
+    /** The herd parent's directory in the hierarchy of {@code controller} (v2: the one tree); null when absent. */
+    Path parentDir(String controller) {
+        return version == Version.V2 ? parents.get("") : parents.get(controller);
+    }
+
+    private String firstKey() {
+        return parents.keySet().iterator().next();
+    }
+
+    private Path guestsDir(String controller) {
+        return parents.get(controller).resolve(GUESTS);
+    }
+
+    /** The job's directory in each distinct hierarchy, in joining order. */
+    private List<Path> jobDirs(String name) {
+        List<Path> dirs = new ArrayList<>();
+        for (Path parent : new LinkedHashSet<>(parents.values())) dirs.add(parent.resolve(GUESTS).resolve(name));
+        return dirs;
+    }
+
+    private void write(Path file, String value) {
+        try {
+            writeChecked(file, value);
+        } catch (IOException e) {
+            throw failure("cannot write " + value + " to " + file, e);
+        }
+    }
+
+    private static void writeChecked(Path file, String value) throws IOException {
+        Files.writeString(file, value, StandardCharsets.US_ASCII);
+    }
+
+    private static String read(Path file) throws IOException {
+        return Files.readString(file, StandardCharsets.US_ASCII).trim();
+    }
+
+    private static void pause(long millis) {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(millis));
+    }
+
+    private static Set<String> readControllers(Path root) {
+        try {
+            Set<String> set = new LinkedHashSet<>();
+            for (String c : read(root.resolve("cgroup.controllers")).split("\\s+")) if (!c.isEmpty()) set.add(c);
+            return set;
+        } catch (IOException e) {
+            return Set.of();
+        }
+    }
+
+    private static Map<String, Path> v1Parents(Path root, Version version, String parentName) {
+        Map<String, Path> parents = new LinkedHashMap<>();
+        if (version != Version.V1) return parents;
+        for (String controller : V1_CONTROLLERS) {
+            Path dir = root.resolve(controller);
+            if (!Files.isDirectory(dir)) continue;
+            try {
+                dir = dir.toRealPath();   // cpu and cpuacct are often one hierarchy behind two symlinks
+            } catch (IOException e) {
+                // keep the path as given
+            }
+            parents.put(controller, dir.resolve(parentName));
+        }
+        if (parents.isEmpty()) {
+            throw new IllegalArgumentException("no cgroup v1 controller directory (" + V1_CONTROLLERS + ") under " + root);
+        }
+        return parents;
+    }
+
+    private static String selfPath(String selfCgroup, String controller) {
+        for (String line : selfCgroup.split("\n")) {
+            String[] f = line.split(":", 3);
+            if (f.length == 3 && Arrays.asList(f[1].split(",")).contains(controller)) return f[2].trim();
+        }
+        return "/";
+    }
+
+    private static String checkParentName(String name) {
+        for (String seg : name.split("/", -1)) {
+            if (!SEGMENT.matcher(seg).matches()) {
+                throw new IllegalArgumentException("cgroup parent '" + name
+                        + "' must be a relative path of letters, digits, '.', '_' and '-'");
+            }
+        }
+        return name;
+    }
+
+    /** mountinfo escapes space, tab, newline and backslash as octal. */
+    private static String unescape(String s) {
+        if (s.indexOf('\\') < 0) return s;
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).chars().allMatch(Character::isDigit)) {
+                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+}

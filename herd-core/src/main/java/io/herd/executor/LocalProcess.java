@@ -1,0 +1,265 @@
+package io.herd.executor;
+
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A job's process as started by {@link ProcessRunner}. */
+final class LocalProcess implements RunningProcess {
+
+    private static final Logger log = LoggerFactory.getLogger(LocalProcess.class);
+
+    /** With a cgroup every writer is dead at exit, so the pipes reach end-of-file at once. */
+    private static final long DRAIN_WITH_CGROUP_MILLIS = 10_000;
+    /** Without one a double-forked child may hold a pipe open for ever: wait a little, then let go. */
+    private static final long DRAIN_WITHOUT_CGROUP_MILLIS = 2_000;
+    private static final long SAMPLE_MILLIS = 200;
+
+    private final ProcessRunner runner;
+    private final LaunchSpec spec;
+    private final Process process;
+    private final long pid;
+    private final String cgroup;
+    private final boolean ownGroup;
+    private final OutputStream stdin;
+    private final Thread stdoutReader;
+    private final Thread stderrReader;
+    private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+    private final AtomicLong sampledCpuMillis = new AtomicLong();
+    private final ScheduledFuture<?> sampling;
+
+    LocalProcess(ProcessRunner runner, LaunchSpec spec, Process process, String cgroup, boolean ownGroup,
+                 OutputSink sink) {
+        this.runner = runner;
+        this.spec = spec;
+        this.process = process;
+        this.pid = process.pid();
+        this.cgroup = cgroup;
+        this.ownGroup = ownGroup;
+        this.stdin = spec.stdinPiped() ? new FlushingStream(process.getOutputStream()) : null;
+        this.stdoutReader = reader("out", process.getInputStream(), sink, true);
+        this.stderrReader = reader("err", process.getErrorStream(), sink, false);
+        this.sampling = cgroup == null
+                ? runner.sampler().scheduleAtFixedRate(this::sampleCpu, SAMPLE_MILLIS / 4, SAMPLE_MILLIS,
+                        TimeUnit.MILLISECONDS)
+                : null;
+        Thread waiter = new Thread(this::awaitExit, "herd-exec-" + spec.jobId() + "-wait");
+        waiter.setDaemon(true);
+        waiter.start();
+    }
+
+    Process process() {
+        return process;
+    }
+
+    @Override
+    public long pid() {
+        return pid;
+    }
+
+    @Override
+    public Optional<String> cgroup() {
+        return Optional.ofNullable(cgroup);
+    }
+
+    @Override
+    public OutputStream stdin() {
+        if (stdin == null) throw new IllegalStateException("job " + spec.jobId() + " was started without stdin");
+        return stdin;
+    }
+
+    @Override
+    public void signal(int signo) {
+        if (signo < 1 || signo > 64) throw new IllegalArgumentException("no such signal: " + signo);
+        if (exit.isDone()) return;
+        if (ownGroup) {
+            if (sendKill(signo, "-" + pid)) return;
+            // No kill(1): ProcessHandle can still send TERM and KILL, one process at a time.
+        }
+        List<ProcessHandle> targets = new ArrayList<>();
+        process.toHandle().descendants().forEach(targets::add);
+        targets.add(0, process.toHandle());
+        if (!ownGroup && runner.killProgram() != null) {
+            for (ProcessHandle h : targets) sendKill(signo, Long.toString(h.pid()));
+            return;
+        }
+        if (signo != 9 && signo != 15) {
+            throw new UnsupportedOperationException("cannot send signal " + signo + " to job " + spec.jobId()
+                    + ": kill(1) is not installed on this host");
+        }
+        for (ProcessHandle h : targets) {
+            if (signo == 9) h.destroyForcibly(); else h.destroy();
+        }
+    }
+
+    /** {@code kill -SIGNO -- TARGET}; false when kill(1) is missing. ESRCH (already gone) counts as done. */
+    private boolean sendKill(int signo, String target) {
+        Path kill = runner.killProgram();
+        if (kill == null) return false;
+        try {
+            Process p = new ProcessBuilder(kill.toString(), "-" + signo, "--", target)
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            p.waitFor();
+            return true;
+        } catch (IOException e) {
+            log.warn("cannot run {}: {}", kill, e.toString());
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true;
+        }
+    }
+
+    @Override
+    public void killTree() {
+        if (cgroup != null) {
+            runner.cgroups().killAll(cgroup);
+        } else {
+            // Snapshot first: once a parent dies its children are re-parented out of reach.
+            List<ProcessHandle> descendants = new ArrayList<>();
+            process.toHandle().descendants().forEach(descendants::add);
+            if (ownGroup) sendKill(9, "-" + pid);
+            process.toHandle().destroyForcibly();
+            descendants.forEach(ProcessHandle::destroyForcibly);
+        }
+        try {
+            process.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public CompletableFuture<ExitStatus> onExit() {
+        return exit.copy();
+    }
+
+    /** The waiter thread: exit, kill what the job left behind, account, clean up, drain, report. */
+    private void awaitExit() {
+        int code;
+        while (true) {
+            try {
+                code = process.waitFor();
+                break;
+            } catch (InterruptedException e) {
+                // the waiter has no one to answer to; keep waiting
+            }
+        }
+        long cpuMillis = 0;
+        try {
+            if (cgroup != null) {
+                // A job ends with its main process: whatever it left running would otherwise hold
+                // the host's CPU without an owner, and the pipes open.
+                Cgroups cgroups = runner.cgroups();
+                cgroups.killAll(cgroup);
+                cpuMillis = cgroups.cpuTime(cgroup).map(Duration::toMillis).orElse(0L);
+                cgroups.remove(cgroup);
+            } else {
+                sampling.cancel(false);
+                cpuMillis = sampledCpuMillis.get();
+                if (ownGroup) sendKill(9, "-" + pid);
+            }
+        } catch (RuntimeException e) {
+            log.warn("job {}: cleanup after exit failed: {}", spec.jobId(), e.toString());
+        }
+        long drain = cgroup != null ? DRAIN_WITH_CGROUP_MILLIS : DRAIN_WITHOUT_CGROUP_MILLIS;
+        long deadline = System.currentTimeMillis() + drain;
+        for (Thread t : List.of(stdoutReader, stderrReader)) {
+            try {
+                t.join(Math.max(1, deadline - System.currentTimeMillis()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            if (t.isAlive()) {
+                log.warn("job {}: a process outside its reach still holds its {}; not waiting for it",
+                        spec.jobId(), t == stdoutReader ? "stdout" : "stderr");
+            }
+        }
+        exit.complete(ExitStatus.fromJava(code, cpuMillis));
+    }
+
+    /**
+     * Without a cgroup: the job's CPU is its main process's own and reaped
+     * children's time plus that of its live descendants, sampled while it
+     * runs (after exit {@code /proc} has nothing left to read).
+     */
+    private void sampleCpu() {
+        try {
+            Optional<ProcStat> main = ProcStat.read(pid);
+            if (main.isEmpty() || !main.get().running()) return;
+            long total = main.get().cpuMillisWithReapedChildren();
+            for (ProcessHandle d : (Iterable<ProcessHandle>) process.toHandle().descendants()::iterator) {
+                total += ProcStat.read(d.pid()).map(ProcStat::cpuMillisWithReapedChildren).orElse(0L);
+            }
+            sampledCpuMillis.accumulateAndGet(total, Math::max);
+        } catch (RuntimeException e) {
+            log.debug("CPU sample of job {} failed: {}", spec.jobId(), e.toString());
+        }
+    }
+
+    private Thread reader(String which, InputStream in, OutputSink sink, boolean stdout) {
+        Thread t = new Thread(() -> pump(in, sink, stdout), "herd-exec-" + spec.jobId() + "-" + which);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private void pump(InputStream in, OutputSink sink, boolean stdout) {
+        byte[] buf = new byte[ProcessRunner.CHUNK_BYTES];
+        boolean sinkBroken = false;
+        try (in) {
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                if (n == 0) continue;
+                try {
+                    if (stdout) sink.stdout(buf, 0, n); else sink.stderr(buf, 0, n);
+                } catch (RuntimeException e) {
+                    if (!sinkBroken) {
+                        log.warn("job {}: output sink failed, dropping {} ({})", spec.jobId(),
+                                stdout ? "stdout" : "stderr", e.toString());
+                        sinkBroken = true;
+                    }
+                }
+            }
+        } catch (IOException e) {
+            log.debug("job {}: {} closed: {}", spec.jobId(), stdout ? "stdout" : "stderr", e.toString());
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "job " + spec.jobId() + " (pid " + pid + (cgroup == null ? "" : ", cgroup " + cgroup) + ")";
+    }
+
+    /** Stdin that is flushed on every write, so interactive input reaches the job at once. */
+    private static final class FlushingStream extends FilterOutputStream {
+        FlushingStream(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            out.flush();
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            out.flush();
+        }
+    }
+}

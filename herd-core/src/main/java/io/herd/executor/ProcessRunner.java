@@ -1,0 +1,280 @@
+package io.herd.executor;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts jobs as processes on this host. See the package documentation for
+ * how a job is launched, placed in its cgroup and killed.
+ *
+ * <p>One runner per daemon; thread-safe.
+ */
+public final class ProcessRunner {
+
+    private static final Logger log = LoggerFactory.getLogger(ProcessRunner.class);
+
+    /** Largest chunk handed to an {@link OutputSink}. */
+    public static final int CHUNK_BYTES = 64 * 1024;
+    /** Where a program is looked up when the job's environment has no PATH. */
+    public static final String DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
+
+    /**
+     * Runs as {@code sh -c JOIN herd-join N FILE... M NAME=VALUE... PROGRAM ARGS...}:
+     * writes its own pid into each of the N cgroup.procs files, so the job is
+     * in its cgroup before it can fork; then gives the job exactly its
+     * environment (a shell sets PWD, and some set SHLVL and OLDPWD, so those
+     * are unset and re-exported from the M values the job asked for) and
+     * becomes the job by exec, keeping the pid. Exit 125 when joining fails.
+     */
+    static final String JOIN_SCRIPT = String.join("\n",
+            "n=$1; shift",
+            "while [ \"$n\" -gt 0 ]; do",
+            "  echo $$ > \"$1\" || { echo \"herd: cannot place the job in cgroup $1\" >&2; exit 125; }",
+            "  shift; n=$((n - 1))",
+            "done",
+            "unset PWD OLDPWD SHLVL",
+            "n=$1; shift",
+            "while [ \"$n\" -gt 0 ]; do export \"$1\"; shift; n=$((n - 1)); done",
+            "exec \"$@\"");
+    static final int JOIN_FAILED = 125;
+    static final List<String> SHELL_SET_VARIABLES = List.of("PWD", "OLDPWD", "SHLVL");
+
+    private static final long LAUNCH_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    private final Cgroups cgroups;
+    private final Path setsid;   // null: not installed; jobs share the daemon's process group
+    private final Path shell;
+    private final Path kill;     // null: signals other than TERM and KILL cannot be sent
+    private final Path env;      // GNU env that can reset signals, or null
+    private final AtomicBoolean warnedNoCgroup = new AtomicBoolean();
+    private volatile ScheduledExecutorService sampler;
+
+    /** A runner placing jobs in {@code cgroups} ({@link Cgroups#none} for none). */
+    public ProcessRunner(Cgroups cgroups) {
+        this(cgroups, findProgram("setsid"), firstExisting("/bin/dash", "/usr/bin/dash", "/bin/sh", "/usr/bin/sh"),
+                findProgram("kill"), signalResettingEnv());
+    }
+
+    ProcessRunner(Cgroups cgroups, Path setsid, Path shell, Path kill, Path env) {
+        this.cgroups = Objects.requireNonNull(cgroups);
+        this.setsid = setsid;
+        this.shell = Objects.requireNonNull(shell, "no /bin/sh on this host");
+        this.kill = kill;
+        this.env = env;
+        if (setsid == null) {
+            log.warn("setsid (util-linux) is not installed: jobs share the daemon's process group, so signals reach "
+                    + "only each job's own process and its descendants; install util-linux");
+        }
+    }
+
+    public Cgroups cgroups() {
+        return cgroups;
+    }
+
+    /**
+     * Starts the job. Returns once it runs in its own session and (if it has
+     * one) its cgroup; its output flows to {@code sink} from then on.
+     *
+     * @throws LaunchException when the program or working directory is missing, or the OS refuses
+     */
+    public RunningProcess start(LaunchSpec spec, OutputSink sink) throws LaunchException {
+        Objects.requireNonNull(sink, "sink");
+        if (!Files.isDirectory(spec.workDir())) {
+            throw new LaunchException("working directory '" + spec.workDir() + "' of job " + spec.jobId()
+                    + " does not exist on this host");
+        }
+        Path program = resolveProgram(spec);
+        String cgroup = prepareCgroup(spec);
+
+        List<String> command = new ArrayList<>();
+        if (setsid != null) command.add(setsid.toString());
+        if (cgroup != null) {
+            command.addAll(List.of(shell.toString(), "-c", JOIN_SCRIPT, "herd-join"));
+            List<Path> procs = cgroups.procsFiles(cgroup);
+            command.add(Integer.toString(procs.size()));
+            for (Path p : procs) command.add(p.toString());
+            List<String> keep = new ArrayList<>();
+            for (String name : SHELL_SET_VARIABLES) {
+                if (spec.env().containsKey(name)) keep.add(name + "=" + spec.env().get(name));
+            }
+            command.add(Integer.toString(keep.size()));
+            command.addAll(keep);
+        }
+        // Children of a JVM inherit its blocked SIGQUIT (HotSpot blocks it in every Java thread),
+        // so Ctrl-\ would never reach the job: GNU env puts every signal back to default, unblocked.
+        if (env != null && !program.toString().contains("=")) command.addAll(List.of(env.toString(), "--default-signal"));
+        // Issue 4's sandbox (bubblewrap) goes here: after joining the cgroup, before the job.
+        command.add(program.toString());
+        command.addAll(spec.argv().subList(1, spec.argv().size()));
+
+        ProcessBuilder pb = new ProcessBuilder(command).directory(spec.workDir().toFile());
+        Map<String, String> environment = pb.environment();
+        environment.clear();
+        environment.putAll(spec.env());
+        pb.redirectInput(spec.stdinPiped() ? ProcessBuilder.Redirect.PIPE
+                : ProcessBuilder.Redirect.from(new File("/dev/null")));
+        Process process;
+        try {
+            process = pb.start();
+        } catch (IOException e) {
+            if (cgroup != null) removeQuietly(cgroup);
+            throw new LaunchException("could not start '" + spec.argv().get(0) + "' for job " + spec.jobId()
+                    + ": " + e.getMessage(), e);
+        }
+        LocalProcess job = new LocalProcess(this, spec, process, cgroup, setsid != null, sink);
+        awaitLaunched(job, spec, cgroup);
+        return job;
+    }
+
+    /**
+     * Waits until the job is its own session leader and in its cgroup, so a
+     * signal or kill sent right after start reaches the whole job. Takes a
+     * millisecond or two: {@code setsid} and the shell exec quickly.
+     */
+    private void awaitLaunched(LocalProcess job, LaunchSpec spec, String cgroup) throws LaunchException {
+        long pid = job.pid();
+        long deadline = System.nanoTime() + LAUNCH_TIMEOUT_NANOS;
+        while (true) {
+            boolean grouped = setsid == null || ProcStat.read(pid).map(s -> s.pgrp() == pid).orElse(false);
+            if (grouped && (cgroup == null || cgroups.contains(cgroup, pid))) return;
+            if (!job.process().isAlive()) {
+                if (cgroup != null && job.process().exitValue() == JOIN_FAILED) {
+                    job.onExit().join();
+                    throw new LaunchException("could not place job " + spec.jobId() + " in cgroup " + cgroup
+                            + " (" + cgroups.describe() + ")");
+                }
+                return;   // a quick job that is already done
+            }
+            if (System.nanoTime() > deadline) {
+                log.warn("job {} (pid {}) has not reached its session and cgroup after 5 s; continuing", spec.jobId(), pid);
+                return;
+            }
+            LockSupport.parkNanos(100_000);
+        }
+    }
+
+    private String prepareCgroup(LaunchSpec spec) {
+        String name = spec.cgroupName();
+        if (name == null) return null;
+        if (!cgroups.available()) {
+            if (warnedNoCgroup.compareAndSet(false, true)) {
+                log.warn("jobs run without cgroups: {}; killing a job cannot reach children that leave its "
+                        + "process group, and CPU time is sampled", cgroups.describe());
+            }
+            return null;
+        }
+        try {
+            cgroups.create(name);
+            return name;
+        } catch (UnsupportedOperationException | UncheckedIOException e) {
+            if (warnedNoCgroup.compareAndSet(false, true)) {
+                log.warn("jobs run without cgroups: {}", e.getMessage());
+            }
+            return null;
+        }
+    }
+
+    void removeQuietly(String cgroup) {
+        try {
+            cgroups.killAll(cgroup);
+            cgroups.remove(cgroup);
+        } catch (RuntimeException e) {
+            log.warn("could not remove cgroup {}: {}", cgroup, e.getMessage());
+        }
+    }
+
+    /** The program the job names, as an absolute path, found the way the kernel and a shell would. */
+    private static Path resolveProgram(LaunchSpec spec) throws LaunchException {
+        String name = spec.argv().get(0);
+        if (name.contains("/")) {
+            Path p = spec.workDir().resolve(name);
+            if (!Files.exists(p)) throw new LaunchException("program '" + name + "' not found on this host");
+            if (Files.isDirectory(p) || !Files.isExecutable(p)) {
+                throw new LaunchException("program '" + name + "' is not executable on this host");
+            }
+            return p.toAbsolutePath().normalize();
+        }
+        String path = spec.env().getOrDefault("PATH", DEFAULT_PATH);
+        boolean foundButNotExecutable = false;
+        for (String dir : path.split(":", -1)) {
+            Path p = (dir.isEmpty() ? spec.workDir() : spec.workDir().resolve(dir)).resolve(name);
+            if (Files.isRegularFile(p)) {
+                if (Files.isExecutable(p)) return p.toAbsolutePath().normalize();
+                foundButNotExecutable = true;
+            }
+        }
+        if (foundButNotExecutable) throw new LaunchException("program '" + name + "' is not executable on this host");
+        throw new LaunchException("program '" + name + "' not found on this host (PATH=" + path + ")");
+    }
+
+    /** {@code env} if it is GNU coreutils 8.31 or later (busybox's has no {@code --default-signal}). */
+    private static Path signalResettingEnv() {
+        Path env = findProgram("env");
+        if (env == null) return null;
+        try {
+            Process p = new ProcessBuilder(env.toString(), "--default-signal", "true")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0) return env;
+            p.destroyForcibly();
+        } catch (IOException e) {
+            // fall through
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        log.warn("{} cannot reset signals (GNU coreutils 8.31+ can): jobs start with SIGQUIT blocked, as the JVM has it",
+                env);
+        return null;
+    }
+
+    private static Path findProgram(String name) {
+        return firstExisting("/usr/bin/" + name, "/bin/" + name, "/usr/sbin/" + name, "/sbin/" + name);
+    }
+
+    private static Path firstExisting(String... candidates) {
+        for (String c : candidates) {
+            Path p = Path.of(c);
+            if (Files.isExecutable(p)) return p;
+        }
+        return null;
+    }
+
+    boolean resetsSignals() {
+        return env != null;
+    }
+
+    Path killProgram() {
+        return kill;
+    }
+
+    /** CPU sampling for jobs without a cgroup: one daemon thread for all of them. */
+    ScheduledExecutorService sampler() {
+        ScheduledExecutorService s = sampler;
+        if (s == null) {
+            synchronized (this) {
+                if (sampler == null) {
+                    sampler = Executors.newSingleThreadScheduledExecutor(r -> {
+                        Thread t = new Thread(r, "herd-exec-cpu-sampler");
+                        t.setDaemon(true);
+                        return t;
+                    });
+                }
+                s = sampler;
+            }
+        }
+        return s;
+    }
+}

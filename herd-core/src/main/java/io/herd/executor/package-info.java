@@ -1,0 +1,94 @@
+/**
+ * Executor: runs a job's process on its host, keeps its output flowing,
+ * signals and kills it, and accounts its CPU, with or without cgroups.
+ *
+ * <h2>Launching a job</h2>
+ * <pre>
+ *  ProcessRunner.start(LaunchSpec, OutputSink)
+ *    resolve argv[0] on the job's own PATH ─── missing? LaunchException "program 'foo' not found on this host"
+ *    Cgroups.create(name)      v2: herd/guests/NAME     v1: the same in freezer, cpu, cpuacct, memory, pids
+ *    exec chain (one pid throughout, each step exec()s the next):
+ *      setsid                  new session: the job's pid is its process group and session id
+ *      sh -c JOIN …            echo $$ &gt; every cgroup.procs, restore the exact environment, exec
+ *      env --default-signal    unblock SIGQUIT, which every JVM child inherits blocked (GNU env only)
+ *      [bwrap …]               issue 4's sandbox will slot in here
+ *      PROGRAM ARGS…
+ *    wait until /proc/PID shows the new process group and the job cgroup (1-2 ms)
+ *    two reader threads ──▶ OutputSink, ≤ 64 KiB per call; a slow sink blocks the job, not memory
+ *  exit: waitpid ─▶ kill what the job left in its cgroup ─▶ read its CPU ─▶ remove the cgroup
+ *        ─▶ drain stdout/stderr to end-of-file ─▶ RunningProcess.onExit() completes
+ * </pre>
+ *
+ * <h2>Why the cgroup is joined before the job can fork</h2>
+ * A cgroup is inherited at fork. If the daemon moved the job into its cgroup
+ * after starting it, a child forked in between would stay outside: invisible
+ * to {@code killTree}, its CPU unaccounted, free of the guests' limits. Java
+ * cannot start a process stopped or straight into a cgroup
+ * ({@code clone3(CLONE_INTO_CGROUP)}), so the job's first process is a small
+ * shell that writes its own pid ({@code $$}) into the cgroup and only then
+ * {@code exec}s the job: same pid, already inside, before any code of the
+ * job runs. A shell that cannot join exits 125 and {@code start} throws
+ * {@link io.herd.executor.LaunchException}. The shell sets {@code PWD}, so the
+ * script unsets it (and OLDPWD, SHLVL) and re-exports the values the job
+ * asked for: the job sees exactly {@link io.herd.executor.LaunchSpec#env()}
+ * (dash is preferred as the shell; bash would add {@code _}).
+ *
+ * <h2>How a kill finds every process</h2>
+ * <ul>
+ *   <li>{@code signal(N)} goes to the process group ({@code kill -N -- -PGID}):
+ *       what a terminal does with Ctrl-C; processes that called setsid or
+ *       double-forked out of the group do not get it, as at a terminal.</li>
+ *   <li>{@code killTree()} with a cgroup: v2 with {@code cgroup.kill} lets the
+ *       kernel kill every member at once; otherwise the cgroup is frozen (so
+ *       nothing can fork while its pid list is read), every pid in
+ *       {@code cgroup.procs} gets SIGKILL, the cgroup is thawed (a frozen v1
+ *       task dies only when thawed), and this repeats until the cgroup is
+ *       empty. Double-forked, re-parented, setsid'ed children are found
+ *       because cgroup membership is inherited; only a process that can
+ *       write to the cgroup tree could leave it (issue 4 runs guests as an
+ *       unprivileged account in a sandbox, where none can).</li>
+ *   <li>Without a cgroup: SIGKILL to the process group and to every
+ *       descendant found through {@code ProcessHandle} (snapshotted before
+ *       anything dies, since orphans are re-parented out of reach). A
+ *       double-forked child that also left the group escapes; nothing
+ *       user-space can find it reliably short of being a child subreaper,
+ *       which Java cannot become.</li>
+ *   <li>When the main process exits, the job is over: whatever it left
+ *       running is killed the same way (a guest must not keep a host's CPU,
+ *       or its output pipes, after its job has ended).</li>
+ * </ul>
+ *
+ * <h2>Without cgroups</h2>
+ * {@link io.herd.executor.Cgroups#detect()} finds v2, v1 or nothing at run
+ * time; a non-root daemon, a read-only tree or a container without its own
+ * cgroup namespace count as nothing. A job that asks for a cgroup then runs
+ * without one (warned once): it still gets its own session, signals,
+ * {@code killTree} by process group and descendants, and CPU time sampled
+ * from {@code /proc} every 200 ms (its own, its reaped children's and its
+ * live descendants' times; the last fraction of a second is lost, since
+ * {@code /proc} forgets a process when it is reaped). Guest CPU share,
+ * memory and pid limits need cgroups: {@code setGuestCpuShare} throws
+ * {@code UnsupportedOperationException} saying so. Issue 4 adds nice 19 /
+ * ionice idle for that case. Without {@code setsid} (no util-linux) jobs
+ * share the daemon's process group, so signals go to the job's process and
+ * its descendants one by one.
+ *
+ * <h2>Exit status</h2>
+ * {@link io.herd.executor.ExitStatus#code()} is what a shell reports: the
+ * exit code, or 128+N after death by signal N (Linux's
+ * {@code Process.exitValue()} already does this, and because every wrapper
+ * {@code exec}s, the status is the job's own). As at a shell, a job that calls
+ * {@code exit(137)} cannot be told from one killed by SIGKILL.
+ *
+ * <h2>Vocabulary</h2>
+ * <dl>
+ *   <dt>herd parent</dt><dd>{@code herd} or {@code herd-NODE}: one per daemon;
+ *       on v1 inside the daemon's own cgroup, on v2 at the top of the tree
+ *       (see {@link io.herd.executor.Cgroups}).</dd>
+ *   <dt>guests</dt><dd>{@code PARENT/guests}: all guest jobs of the node; the
+ *       guest CPU share is a CFS quota on it.</dd>
+ *   <dt>job cgroup</dt><dd>{@code guests/NAME}: one job and everything it
+ *       starts; created at launch, removed after exit.</dd>
+ * </dl>
+ */
+package io.herd.executor;

@@ -1,0 +1,286 @@
+package io.herd.executor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Layout and detection against fake trees; the guest CPU share on the real one when root. */
+class CgroupsTest {
+
+    @TempDir
+    Path root;
+
+    // ------------------------------------------------------------------ v2, fake tree
+
+    private Cgroups fakeV2(String controllers) throws IOException {
+        Files.writeString(root.resolve("cgroup.controllers"), controllers + "\n");
+        Files.writeString(root.resolve("cgroup.subtree_control"), "");
+        return new Cgroups(root, Cgroups.Version.V2, "herd-n1");
+    }
+
+    @Test
+    void v2JobCgroupLayout() throws IOException {
+        Cgroups cg = fakeV2("cpuset cpu io memory hugetlb pids rdma misc");
+        cg.create("job-1");
+
+        Path guests = root.resolve("herd-n1/guests");
+        assertThat(guests.resolve("job-1")).isDirectory();
+        // Each level hands cpu, memory and pids down: root, the herd parent, guests.
+        for (Path level : new Path[] {root, root.resolve("herd-n1"), guests}) {
+            assertThat(level.resolve("cgroup.subtree_control")).hasContent("+cpu +memory +pids");
+        }
+        cg.place("job-1", 4242);
+        assertThat(guests.resolve("job-1/cgroup.procs")).hasContent("4242");
+        assertThat(cg.procsFiles("job-1")).containsExactly(guests.resolve("job-1/cgroup.procs"));
+        assertThat(cg.jobs()).containsExactly("job-1");
+        assertThat(cg.exists("job-1")).isTrue();
+        assertThat(cg.describe()).startsWith("cgroup v2").contains(guests.toString());
+
+        Files.writeString(guests.resolve("job-1/cgroup.procs"), "12\n34\n");
+        assertThat(cg.pids("job-1")).containsExactly(12L, 34L);
+        Files.writeString(guests.resolve("job-1/cpu.stat"), "usage_usec 1234567\nuser_usec 1000000\nsystem_usec 234567\n");
+        assertThat(cg.cpuTime("job-1")).contains(Duration.ofNanos(1_234_567_000L));
+        assertThat(cg.cpuTime("no-such-job")).isEmpty();
+    }
+
+    @Test
+    void v2EnablesOnlyWhatIsMissingAndOffered() throws IOException {
+        Cgroups cg = fakeV2("cpu io memory");   // no pids controller on this machine
+        Files.writeString(root.resolve("cgroup.subtree_control"), "cpu io memory\n");   // the kernel's own format
+        cg.create("a");
+        assertThat(root.resolve("cgroup.subtree_control")).hasContent("cpu io memory");   // untouched
+        assertThat(root.resolve("herd-n1/cgroup.subtree_control")).hasContent("+cpu +memory");
+        cg.create("b");
+        assertThat(cg.jobs()).containsExactly("a", "b");
+    }
+
+    @Test
+    void v2GuestCpuShare() throws IOException {
+        Cgroups cg = fakeV2("cpu memory pids");
+        assertThat(cg.guestCpuShare()).isEmpty();
+        cg.setGuestCpuShare(0.5);
+        Path cpuMax = root.resolve("herd-n1/guests/cpu.max");
+        assertThat(cpuMax).hasContent("50000 100000");
+        assertThat(cg.guestCpuShare()).hasValue(0.5);
+        cg.setGuestCpuShare(1.5);
+        assertThat(cpuMax).hasContent("150000 100000");
+        assertThat(cg.guestCpuShare()).hasValue(1.5);
+        cg.clearGuestCpuShare();
+        assertThat(cpuMax).hasContent("max 100000");
+        assertThat(cg.guestCpuShare()).isEmpty();
+    }
+
+    @Test
+    void v2WithoutCpuControllerRefusesGuestShare() throws IOException {
+        Cgroups cg = fakeV2("memory pids");
+        assertThatThrownBy(() -> cg.setGuestCpuShare(0.5))
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageStartingWith("cgroups are not available on this node (cgroup v2 at")
+                .hasMessageEndingWith("guest-cpus needs cgroup v1 or v2 with the cpu controller");
+    }
+
+    // ------------------------------------------------------------------ v1, fake tree
+
+    @Test
+    void v1LayoutOneDirectoryPerController() throws IOException {
+        for (String c : new String[] {"cpu", "cpuacct", "memory", "pids", "freezer"}) Files.createDirectories(root.resolve(c));
+        Cgroups cg = new Cgroups(root, Cgroups.Version.V1, "herd");
+        cg.create("j");
+        for (String c : new String[] {"freezer", "cpu", "cpuacct", "memory", "pids"}) {
+            assertThat(root.resolve(c + "/herd/guests/j")).isDirectory();
+        }
+        assertThat(cg.procsFiles("j")).hasSize(5);
+        Files.writeString(root.resolve("cpuacct/herd/guests/j/cpuacct.usage"), "2500000000\n");
+        assertThat(cg.cpuTime("j")).contains(Duration.ofMillis(2500));
+
+        cg.setGuestCpuShare(0.25);
+        assertThat(root.resolve("cpu/herd/guests/cpu.cfs_period_us")).hasContent("100000");
+        assertThat(root.resolve("cpu/herd/guests/cpu.cfs_quota_us")).hasContent("25000");
+        assertThat(cg.guestCpuShare()).hasValue(0.25);
+        cg.clearGuestCpuShare();
+        assertThat(root.resolve("cpu/herd/guests/cpu.cfs_quota_us")).hasContent("-1");
+        assertThat(cg.guestCpuShare()).isEmpty();
+    }
+
+    @Test
+    void v1CoMountedCpuAndCpuacctAreOneHierarchy() throws IOException {
+        Path both = Files.createDirectories(root.resolve("cpu,cpuacct"));
+        Files.createSymbolicLink(root.resolve("cpu"), both);
+        Files.createSymbolicLink(root.resolve("cpuacct"), both);
+        Files.createDirectories(root.resolve("memory"));
+        Cgroups cg = new Cgroups(root, Cgroups.Version.V1, "herd");
+        cg.create("j");
+        assertThat(cg.procsFiles("j")).hasSize(2);
+    }
+
+    // ------------------------------------------------------------------ no cgroups, bad input
+
+    @Test
+    void withoutCgroupsGuestShareIsAClearError() {
+        Cgroups none = Cgroups.none("no cgroup or cgroup2 file system is mounted");
+        assertThat(none.available()).isFalse();
+        assertThat(none.describe()).isEqualTo("no cgroups (no cgroup or cgroup2 file system is mounted)");
+        assertThatThrownBy(() -> none.setGuestCpuShare(0.5))
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessage("cgroups are not available on this node (no cgroup or cgroup2 file system is mounted); "
+                        + "guest-cpus needs cgroup v1 or v2 with the cpu controller");
+        assertThat(none.guestCpuShare()).isEmpty();
+        none.clearGuestCpuShare();   // nothing to clear
+        assertThatThrownBy(() -> none.create("j")).isInstanceOf(UnsupportedOperationException.class);
+        assertThat(none.jobs()).isEmpty();
+        assertThat(none.pids("j")).isEmpty();
+    }
+
+    @Test
+    void badSharesAndNamesAreRefused() throws IOException {
+        Cgroups cg = fakeV2("cpu");
+        for (double bad : new double[] {0, -1, 0.001, Double.NaN, Double.POSITIVE_INFINITY, 5000}) {
+            assertThatThrownBy(() -> cg.setGuestCpuShare(bad)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("guest-cpus must be between");
+        }
+        assertThatThrownBy(() -> cg.create("../escape")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Cgroups(root, Cgroups.Version.V2, "../up")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    // ------------------------------------------------------------------ detection
+
+    private static final String V1_MOUNTS = String.join("\n",
+            "25 30 0:23 / /sys rw,nosuid shared:7 - sysfs sysfs rw",
+            "33 25 0:28 / /sys/fs/cgroup rw shared:9 - tmpfs tmpfs rw,mode=755",
+            "34 33 0:29 / /sys/fs/cgroup/unified rw shared:10 - cgroup2 cgroup2 rw",
+            "35 33 0:30 / /sys/fs/cgroup/cpu,cpuacct rw shared:11 - cgroup cgroup rw,cpu,cpuacct",
+            "36 33 0:31 / /sys/fs/cgroup/memory rw shared:12 - cgroup cgroup rw,memory",
+            "37 33 0:32 / /sys/fs/cgroup/pids rw shared:13 - cgroup cgroup rw,pids",
+            "38 33 0:33 / /sys/fs/cgroup/freezer rw shared:14 - cgroup cgroup rw,freezer",
+            "39 33 0:34 / /sys/fs/cgroup/systemd rw shared:15 - cgroup cgroup rw,xattr,name=systemd");
+    private static final String V1_SELF = String.join("\n",
+            "9:name=systemd:/system.slice/herd.service",
+            "6:freezer:/",
+            "4:memory:/system.slice/herd.service",
+            "3:pids:/system.slice/herd.service",
+            "2:cpu,cpuacct:/system.slice",
+            "0::/system.slice/herd.service");
+
+    @Test
+    void detectsHybridAsV1NestedUnderTheDaemonsOwnCgroups() {
+        // The unified mount of this fake exists nowhere, so it offers no controllers: v1 does the work.
+        Cgroups cg = Cgroups.detect("herd-n1", V1_MOUNTS, V1_SELF);
+        assertThat(cg.version()).isEqualTo(Cgroups.Version.V1);
+        assertThat(cg.parentDir("cpu")).isEqualTo(Path.of("/sys/fs/cgroup/cpu,cpuacct/system.slice/herd-n1"));
+        assertThat(cg.parentDir("cpuacct")).isEqualTo(cg.parentDir("cpu"));
+        assertThat(cg.parentDir("memory")).isEqualTo(Path.of("/sys/fs/cgroup/memory/system.slice/herd.service/herd-n1"));
+        assertThat(cg.parentDir("freezer")).isEqualTo(Path.of("/sys/fs/cgroup/freezer/herd-n1"));
+        assertThat(cg.procsFiles("j")).hasSize(4);   // freezer, cpu+cpuacct, memory, pids
+    }
+
+    @Test
+    void detectsV2WhereTheUnifiedTreeHasTheCpuController() throws IOException {
+        Files.writeString(root.resolve("cgroup.controllers"), "cpuset cpu io memory pids\n");
+        String mounts = "30 25 0:26 / " + root + " rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate";
+        Cgroups cg = Cgroups.detect("herd", mounts, "0::/user.slice/user-1000.slice/session-2.scope\n");
+        assertThat(cg.version()).isEqualTo(Cgroups.Version.V2);
+        assertThat(cg.parentDir("cpu")).isEqualTo(root.resolve("herd"));   // top of the tree, not the session's
+        assertThat(cg.describe()).contains("cpuset cpu io memory pids");
+    }
+
+    @Test
+    void detectsV1ControllersInAContainerRelativeToTheMountRoot() {
+        String mounts = "40 33 0:36 /docker/abc /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n";
+        Cgroups cg = Cgroups.detect("herd", mounts, "3:cpu:/docker/abc/inner\n");
+        assertThat(cg.parentDir("cpu")).isEqualTo(Path.of("/sys/fs/cgroup/cpu/inner/herd"));
+    }
+
+    @Test
+    void detectsNothingWithoutCgroupMounts() {
+        Cgroups cg = Cgroups.detect("herd", "25 30 0:23 / /sys rw - sysfs sysfs rw\n", "");
+        assertThat(cg.version()).isEqualTo(Cgroups.Version.NONE);
+        assertThat(cg.describe()).isEqualTo("no cgroups (no cgroup or cgroup2 file system is mounted)");
+    }
+
+    @Test
+    void detectsThisMachine() {
+        Cgroups cg = Cgroups.detect();
+        assertThat(cg.describe()).isNotBlank();
+        if (Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers"))) assertThat(cg.version()).isEqualTo(Cgroups.Version.V2);
+    }
+
+    // ------------------------------------------------------------------ the real tree
+
+    @Test
+    void guestCpuShareOnThisMachinesCgroups() throws IOException {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to write cgroups");
+        Cgroups cg = Cgroups.detect("herd-test-share-" + ProcessHandle.current().pid());
+        assumeTrue(cg.version() != Cgroups.Version.NONE, "no cgroups here: " + cg.describe());
+        try {
+            cg.setGuestCpuShare(0.5);
+        } catch (UnsupportedOperationException e) {
+            assumeTrue(false, "no writable cpu controller here: " + e.getMessage());
+        }
+        try {
+            Path guests = cg.parentDir("cpu").resolve("guests");
+            if (cg.version() == Cgroups.Version.V1) {
+                assertThat(Files.readString(guests.resolve("cpu.cfs_period_us")).trim()).isEqualTo("100000");
+                assertThat(Files.readString(guests.resolve("cpu.cfs_quota_us")).trim()).isEqualTo("50000");
+            } else {
+                assertThat(Files.readString(guests.resolve("cpu.max")).trim()).isEqualTo("50000 100000");
+            }
+            assertThat(cg.guestCpuShare()).hasValue(0.5);
+            cg.setGuestCpuShare(0.8);
+            assertThat(cg.guestCpuShare()).hasValue(0.8);
+            cg.clearGuestCpuShare();
+            assertThat(cg.guestCpuShare()).isEmpty();
+            if (cg.version() == Cgroups.Version.V1) {
+                assertThat(Files.readString(guests.resolve("cpu.cfs_quota_us")).trim()).isEqualTo("-1");
+            } else {
+                assertThat(Files.readString(guests.resolve("cpu.max")).trim()).isEqualTo("max 100000");
+            }
+        } finally {
+            cg.removeParent();
+        }
+        assertThat(cg.parentDir("cpu")).doesNotExist();
+    }
+
+    @Test
+    void realJobCgroupLifecycle() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to write cgroups");
+        Cgroups cg = Cgroups.detect("herd-test-life-" + ProcessHandle.current().pid());
+        assumeTrue(cg.available(), "no cgroups here: " + cg.describe());
+        try {
+            cg.create("j1");
+        } catch (UnsupportedOperationException e) {
+            assumeTrue(false, "cgroups not writable here: " + e.getMessage());
+        }
+        Process sleeper = new ProcessBuilder("sleep", "1033").start();
+        try {
+            cg.place("j1", sleeper.pid());
+            assertThat(cg.pids("j1")).isEqualTo(Set.of(sleeper.pid()));
+            assertThat(cg.contains("j1", sleeper.pid())).isTrue();
+            assertThat(cg.jobs()).containsExactly("j1");
+            assertThatThrownBy(cg::removeParent).isInstanceOf(IllegalStateException.class).hasMessageContaining("j1");
+            if (cg.freeze("j1")) {
+                assertThat(ProcStat.read(sleeper.pid()).orElseThrow().state()).isIn('D', 'S', 'T');
+                cg.thaw("j1");
+            }
+            cg.killAll("j1");
+            assertThat(sleeper.waitFor()).isEqualTo(137);
+            assertThat(cg.pids("j1")).isEmpty();
+            cg.remove("j1");
+            assertThat(cg.exists("j1")).isFalse();
+            cg.remove("j1");   // idempotent
+        } finally {
+            sleeper.destroyForcibly();
+            cg.killAll("j1");
+            cg.remove("j1");
+            cg.removeParent();
+        }
+        assertThat(cg.jobs()).isEmpty();
+    }
+}

@@ -1,0 +1,152 @@
+package io.herd.executor;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static io.herd.executor.Jobs.exit;
+import static io.herd.executor.Jobs.inCgroup;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Jobs in real cgroups (v1 or v2, whichever this machine has). Needs root
+ * and a writable cgroup tree; skipped otherwise. Everything lives under a
+ * parent of its own, {@code herd-test-PID}, removed at the end.
+ */
+class ProcessRunnerCgroupTest {
+
+    private static final String MARK = "1022";
+    private static Cgroups cgroups;
+    private static ProcessRunner runner;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void needsWritableCgroups() {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to create cgroups");
+        cgroups = Cgroups.detect("herd-test-" + ProcessHandle.current().pid());
+        assumeTrue(cgroups.available(), "no cgroups on this machine: " + cgroups.describe());
+        try {
+            cgroups.create("probe");
+            cgroups.remove("probe");
+        } catch (UnsupportedOperationException e) {
+            assumeTrue(false, "cgroups are not writable here: " + e.getMessage());
+        }
+        runner = new ProcessRunner(cgroups);
+    }
+
+    @Test
+    void killTreeReachesADoubleForkedGrandchildThatLeftTheGroup() throws Exception {
+        Path grandchild = dir.resolve("grandchild.pid");
+        LaunchSpec spec = inCgroup(dir, "sh", "-c",
+                "(setsid sh -c 'echo $$ > grandchild.pid; exec sleep " + MARK + "' &); sleep " + MARK);
+        RunningProcess p = runner.start(spec, OutputSink.DISCARD);
+        assertThat(p.cgroup()).contains(spec.cgroupName());
+        long gpid = Jobs.awaitPid(grandchild);
+        ProcStat g = ProcStat.read(gpid).orElseThrow();
+        assertThat(g.pgrp()).as("the grandchild left the job's process group").isNotEqualTo(p.pid());
+        assertThat(cgroups.pids(spec.cgroupName())).contains(p.pid(), gpid);
+
+        p.killTree();
+        assertThat(Jobs.running(gpid)).as("grandchild " + gpid + " is dead when killTree returns").isFalse();
+        assertThat(exit(p).code()).isEqualTo(137);
+        assertThat(cgroups.exists(spec.cgroupName())).as("cgroup removed after exit").isFalse();
+    }
+
+    @Test
+    void whatAJobLeavesBehindIsKilledWhenItExits() throws Exception {
+        Path grandchild = dir.resolve("grandchild.pid");
+        LaunchSpec spec = inCgroup(dir, "sh", "-c",
+                "(setsid sh -c 'echo $$ > grandchild.pid; exec sleep " + MARK + "' > /dev/null 2>&1 &);"
+                        + " while [ ! -s grandchild.pid ]; do sleep 0.01; done; exit 5");
+        RunningProcess p = runner.start(spec, OutputSink.DISCARD);
+        ExitStatus s = exit(p);
+        assertThat(s.code()).isEqualTo(5);
+        long gpid = Jobs.awaitPid(grandchild);
+        assertThat(Jobs.running(gpid)).isFalse();
+        assertThat(cgroups.exists(spec.cgroupName())).isFalse();
+    }
+
+    @Test
+    void theJobIsInItsCgroupBeforeItCanFork() throws Exception {
+        Jobs.Collect sink = new Jobs.Collect();
+        // The job's first act is to fork cat, which reports where it lives.
+        LaunchSpec spec = inCgroup(dir, "sh", "-c", "cat /proc/self/cgroup; true");
+        assertThat(exit(runner.start(spec, sink)).code()).isZero();
+        String suffix = "/guests/" + spec.cgroupName();
+        long joined = sink.outLines().stream().filter(l -> l.endsWith(suffix)).count();
+        assertThat(joined).as(sink.out()).isEqualTo(cgroups.procsFiles(spec.cgroupName()).size());
+    }
+
+    @Test
+    void cpuTimeComesFromTheCgroupAndCountsChildren() throws Exception {
+        String loop = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done";
+        ExitStatus s = exit(runner.start(inCgroup(dir, "sh", "-c", "(" + loop + ") & " + loop + "; wait"),
+                OutputSink.DISCARD));
+        assertThat(s.code()).isZero();
+        // Two loops of a few hundred ms each; a sampled main process would miss the subshell.
+        assertThat(s.cpuMillis()).isGreaterThan(100);
+    }
+
+    @Test
+    void exitCodesSignalsAndGroupSignalsInACgroup() throws Exception {
+        assertThat(exit(runner.start(inCgroup(dir, "sh", "-c", "exit 3"), OutputSink.DISCARD)).code()).isEqualTo(3);
+        RunningProcess p = runner.start(inCgroup(dir, "sh", "-c",
+                "trap 'exit 7' TERM; sleep " + MARK + " & echo $! > child.pid; wait"), OutputSink.DISCARD);
+        Jobs.awaitPid(dir.resolve("child.pid"));   // the trap is set
+        p.signal(15);
+        assertThat(exit(p).code()).isEqualTo(7);
+        RunningProcess q = runner.start(inCgroup(dir, "sleep", MARK), OutputSink.DISCARD);
+        q.signal(9);
+        assertThat(exit(q)).extracting(ExitStatus::code, ExitStatus::signal).containsExactly(137, 9);
+    }
+
+    @Test
+    void environmentIsExactlyTheJobsThroughTheJoiningShell() throws Exception {
+        Map<String, String> env = new HashMap<>(Jobs.ENV);
+        env.put("PWD", "/somewhere/else");   // a shell would overwrite this one
+        env.put("X", "it's \"quoted\" $HOME");
+        LaunchSpec spec = new LaunchSpec("env-cg", List.of("env"), dir, env, false, "env-cg-" + ProcessHandle.current().pid());
+        Jobs.Collect sink = new Jobs.Collect();
+        assertThat(exit(runner.start(spec, sink)).code()).isZero();
+        assertThat(ProcessRunnerTest.parseEnv(sink.out())).isEqualTo(new TreeMap<>(env));
+
+        LaunchSpec bare = new LaunchSpec("env-cg2", List.of("env"), dir, Jobs.ENV, false, "env-cg2-" + ProcessHandle.current().pid());
+        Jobs.Collect sink2 = new Jobs.Collect();
+        assertThat(exit(runner.start(bare, sink2)).code()).isZero();
+        assertThat(ProcessRunnerTest.parseEnv(sink2.out())).isEqualTo(new TreeMap<>(Jobs.ENV));
+    }
+
+    @Test
+    void stdinAndOutputThroughTheJoiningShell() throws Exception {
+        Jobs.Collect sink = new Jobs.Collect();
+        RunningProcess p = runner.start(Jobs.withStdin(inCgroup(dir, "cat")), sink);
+        p.stdin().write("through the cgroup\n".getBytes());
+        p.stdin().close();
+        assertThat(exit(p).code()).isZero();
+        assertThat(sink.out()).isEqualTo("through the cgroup\n");
+    }
+
+    @AfterAll
+    static void nothingLeft() {
+        if (cgroups == null || runner == null) return;
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Jobs.runningWith("sleep " + MARK)).isEmpty());
+        assertThat(cgroups.jobs()).as("job cgroups left under the test parent").isEmpty();
+        cgroups.removeParent();
+        for (String c : List.of("cpu", "memory", "pids", "freezer", "cpuacct")) {
+            Path p = cgroups.parentDir(c);
+            if (p != null) assertThat(Files.exists(p)).as(p + " removed").isFalse();
+        }
+    }
+}

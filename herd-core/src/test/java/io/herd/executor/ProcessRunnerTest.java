@@ -1,0 +1,312 @@
+package io.herd.executor;
+
+import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static io.herd.executor.Jobs.exit;
+import static io.herd.executor.Jobs.spec;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Real processes, no cgroup: what every host can do, root or not. */
+class ProcessRunnerTest {
+
+    /** Distinctive sleep lengths, so leftovers can be found by command line. */
+    private static final String MARK = "1011";
+
+    private final ProcessRunner runner = new ProcessRunner(Cgroups.none("not used in this test"));
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 3, 255})
+    void exitCodeIsTheJobs(int code) throws Exception {
+        ExitStatus status = exit(runner.start(spec(dir, "sh", "-c", "exit " + code), OutputSink.DISCARD));
+        assertThat(status.code()).isEqualTo(code);
+        assertThat(status.signal()).isNull();
+        assertThat(status.success()).isEqualTo(code == 0);
+    }
+
+    @Test
+    void deathBySigkillIs137() throws Exception {
+        RunningProcess p = runner.start(spec(dir, "sleep", MARK), OutputSink.DISCARD);
+        p.signal(9);
+        ExitStatus status = exit(p);
+        assertThat(status.code()).isEqualTo(137);
+        assertThat(status.signal()).isEqualTo(9);
+        assertThat(status.describe()).isEqualTo("killed by SIGKILL (9)");
+    }
+
+    @Test
+    void deathBySigtermIs143() throws Exception {
+        RunningProcess p = runner.start(spec(dir, "sleep", MARK), OutputSink.DISCARD);
+        p.signal(15);
+        ExitStatus status = exit(p);
+        assertThat(status.code()).isEqualTo(143);
+        assertThat(status.signal()).isEqualTo(15);
+    }
+
+    @Test
+    void jobLeadsItsOwnSessionAndProcessGroup() throws Exception {
+        RunningProcess p = runner.start(spec(dir, "sleep", MARK), OutputSink.DISCARD);
+        ProcStat stat = ProcStat.read(p.pid()).orElseThrow();
+        assertThat(stat.pgrp()).isEqualTo(p.pid());
+        assertThat(stat.session()).isEqualTo(p.pid());
+        p.killTree();
+        assertThat(exit(p).code()).isEqualTo(137);
+    }
+
+    @Test
+    void jobStartsWithNoSignalBlocked() throws Exception {
+        assumeTrue(runner.resetsSignals(), "this host's env(1) cannot reset signals (needs GNU coreutils 8.31+)");
+        Jobs.Collect sink = new Jobs.Collect();
+        assertThat(exit(runner.start(spec(dir, "grep", "^SigBlk", "/proc/self/status"), sink)).code()).isZero();
+        // The JVM blocks SIGQUIT in its threads and children inherit that; without GNU env it stays blocked.
+        assertThat(sink.out().trim()).isEqualTo("SigBlk:\t0000000000000000");
+        RunningProcess p = runner.start(spec(dir, "sleep", MARK), OutputSink.DISCARD);
+        p.signal(3);
+        assertThat(exit(p).signal()).as("SIGQUIT (Ctrl-\\) reaches the job").isEqualTo(3);
+    }
+
+    @Test
+    void stdinIsForwarded() throws Exception {
+        Jobs.Collect sink = new Jobs.Collect();
+        RunningProcess p = runner.start(Jobs.withStdin(spec(dir, "cat")), sink);
+        OutputStream in = p.stdin();
+        in.write("hello\n".getBytes(StandardCharsets.UTF_8));
+        await().atMost(Duration.ofSeconds(5)).until(() -> sink.out().equals("hello\n"));   // flushed, not buffered
+        in.write("world\n".getBytes(StandardCharsets.UTF_8));
+        in.close();
+        assertThat(exit(p).code()).isZero();
+        assertThat(sink.out()).isEqualTo("hello\nworld\n");
+    }
+
+    @Test
+    void stdinWithoutPipeIsDevNull() throws Exception {
+        Jobs.Collect sink = new Jobs.Collect();
+        RunningProcess p = runner.start(spec(dir, "cat"), sink);
+        assertThat(exit(p).code()).isZero();
+        assertThat(sink.out()).isEmpty();
+        assertThatThrownBy(p::stdin).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void stdoutAndStderrAreKeptApart() throws Exception {
+        Jobs.Collect sink = new Jobs.Collect();
+        ExitStatus s = exit(runner.start(spec(dir, "sh", "-c",
+                "for i in 1 2 3; do echo out$i; echo err$i >&2; done"), sink));
+        assertThat(s.code()).isZero();
+        assertThat(sink.out()).isEqualTo("out1\nout2\nout3\n");
+        assertThat(sink.err()).isEqualTo("err1\nerr2\nerr3\n");
+    }
+
+    @Test
+    void hundredMegabytesOfStdoutWithFlatMemory() throws Exception {
+        long before = usedHeapAfterGc();
+        AtomicLong bytes = new AtomicLong();
+        AtomicInteger largest = new AtomicInteger();
+        AtomicLong peak = new AtomicLong();
+        OutputSink counting = new OutputSink() {
+            @Override public void stdout(byte[] buf, int off, int len) {
+                bytes.addAndGet(len);
+                largest.accumulateAndGet(len, Math::max);
+                if ((bytes.get() & ((1 << 23) - 1)) < len) {   // about every 8 MB
+                    peak.accumulateAndGet(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(), Math::max);
+                }
+            }
+            @Override public void stderr(byte[] buf, int off, int len) {}
+        };
+        ExitStatus s = exit(runner.start(spec(dir, "head", "-c", "100000000", "/dev/zero"), counting));
+        assertThat(s.code()).isZero();
+        assertThat(bytes.get()).isEqualTo(100_000_000L);
+        assertThat(largest.get()).isLessThanOrEqualTo(ProcessRunner.CHUNK_BYTES);
+        assertThat(peak.get() - before).as("heap growth while streaming").isLessThan(64L << 20);
+        assertThat(usedHeapAfterGc() - before).as("heap growth after GC").isLessThan(64L << 20);
+    }
+
+    @Test
+    void aBlockedSinkBlocksTheJobNotMemory() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicLong bytes = new AtomicLong();
+        OutputSink blocking = new OutputSink() {
+            @Override public void stdout(byte[] buf, int off, int len) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                bytes.addAndGet(len);
+            }
+            @Override public void stderr(byte[] buf, int off, int len) {}
+        };
+        // 10 MB cannot fit in a pipe (64 KiB) and one chunk: the writer must wait for the sink.
+        RunningProcess p = runner.start(spec(dir, "head", "-c", "10000000", "/dev/zero"), blocking);
+        Thread.sleep(300);
+        assertThat(p.onExit()).isNotDone();
+        assertThat(Jobs.running(p.pid())).isTrue();
+        release.countDown();
+        assertThat(exit(p).code()).isZero();
+        assertThat(bytes.get()).isEqualTo(10_000_000L);
+    }
+
+    @Test
+    void aFailingSinkDoesNotStallTheJob() throws Exception {
+        OutputSink broken = new OutputSink() {
+            @Override public void stdout(byte[] buf, int off, int len) {
+                throw new IllegalStateException("home node unreachable");
+            }
+            @Override public void stderr(byte[] buf, int off, int len) {}
+        };
+        assertThat(exit(runner.start(spec(dir, "head", "-c", "1000000", "/dev/zero"), broken)).code()).isZero();
+    }
+
+    @Test
+    void signalReachesTheWholeProcessGroup() throws Exception {
+        Jobs.Collect sink = new Jobs.Collect();
+        Path child = dir.resolve("child.pid");
+        RunningProcess p = runner.start(spec(dir, "sh", "-c",
+                "trap 'exit 7' TERM; sleep " + MARK + " & echo $! > child.pid; wait"), sink);
+        long sleeper = Jobs.awaitPid(child);
+        p.signal(15);
+        ExitStatus s = exit(p);
+        assertThat(s.code()).isEqualTo(7);
+        assertThat(s.signal()).isNull();
+        await().atMost(Duration.ofSeconds(5)).until(() -> !Jobs.running(sleeper));   // the child got it too
+    }
+
+    @Test
+    void killTreeWithoutCgroupKillsTheProcessGroup() throws Exception {
+        Path child = dir.resolve("child.pid");
+        RunningProcess p = runner.start(spec(dir, "sh", "-c",
+                "trap '' TERM; sleep " + MARK + " & echo $! > child.pid; wait"), OutputSink.DISCARD);
+        long sleeper = Jobs.awaitPid(child);
+        p.killTree();
+        assertThat(exit(p).code()).isEqualTo(137);
+        await().atMost(Duration.ofSeconds(5)).until(() -> !Jobs.running(sleeper));
+    }
+
+    @Test
+    void unknownProgramIsAClearLaunchError() {
+        assertThatThrownBy(() -> runner.start(spec(dir, "no-such-program-xyz", "arg"), OutputSink.DISCARD))
+                .isInstanceOf(LaunchException.class)
+                .hasMessageStartingWith("program 'no-such-program-xyz' not found on this host");
+        assertThatThrownBy(() -> runner.start(spec(dir, "./missing.sh"), OutputSink.DISCARD))
+                .isInstanceOf(LaunchException.class)
+                .hasMessage("program './missing.sh' not found on this host");
+    }
+
+    @Test
+    void notExecutableAndMissingDirectoryAreClearLaunchErrors() throws Exception {
+        Files.writeString(dir.resolve("data.txt"), "not a program");
+        assertThatThrownBy(() -> runner.start(spec(dir, "./data.txt"), OutputSink.DISCARD))
+                .isInstanceOf(LaunchException.class)
+                .hasMessage("program './data.txt' is not executable on this host");
+        assertThatThrownBy(() -> runner.start(spec(dir.resolve("gone"), "true"), OutputSink.DISCARD))
+                .isInstanceOf(LaunchException.class)
+                .hasMessageContaining("working directory").hasMessageContaining("does not exist on this host");
+    }
+
+    @Test
+    void relativeProgramRunsFromTheWorkDirectory() throws Exception {
+        Path script = dir.resolve("job.sh");
+        Files.writeString(script, "#!/bin/sh\necho \"ran in $(pwd)\"\n");
+        script.toFile().setExecutable(true);
+        Jobs.Collect sink = new Jobs.Collect();
+        assertThat(exit(runner.start(spec(dir, "./job.sh"), sink)).code()).isZero();
+        assertThat(sink.out()).isEqualTo("ran in " + dir.toRealPath() + "\n");
+    }
+
+    @Test
+    void environmentIsExactlyTheJobs() throws Exception {
+        Map<String, String> env = new HashMap<>(Jobs.ENV);
+        env.put("HERD_TEST_VALUE", "a b=c");
+        Jobs.Collect sink = new Jobs.Collect();
+        LaunchSpec s = new LaunchSpec("env", List.of("env"), dir, env, false, null);
+        assertThat(exit(runner.start(s, sink)).code()).isZero();
+        assertThat(parseEnv(sink.out())).isEqualTo(new TreeMap<>(env));
+    }
+
+    @Test
+    void cpuTimeIsSampledWithoutCgroup() throws Exception {
+        ExitStatus s = exit(runner.start(spec(dir, "sh", "-c",
+                "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done"), OutputSink.DISCARD));
+        assertThat(s.code()).isZero();
+        assertThat(s.cpuMillis()).isPositive();
+    }
+
+    @Test
+    void withoutSetsidTheJobStillRunsAndTakesSignals() throws Exception {
+        ProcessRunner plain = new ProcessRunner(Cgroups.none("test"), null, Path.of("/bin/sh"),
+                Path.of("/usr/bin/kill").toFile().canExecute() ? Path.of("/usr/bin/kill") : Path.of("/bin/kill"), null);
+        assertThat(exit(plain.start(spec(dir, "sh", "-c", "exit 4"), OutputSink.DISCARD)).code()).isEqualTo(4);
+        RunningProcess p = plain.start(spec(dir, "sleep", MARK), OutputSink.DISCARD);
+        assertThat(ProcStat.read(p.pid()).orElseThrow().pgrp()).isNotEqualTo(p.pid());   // the daemon's group
+        p.signal(15);
+        assertThat(exit(p).code()).isEqualTo(143);
+    }
+
+    @Test
+    void aJobAskingForACgroupRunsWithoutOneWhereThereAreNone() throws Exception {
+        LaunchSpec spec = new LaunchSpec("no-cg", List.of("sh", "-c", "exit 6"), dir, Jobs.ENV, false, "no-cg");
+        RunningProcess p = runner.start(spec, OutputSink.DISCARD);
+        assertThat(p.cgroup()).isEmpty();
+        assertThat(exit(p).code()).isEqualTo(6);
+    }
+
+    @Test
+    void aJobThatCannotJoinItsCgroupIsALaunchError(@TempDir Path fakeRoot) throws Exception {
+        Files.writeString(fakeRoot.resolve("cgroup.controllers"), "cpu memory pids");
+        Cgroups fake = new Cgroups(fakeRoot, Cgroups.Version.V2, "herd");
+        fake.create("blocked");
+        Files.createDirectory(fakeRoot.resolve("herd/guests/blocked/cgroup.procs"));   // the shell cannot write a directory
+        Jobs.Collect sink = new Jobs.Collect();
+        LaunchSpec spec = new LaunchSpec("blocked", List.of("true"), dir, Jobs.ENV, false, "blocked");
+        assertThatThrownBy(() -> new ProcessRunner(fake).start(spec, sink))
+                .isInstanceOf(LaunchException.class)
+                .hasMessageStartingWith("could not place job blocked in cgroup blocked");
+        assertThat(sink.err()).contains("herd: cannot place the job in cgroup");
+    }
+
+    @AfterAll
+    static void nothingLeftRunning() {
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Jobs.runningWith("sleep " + MARK)).isEmpty());
+    }
+
+    static Map<String, String> parseEnv(String out) {
+        Map<String, String> m = new TreeMap<>();
+        for (String line : out.split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) m.put(line.substring(0, eq), line.substring(eq + 1));
+        }
+        return m;
+    }
+
+    private static long usedHeapAfterGc() throws InterruptedException {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
+        Runtime rt = Runtime.getRuntime();
+        return rt.totalMemory() - rt.freeMemory();
+    }
+}
