@@ -8,7 +8,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -106,8 +105,8 @@ public final class ControlServer implements AutoCloseable {
         try (ch) {
             UnixDomainPrincipal p = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
             Caller caller = Caller.of(p.user().getName(), p.group().getName());
-            InputStream in = Channels.newInputStream(ch);
-            OutputStream out = Channels.newOutputStream(ch);
+            InputStream in = new java.io.BufferedInputStream(ChannelStreams.in(ch), 65536);
+            OutputStream out = new java.io.BufferedOutputStream(ChannelStreams.out(ch), 65536);
             ControlRequest req = ControlRequest.parseDelimitedFrom(in);
             if (req == null) return;
             if (streaming.serve(req, caller, in, out)) return;

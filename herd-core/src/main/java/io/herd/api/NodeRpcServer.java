@@ -53,7 +53,8 @@ public final class NodeRpcServer implements AutoCloseable {
 
     private final Server server;
 
-    public NodeRpcServer(InetSocketAddress bind, SslContext tls, Revocations revocations, Backend backend) {
+    public NodeRpcServer(InetSocketAddress bind, SslContext tls, Revocations revocations, Backend backend,
+                         java.util.List<io.grpc.BindableService> memberServices) {
         NodeServiceGrpc.NodeServiceImplBase nodeService = new NodeServiceGrpc.NodeServiceImplBase() {
             @Override
             public void ping(PingRequest request, StreamObserver<PingReply> out) {
@@ -88,12 +89,16 @@ public final class NodeRpcServer implements AutoCloseable {
                 }
             }
         };
-        this.server = NettyServerBuilder.forAddress(bind)
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(bind);
+        for (io.grpc.BindableService s : memberServices) {
+            builder.addService(ServerInterceptors.intercept(s, new RequireClusterCertificate(revocations)));
+        }
+        this.server = builder
                 .sslContext(tls)
                 .maxInboundMessageSize(4 * 1024 * 1024)
                 .maxInboundMetadataSize(16 * 1024)
                 .handshakeTimeout(10, TimeUnit.SECONDS)
-                .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .addService(ServerInterceptors.intercept(nodeService, new RequireClusterCertificate(revocations)))
                 .addService(ServerInterceptors.intercept(joinService, new ServerInterceptor() {
                     @Override

@@ -94,6 +94,11 @@ public final class Node implements AutoCloseable {
     private ControlServer control;
     private ScheduledExecutorService timer;
     private volatile boolean leaving;
+    private io.herd.journal.Journal journal;
+    private io.herd.host.HostJobs hostJobs;
+    private io.herd.home.JobManager jobs;
+    private io.grpc.netty.shaded.io.netty.handler.ssl.SslContext clientTls;
+    private final java.util.Map<String, ManagedChannel> channels = new java.util.concurrent.ConcurrentHashMap<>();
     private long startedAt;
     private double speed;
     private volatile List<String> lastPeers = List.of();
@@ -131,8 +136,11 @@ public final class Node implements AutoCloseable {
         startedAt = incarnation;
         speed = io.herd.gossip.SpeedBenchmark.measure(options.speedBudget());
         int slots = Runtime.getRuntime().availableProcessors();
+        journal = io.herd.journal.Journal.open(dir.root().resolve("journal.db"), config.name());
+        hostJobs = new io.herd.host.HostJobs(config.name(), dir.root().resolve("sandboxes"),
+                new io.herd.executor.ProcessRunner(io.herd.executor.Cgroups.detect("herd-" + config.name())), slots, clock);
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
-                SandboxLevel.detect(), Version.get(), () -> 0);
+                SandboxLevel.detect(), Version.get(), hostJobs::runningJobs);
         gossip = new GossipEngine(config.name(), options.gossip(), new Random());
         GossipEngine.GossipConfig g = options.gossip();
         // A node's entry reaches a given peer through the background refresh about every
@@ -142,7 +150,8 @@ public final class Node implements AutoCloseable {
         publish();
 
         long tBench = System.nanoTime();
-        rpc = new NodeRpcServer(config.grpcBind(), TlsContexts.grpcServer(identity, revocations), revocations, new RpcBackend());
+        rpc = new NodeRpcServer(config.grpcBind(), TlsContexts.grpcServer(identity, revocations), revocations, new RpcBackend(),
+                List.of(hostJobs));
         rpc.start();
 
         long tRpc = System.nanoTime();
@@ -151,7 +160,12 @@ public final class Node implements AutoCloseable {
         membership.start(initialHosts());
 
         long tMembership = System.nanoTime();
+        clientTls = TlsContexts.grpcClient(identity, revocations);
+        jobs = new io.herd.home.JobManager(config.name(), journal, dir.root().resolve("jobs"), clock, this::hostViews,
+                this::channelTo);
+        jobs.start();
         control = new ControlServer(dir.socket(), this::handleControl);
+        control.setStreamingHandler(new JobControl(jobs, journal, clock)::serve);
         control.start();
         Files.writeString(dir.pidFile(), Long.toString(ProcessHandle.current().pid()));
 
@@ -183,6 +197,24 @@ public final class Node implements AutoCloseable {
     public Membership.Traffic traffic() { return membership.traffic(); }
 
     public long gossipBytesSent() { return gossip.bytesSent(); }
+
+    // --- jobs ---------------------------------------------------------------
+
+    private java.util.Collection<io.herd.scheduler.HostView> hostViews() {
+        List<io.herd.scheduler.HostView> out = new ArrayList<>();
+        for (NodeView v : nodes()) {
+            out.add(new io.herd.scheduler.HostView(v.name(), v.state(), v.cores(), v.speed(), v.load(), v.cpuPercent(),
+                    v.memFreeBytes(), v.memTotalBytes(), v.guestSlots(), v.guestJobs(), java.util.Map.of(), Set.of(), 0, 0));
+        }
+        return out;
+    }
+
+    private ManagedChannel channelTo(String host) {
+        String addr = nodes().stream().filter(v -> v.name().equals(host)).map(NodeView::address).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no address known for node " + host));
+        return channels.computeIfAbsent(addr, a -> NettyChannelBuilder.forTarget(a).sslContext(clientTls).overrideAuthority("herd")
+                .keepAliveTime(10, TimeUnit.SECONDS).keepAliveTimeout(5, TimeUnit.SECONDS).build());
+    }
 
     // --- gossip -------------------------------------------------------------
 
@@ -392,8 +424,7 @@ public final class Node implements AutoCloseable {
                 ControlServer.afterReply(() -> shutdown(false));
                 yield ack("stopping");
             }
-            case SUBMIT, PS, WAIT, CANCEL, INPUT -> ControlServer.error(
-                    "running jobs is not available in this herd version yet", 2);
+            case SUBMIT, PS, WAIT, CANCEL, INPUT -> new JobControl(jobs, journal, clock).handle(req, caller);
             case KIND_NOT_SET -> ControlServer.error("empty request: this herd CLI and daemon may be of different versions", 2);
         };
     }
@@ -568,7 +599,10 @@ public final class Node implements AutoCloseable {
             if (leaveFirst && membership != null && !leaving) leaveGracefully();
             if (control != null) control.close();
             if (membership != null) membership.close();
+            if (jobs != null) jobs.close();
             if (rpc != null) rpc.close();
+            channels.values().forEach(ManagedChannel::shutdownNow);
+            if (journal != null) journal.close();
             if (ca != null) ca.close();
             if (timer != null) timer.shutdownNow();
             Files.deleteIfExists(dir.pidFile());

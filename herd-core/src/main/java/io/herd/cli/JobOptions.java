@@ -1,0 +1,56 @@
+package io.herd.cli;
+
+import io.herd.api.proto.JobSpecMsg;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** What {@code herd run} and {@code herd submit} take: the command and where and how it may run. */
+final class JobOptions {
+    /** Passed to every job unless overridden, so output and dates read as they do locally. */
+    static final List<String> DEFAULT_ENV = List.of("LANG", "LC_ALL", "TZ", "TERM");
+
+    @Option(names = "--env", paramLabel = "NAME[=VALUE]", description = "Pass a variable to the job (repeatable); NAME alone passes this shell's value. Always passed: LANG, LC_ALL, TZ, TERM.")
+    List<String> env = new ArrayList<>();
+    @Option(names = "--node", paramLabel = "NAME", description = "Run on this node only.") String node;
+    @Option(names = "--local", description = "Run on this node.") boolean local;
+    @Option(names = "--on", paramLabel = "EXPR", description = "Constraint over node attributes, e.g. 'mem>=8G && speed>1.5 && label==fast'.") String on;
+    @Option(names = "--cpus", defaultValue = "1", description = "Cores the job uses (default: ${DEFAULT-VALUE}).") int cpus;
+    @Option(names = "--mem", paramLabel = "SIZE", description = "Memory the job needs, e.g. 512M, 4G.") String mem;
+    @Option(names = "--needs", paramLabel = "PROG", description = "A program that must be installed on the host (repeatable).") List<String> needs = new ArrayList<>();
+    @Option(names = "--max-retries", defaultValue = "3", description = "Times to place the job again after its host is lost (default: ${DEFAULT-VALUE}).") int maxRetries;
+    @Parameters(paramLabel = "COMMAND", arity = "1..*", description = "The command and its arguments (after --).") List<String> command;
+
+    JobSpecMsg spec(boolean stdin) {
+        if (cpus < 1) throw new CliException("--cpus must be at least 1", 2);
+        if (maxRetries < 0) throw new CliException("--max-retries must be 0 or more", 2);
+        if (local && node != null) throw new CliException("--local and --node cannot be combined", 2);
+        Map<String, String> vars = new LinkedHashMap<>();
+        for (String name : DEFAULT_ENV) {
+            String v = System.getenv(name);
+            if (v != null) vars.put(name, v);
+        }
+        for (String e : env) {
+            int eq = e.indexOf('=');
+            String name = eq < 0 ? e : e.substring(0, eq);
+            if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) throw new CliException("bad --env '" + e + "': use NAME or NAME=VALUE", 2);
+            String value = eq < 0 ? System.getenv(name) : e.substring(eq + 1);
+            if (value == null) throw new CliException("--env " + name + ": not set in this shell; give a value with --env " + name + "=VALUE", 2);
+            vars.put(name, value);
+        }
+        JobSpecMsg.Builder b = JobSpecMsg.newBuilder().addAllArgv(command).putAllEnv(vars)
+                .setCwd(Path.of("").toAbsolutePath().toString()).setCpus(cpus).setMaxRetries(maxRetries)
+                .addAllNeeds(needs).setLocal(local).setStdin(stdin)
+                // Until input/output staging lands, jobs run in the same path on their host (shared file systems, or
+                // nodes on one machine).
+                .setShared(true);
+        if (node != null) b.setNode(node);
+        if (on != null) b.setConstraint(on);
+        if (mem != null) b.setMemBytes(Sizes.parse(mem, "--mem"));
+        return b.build();
+    }
+}

@@ -1,0 +1,287 @@
+package io.herd.host;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.herd.api.proto.CancelReply;
+import io.herd.api.proto.CancelRequest;
+import io.herd.api.proto.Exited;
+import io.herd.api.proto.JobLaunch;
+import io.herd.api.proto.JobServiceGrpc;
+import io.herd.api.proto.OfferReply;
+import io.herd.api.proto.OfferRequest;
+import io.herd.api.proto.RunEvent;
+import io.herd.api.proto.RunInput;
+import io.herd.api.proto.Started;
+import io.herd.executor.ExitStatus;
+import io.herd.executor.LaunchException;
+import io.herd.executor.LaunchSpec;
+import io.herd.executor.OutputSink;
+import io.herd.executor.ProcessRunner;
+import io.herd.executor.RunningProcess;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The host side of jobs: admits offers against this node's own, fresher view
+ * (free guest slots, programs present), runs accepted jobs through the
+ * executor and streams their output back to the home node with flow control
+ * (a slow home slows the job's output, it never fills this node's memory).
+ */
+public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
+
+    private static final Logger log = LoggerFactory.getLogger(HostJobs.class);
+    static final long LEASE_MILLIS = 10_000;
+
+    private final String nodeName;
+    private final Path sandboxRoot;
+    private final ProcessRunner runner;
+    private final int slots;
+    private final Clock clock;
+    /** Jobs holding a slot: running, or offered and not yet started (until the lease ends). */
+    private final Map<String, Long> leases = new HashMap<>();
+    private final Map<String, RunningProcess> running = new ConcurrentHashMap<>();
+
+    public HostJobs(String nodeName, Path sandboxRoot, ProcessRunner runner, int slots, Clock clock) {
+        this.nodeName = nodeName;
+        this.sandboxRoot = sandboxRoot;
+        this.runner = runner;
+        this.slots = slots;
+        this.clock = clock;
+    }
+
+    /** Jobs running here now (gossiped as guest jobs). */
+    public int runningJobs() {
+        return running.size();
+    }
+
+    private synchronized String admit(JobLaunch job) {
+        long now = clock.millis();
+        leases.values().removeIf(until -> until != Long.MAX_VALUE && until < now);
+        if (leases.containsKey(job.getJobId())) return null;
+        if (leases.size() >= slots) return "no free guest slot (" + slots + " in use)";
+        for (String prog : job.getNeedsList()) {
+            if (!Programs.present(prog)) return "program '" + prog + "' is not installed here";
+        }
+        leases.put(job.getJobId(), now + LEASE_MILLIS);
+        return null;
+    }
+
+    private synchronized void hold(String jobId) {
+        leases.put(jobId, Long.MAX_VALUE);
+    }
+
+    private synchronized void release(String jobId) {
+        leases.remove(jobId);
+    }
+
+    @Override
+    public void offer(OfferRequest request, StreamObserver<OfferReply> out) {
+        String refusal = admit(request.getJob());
+        OfferReply.Builder b = OfferReply.newBuilder().setAccepted(refusal == null).setLeaseMillis(LEASE_MILLIS);
+        if (refusal != null) b.setReason(refusal);
+        out.onNext(b.build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void cancel(CancelRequest request, StreamObserver<CancelReply> out) {
+        RunningProcess p = running.get(request.getJobId());
+        if (p != null) p.killTree();
+        out.onNext(CancelReply.newBuilder().setFound(p != null).build());
+        out.onCompleted();
+    }
+
+    @Override
+    public StreamObserver<RunInput> run(StreamObserver<RunEvent> responses) {
+        ServerCallStreamObserver<RunEvent> out = (ServerCallStreamObserver<RunEvent>) responses;
+        return new Attempt(out);
+    }
+
+    /** One attempt of one job on this host. */
+    private final class Attempt implements StreamObserver<RunInput> {
+        private final ServerCallStreamObserver<RunEvent> out;
+        private final Object readiness = new Object();
+        private volatile RunningProcess process;
+        private volatile String jobId;
+        private volatile JobLaunch job;
+        private volatile boolean closed;
+
+        Attempt(ServerCallStreamObserver<RunEvent> out) {
+            this.out = out;
+            out.setOnReadyHandler(() -> {
+                synchronized (readiness) {
+                    readiness.notifyAll();
+                }
+            });
+            out.setOnCancelHandler(() -> {
+                closed = true;
+                RunningProcess p = process;
+                if (p != null) {
+                    log.info("home went away: killing job {}", jobId);
+                    p.killTree();
+                }
+                synchronized (readiness) {
+                    readiness.notifyAll();
+                }
+            });
+        }
+
+        /** Job output: blocks the job's output reader until the home can take more (end-to-end back-pressure). */
+        private void send(RunEvent e) {
+            send(e, true);
+        }
+
+        /**
+         * @param mayWait only for output from the job's reader threads: control events are sent from
+         *        gRPC callbacks, and waiting there would block the very executor that reports readiness
+         */
+        private void send(RunEvent e, boolean mayWait) {
+            synchronized (readiness) {
+                while (mayWait && !out.isReady() && !closed) {
+                    try {
+                        readiness.wait(1000);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
+            if (closed) return;
+            synchronized (out) {
+                out.onNext(e);
+            }
+        }
+
+        @Override
+        public void onNext(RunInput in) {
+            try {
+                switch (in.getKindCase()) {
+                    case START -> start(in.getStart());
+                    case STDIN -> {
+                        RunningProcess p = process;
+                        if (p != null && job != null && job.getStdin()) {
+                            p.stdin().write(in.getStdin().toByteArray());
+                            p.stdin().flush();
+                        }
+                    }
+                    case STDIN_CLOSED -> {
+                        RunningProcess p = process;
+                        if (p != null && job != null && job.getStdin()) p.stdin().close();
+                    }
+                    case SIGNAL -> {
+                        RunningProcess p = process;
+                        if (p != null) p.signal(in.getSignal());
+                    }
+                    default -> { }
+                }
+            } catch (IOException e) {
+                log.debug("job {}: stdin closed by the job: {}", jobId, e.toString());
+            }
+        }
+
+        private void start(JobLaunch launch) {
+            job = launch;
+            JobLaunch job = launch;
+            jobId = job.getJobId();
+            if (admit(job) != null && !leasedBy(job.getJobId())) {
+                fail(job, "no free guest slot on " + nodeName);
+                return;
+            }
+            hold(job.getJobId());
+            Path workDir;
+            try {
+                workDir = job.getShared() ? Path.of(job.getCwd()) : Files.createDirectories(
+                        sandboxRoot.resolve(job.getJobId() + "-" + job.getAttempt()));
+            } catch (IOException e) {
+                fail(job, "cannot create the job's sandbox on " + nodeName + ": " + e.getMessage());
+                return;
+            }
+            OutputSink sink = new OutputSink() {
+                @Override
+                public void stdout(byte[] buf, int off, int len) {
+                    send(RunEvent.newBuilder().setStdout(ByteString.copyFrom(buf, off, len)).build());
+                }
+
+                @Override
+                public void stderr(byte[] buf, int off, int len) {
+                    send(RunEvent.newBuilder().setStderr(ByteString.copyFrom(buf, off, len)).build());
+                }
+            };
+            List<String> argv = new ArrayList<>(job.getArgvList());
+            try {
+                RunningProcess p = runner.start(new LaunchSpec(job.getJobId(), argv, workDir, Map.copyOf(job.getEnvMap()),
+                        job.getStdin(), "job-" + job.getJobId().replace('.', '-') + "-" + job.getAttempt()), sink);
+                process = p;
+                running.put(job.getJobId(), p);
+                send(RunEvent.newBuilder().setStarted(Started.newBuilder().setHost(nodeName).setPid(p.pid())).build(), false);
+                log.info("job {} attempt {} started (pid {}): {}", job.getJobId(), job.getAttempt(), p.pid(), argv);
+                if (closed) p.killTree();
+                p.onExit().whenComplete((status, err) -> finished(job, status, err));
+            } catch (LaunchException e) {
+                fail(job, e.getMessage());
+            }
+        }
+
+        private void finished(JobLaunch job, ExitStatus status, Throwable err) {
+            running.remove(job.getJobId());
+            release(job.getJobId());
+            Exited.Builder b = Exited.newBuilder();
+            if (err != null) {
+                b.setCode(1).setError("the job's supervisor failed: " + err);
+            } else {
+                b.setCode(status.code()).setSignal(status.signal() == null ? 0 : status.signal()).setCpuMillis(status.cpuMillis());
+            }
+            log.info("job {} attempt {} ended: exit {}", job.getJobId(), job.getAttempt(), b.getCode());
+            send(RunEvent.newBuilder().setExited(b).build(), false);
+            complete();
+        }
+
+        private void fail(JobLaunch job, String why) {
+            release(job.getJobId());
+            log.warn("job {} not started: {}", job.getJobId(), why);
+            send(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(127).setError(why)).build(), false);
+            complete();
+        }
+
+        private void complete() {
+            synchronized (out) {
+                if (!closed) {
+                    closed = true;
+                    out.onCompleted();
+                }
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            closed = true;
+            RunningProcess p = process;
+            if (p != null) p.killTree();
+        }
+
+        @Override
+        public void onCompleted() {
+            // The home finished sending (stdin done); the job goes on until it exits.
+        }
+    }
+
+    private synchronized boolean leasedBy(String jobId) {
+        return leases.containsKey(jobId);
+    }
+
+    /** Status for refusing a run on a node that cannot take guests at all. */
+    static Status unavailable(String why) {
+        return Status.UNAVAILABLE.withDescription(why);
+    }
+}

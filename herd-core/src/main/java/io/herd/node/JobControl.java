@@ -1,0 +1,203 @@
+package io.herd.node;
+
+import com.google.protobuf.ByteString;
+import io.herd.api.Caller;
+import io.herd.api.ControlServer;
+import io.herd.api.proto.ClientInput;
+import io.herd.api.proto.ControlReply;
+import io.herd.api.proto.ControlRequest;
+import io.herd.api.proto.JobExit;
+import io.herd.api.proto.JobInfo;
+import io.herd.api.proto.JobOutput;
+import io.herd.api.proto.JobSpecMsg;
+import io.herd.api.proto.PsReply;
+import io.herd.api.proto.RunInput;
+import io.herd.api.proto.SubmitReply;
+import io.herd.home.JobManager;
+import io.herd.journal.Filter;
+import io.herd.journal.JobRecord;
+import io.herd.journal.JobSpec;
+import io.herd.journal.JobState;
+import io.herd.journal.Journal;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.concurrent.CompletableFuture;
+
+/** The control channel's job requests: submit (attached or not), ps, wait, cancel. */
+final class JobControl {
+
+    private final JobManager jobs;
+    private final Journal journal;
+    private final Clock clock;
+
+    JobControl(JobManager jobs, Journal journal, Clock clock) {
+        this.jobs = jobs;
+        this.journal = journal;
+        this.clock = clock;
+    }
+
+    static JobSpec spec(JobSpecMsg m) {
+        if (m.getArgvCount() == 0) throw new IllegalArgumentException("no command given: use `herd run -- COMMAND [ARGS…]`");
+        return JobSpec.builder(m.getArgvList()).cwd(m.getCwd()).env(m.getEnvMap()).cpus(Math.max(1, m.getCpus()))
+                .memBytes(m.getMemBytes()).constraint(m.getConstraint().isBlank() ? null : m.getConstraint())
+                .needs(new HashSet<>(m.getNeedsList())).shared(m.getShared())
+                .pinnedNode(m.getNode().isBlank() ? null : m.getNode()).local(m.getLocal())
+                .maxRetries(m.getMaxRetries() < 0 ? 3 : m.getMaxRetries()).build();
+    }
+
+    ControlReply handle(ControlRequest req, Caller caller) {
+        try {
+            return switch (req.getKindCase()) {
+                case SUBMIT -> {
+                    String id = jobs.submit(caller.user(), spec(req.getSubmit().getSpec()), null);
+                    yield ControlReply.newBuilder().setSubmitted(SubmitReply.newBuilder().setJobId(id)).build();
+                }
+                case PS -> ps(req.getPs().getAll(), caller);
+                case WAIT -> {
+                    JobRecord last = null;
+                    for (String id : req.getWait().getJobIdsList()) {
+                        requireJob(id);
+                        last = jobs.whenDone(id).join();
+                    }
+                    yield ControlReply.newBuilder().setExit(exit(last)).build();
+                }
+                case CANCEL -> {
+                    List<String> done = new ArrayList<>();
+                    for (String id : req.getCancel().getJobIdsList()) {
+                        JobRecord r = requireJob(id);
+                        if (!caller.admin() && !r.user().equals(caller.user())) {
+                            yield ControlServer.error("job " + id + " belongs to " + r.user() + "; only they or an admin may cancel it", 77);
+                        }
+                        if (jobs.cancel(id, caller.user())) done.add(id);
+                    }
+                    yield ControlReply.newBuilder().setAck(io.herd.api.proto.Ack.newBuilder()
+                            .setMessage(done.isEmpty() ? "nothing to cancel: the jobs had already ended" : "cancelled " + String.join(" ", done))).build();
+                }
+                default -> ControlServer.error("unexpected request " + req.getKindCase(), 2);
+            };
+        } catch (IllegalArgumentException | NoSuchElementException e) {
+            return ControlServer.error(e.getMessage(), 2);
+        }
+    }
+
+    private JobRecord requireJob(String id) {
+        return journal.get(id).orElseThrow(() -> new NoSuchElementException("no job " + id + " on this node; see `herd ps --all`"));
+    }
+
+    private ControlReply ps(boolean all, Caller caller) {
+        PsReply.Builder b = PsReply.newBuilder();
+        long now = clock.millis();
+        List<JobRecord> records = all ? journal.list(Filter.all().limit(1000)) : journal.incomplete();
+        for (JobRecord r : records) {
+            long end = r.finishedMs() != null ? r.finishedMs() : now;
+            long start = r.startedMs() != null ? r.startedMs() : end;
+            b.addJobs(JobInfo.newBuilder().setId(r.id()).setUser(r.user()).setState(r.state().name())
+                    .setNode(r.host() == null ? "" : r.host()).setCpuMillis(r.cpuMs()).setElapsedMillis(Math.max(0, end - start))
+                    .setCommand(String.join(" ", r.spec().argv())).setReason(r.reason() == null ? "" : r.reason())
+                    .setExitCode(r.exitCode() == null ? -1 : r.exitCode()).setAttempts(r.attempts()));
+        }
+        return ControlReply.newBuilder().setPs(b).build();
+    }
+
+    static JobExit exit(JobRecord r) {
+        JobExit.Builder b = JobExit.newBuilder().setState(r.state().name()).setHost(r.host() == null ? "" : r.host());
+        JobState s = r.state();
+        if (s instanceof JobState.Done d) {
+            b.setCode(d.exitCode());
+            if (d.exitCode() > 128 && d.exitCode() <= 192) b.setSignal(d.exitCode() - 128);
+        } else if (s instanceof JobState.Failed f) {
+            b.setCode(f.exitCode() >= 0 ? f.exitCode() : 127).setReason(f.reason());
+        } else if (s instanceof JobState.Held h) {
+            b.setCode(125).setReason(h.reason());
+        } else if (s instanceof JobState.Cancelled c) {
+            b.setCode(130).setReason("cancelled by " + c.by());
+        }
+        return b.build();
+    }
+
+    /** {@code herd run}: submit attached, then stream output down and stdin/signals up until the job ends. */
+    boolean serve(ControlRequest first, Caller caller, InputStream in, OutputStream out) throws IOException {
+        if (first.getKindCase() != ControlRequest.KindCase.SUBMIT || !first.getSubmit().getAttach()) return false;
+        JobSpec spec;
+        try {
+            spec = spec(first.getSubmit().getSpec());
+        } catch (IllegalArgumentException e) {
+            ControlServer.error(e.getMessage(), 2).writeDelimitedTo(out);
+            out.flush();
+            return true;
+        }
+        CompletableFuture<JobRecord> ended = new CompletableFuture<>();
+        Object lock = new Object();
+        JobManager.Attachment attach = new JobManager.Attachment() {
+            void write(ControlReply r) {
+                synchronized (lock) {
+                    try {
+                        r.writeDelimitedTo(out);
+                        out.flush();
+                    } catch (IOException e) {
+                        // the client went away; the job goes on (herd ps, herd logs)
+                    }
+                }
+            }
+
+            @Override
+            public void stdout(byte[] data) {
+                write(ControlReply.newBuilder().setOutput(JobOutput.newBuilder().setStdout(ByteString.copyFrom(data))).build());
+            }
+
+            @Override
+            public void stderr(byte[] data) {
+                write(ControlReply.newBuilder().setOutput(JobOutput.newBuilder().setStderr(ByteString.copyFrom(data))).build());
+            }
+
+            @Override
+            public void started(String host) {
+            }
+
+            @Override
+            public void ended(JobRecord record) {
+                ended.complete(record);
+            }
+        };
+        String id = jobs.submit(caller.user(), spec, attach);
+        synchronized (lock) {
+            ControlReply.newBuilder().setSubmitted(SubmitReply.newBuilder().setJobId(id)).build().writeDelimitedTo(out);
+            out.flush();
+        }
+        Thread pump = new Thread(() -> pumpInput(id, in), "herd-run-input-" + id);
+        pump.setDaemon(true);
+        pump.start();
+        JobRecord r = ended.join();
+        synchronized (lock) {
+            ControlReply.newBuilder().setExit(exit(r)).build().writeDelimitedTo(out);
+            out.flush();
+        }
+        return true;
+    }
+
+    private void pumpInput(String id, InputStream in) {
+        try {
+            while (true) {
+                ControlRequest req = ControlRequest.parseDelimitedFrom(in);
+                if (req == null) return;
+                if (req.getKindCase() != ControlRequest.KindCase.INPUT) continue;
+                ClientInput ci = req.getInput();
+                RunInput ri = switch (ci.getKindCase()) {
+                    case STDIN -> RunInput.newBuilder().setStdin(ci.getStdin()).build();
+                    case STDIN_CLOSED -> RunInput.newBuilder().setStdinClosed(true).build();
+                    case SIGNAL -> RunInput.newBuilder().setSignal(ci.getSignal()).build();
+                    default -> null;
+                };
+                if (ri != null) jobs.input(id, ri);
+            }
+        } catch (IOException e) {
+            // client closed
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package io.herd.home;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.herd.testing.Cli;
+import io.herd.testing.TestCluster;
+import io.herd.testing.TestCluster.TestNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** herd run / submit / ps / wait / cancel on a real 2-node cluster, through the real CLI. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class RunJobsTest {
+
+    private TestCluster cluster;
+    private TestNode home;
+
+    @BeforeAll
+    void form() {
+        cluster = new TestCluster();
+        home = cluster.init("home", "lab");
+        cluster.join("host", home, cluster.token(home, 1));
+        cluster.awaitStates(home, Map.of("home", "alive", "host", "alive"), Duration.ofSeconds(30));
+    }
+
+    @AfterAll
+    void stop() {
+        cluster.close();
+    }
+
+    private Cli.Result herd(String... args) {
+        String[] all = new String[args.length + 1];
+        all[0] = args[0];
+        all[1] = "--data=" + home.data();
+        System.arraycopy(args, 1, all, 2, args.length - 1);
+        return Cli.run(all);
+    }
+
+    @Test
+    void runOnAnotherNodeKeepsStreamsApartAndReturnsTheExitStatus() {
+        Cli.Result r = herd("run", "--node", "host", "--", "sh", "-c", "echo to-out; echo to-err >&2; exit 3");
+        assertThat(r.exit()).as(r.all()).isEqualTo(3);
+        assertThat(r.out()).isEqualTo("to-out\n");
+        assertThat(r.err()).isEqualTo("to-err\n");
+    }
+
+    @Test
+    void deathBySignalIs128PlusN() {
+        assertThat(herd("run", "--", "sh", "-c", "kill -9 $$").exit()).isEqualTo(137);
+    }
+
+    @Test
+    void stdinIsForwarded() throws Exception {
+        Path in = cluster.root().resolve("stdin.txt");
+        Files.writeString(in, "hello herd\n");
+        ProcessBuilder pb = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), "io.herd.cli.Main", "run", "--data=" + home.data(), "--node", "host",
+                "--", "tr", "a-z", "A-Z");
+        pb.redirectInput(in.toFile());
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+        assertThat(out).isEqualTo("HELLO HERD\n");
+    }
+
+    @Test
+    void unknownProgramSaysSo() {
+        Cli.Result r = herd("run", "--", "no-such-program-here");
+        assertThat(r.exit()).isEqualTo(127);
+        assertThat(r.err()).contains("program 'no-such-program-here' not found");
+    }
+
+    @Test
+    void submitPsWaitAndCancel() {
+        Cli.Result quick = herd("submit", "--", "sh", "-c", "exit 5");
+        assertThat(quick.exit()).as(quick.all()).isZero();
+        String quickId = quick.out().trim();
+        assertThat(herd("wait", quickId).exit()).isEqualTo(5);
+
+        String slow = herd("submit", "--node", "host", "--", "sleep", "300").out().trim();
+        Awaitility.await().atMost(Duration.ofSeconds(20))
+                .until(() -> herd("ps").out().lines().anyMatch(l -> l.startsWith(slow) && l.contains("running")));
+        Cli.Result c = herd("cancel", slow);
+        assertThat(c.exit()).isZero();
+        assertThat(c.out()).contains("cancelled " + slow);
+        assertThat(herd("wait", slow).exit()).isEqualTo(130);
+        assertThat(herd("ps", "--all").out()).contains(quickId).contains(slow).contains("cancelled");
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.allProcesses()
+                .noneMatch(ph -> ph.info().commandLine().orElse("").contains("sleep 300")));
+    }
+
+    @Test
+    void unknownJobIdIsAClearError() {
+        Cli.Result r = herd("wait", "home.99999");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("no job home.99999");
+    }
+}
