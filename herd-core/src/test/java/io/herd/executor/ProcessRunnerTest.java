@@ -161,9 +161,9 @@ class ProcessRunnerTest {
         };
         // 10 MB cannot fit in a pipe (64 KiB) and one chunk: the writer must wait for the sink.
         RunningProcess p = runner.start(spec(dir, "head", "-c", "10000000", "/dev/zero"), blocking);
-        Thread.sleep(300);
-        assertThat(p.onExit()).isNotDone();
-        assertThat(Jobs.running(p.pid())).isTrue();
+        // Nothing to wait for: the job must stay blocked for a while.
+        org.awaitility.Awaitility.await().during(java.time.Duration.ofMillis(300)).atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> !p.onExit().isDone() && Jobs.running(p.pid()));
         release.countDown();
         assertThat(exit(p).code()).isZero();
         assertThat(bytes.get()).isEqualTo(10_000_000L);

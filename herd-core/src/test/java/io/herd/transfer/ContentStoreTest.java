@@ -152,8 +152,9 @@ class ContentStoreTest {
         Path cas = dir.resolve("cas");
         ContentStore first = new ContentStore(cas, 10_000);
         String a = first.put(in(bytes(1000, 1)));
-        Thread.sleep(20);
         String b = first.put(in(bytes(2000, 2)));
+        // a was used longer ago than b (set explicitly rather than waiting for the clock to tick).
+        Files.setLastModifiedTime(first.path(a), java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 60_000));
         Files.write(cas.resolve("tmp/put-123.tmp"), bytes(500, 3)); // a crash mid-write
 
         ContentStore second = new ContentStore(cas, 10_000);

@@ -224,8 +224,8 @@ class TransferTest {
                 return null;
             });
             assertThat(asked.await(5, TimeUnit.SECONDS)).isTrue();
-            Thread.sleep(300);
-            assertThat(ensure).isNotDone();
+            org.awaitility.Awaitility.await().during(java.time.Duration.ofMillis(300)).atMost(java.time.Duration.ofSeconds(5))
+                    .until(() -> !ensure.isDone());
             assertThat(client.bytesUploaded()).isEqualTo(2L * FileOps.CHUNK);
             ch.shutdownNow();
             assertThatThrownBy(ensure::get).hasCauseInstanceOf(IOException.class);
