@@ -179,7 +179,7 @@ public final class JobManager implements AutoCloseable {
         final JobRecord job;
         final String host;
         final JobLaunch launch;
-        StreamObserver<RunInput> requests;
+        StreamObserver<RunInput> toHost;
         final OutputStream out;
         final OutputStream err;
 
@@ -201,17 +201,17 @@ public final class JobManager implements AutoCloseable {
         void begin() {
             synchronized (JobManager.this) {
                 attempts.put(job.id(), this);
-                requests = JobServiceGrpc.newStub(channelTo.apply(host)).run(this);
-                requests.onNext(RunInput.newBuilder().setStart(launch).build());
+                toHost = JobServiceGrpc.newStub(channelTo.apply(host)).run(this);
+                toHost.onNext(RunInput.newBuilder().setStart(launch).build());
                 // A re-run gets the stdin buffered so far; its first attempt consumed what it read.
                 List<RunInput> early = pendingInput.get(job.id());
-                if (early != null) early.forEach(requests::onNext);
+                if (early != null) early.forEach(toHost::onNext);
             }
         }
 
         void input(RunInput in) {
             synchronized (this) {
-                if (requests != null) requests.onNext(in);
+                if (toHost != null) toHost.onNext(in);
             }
         }
 

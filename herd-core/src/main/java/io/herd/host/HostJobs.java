@@ -1,7 +1,6 @@
 package io.herd.host;
 
 import com.google.protobuf.ByteString;
-import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.herd.api.proto.CancelReply;
@@ -194,7 +193,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
             job = launch;
             JobLaunch job = launch;
             jobId = job.getJobId();
-            if (admit(job) != null && !leasedBy(job.getJobId())) {
+            // admit() also succeeds for the job that holds this slot's lease from its offer.
+            if (admit(job) != null) {
                 fail(job, "no free guest slot on " + nodeName);
                 return;
             }
@@ -276,12 +276,4 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         }
     }
 
-    private synchronized boolean leasedBy(String jobId) {
-        return leases.containsKey(jobId);
-    }
-
-    /** Status for refusing a run on a node that cannot take guests at all. */
-    static Status unavailable(String why) {
-        return Status.UNAVAILABLE.withDescription(why);
-    }
 }

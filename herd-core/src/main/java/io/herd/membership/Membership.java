@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
@@ -236,12 +235,6 @@ public final class Membership implements AutoCloseable {
         var s = ch.getProtocolStack().getTransport().getMessageStats();
         return new Traffic(s.getNumBytesSent(), s.getNumBytesReceived(), s.getNumMsgsSent(), s.getNumMsgsReceived(),
                 appBytesSent.get());
-    }
-
-    public Optional<String> coordinator() {
-        JChannel ch = channel;
-        if (ch == null || ch.getView() == null) return Optional.empty();
-        return Optional.ofNullable(NameCache.get(ch.getView().getCoord()));
     }
 
     /** Graceful leave: the others install a view without this node at once. */

@@ -97,6 +97,7 @@ public final class Node implements AutoCloseable {
     private io.herd.journal.Journal journal;
     private io.herd.host.HostJobs hostJobs;
     private io.herd.home.JobManager jobs;
+    private JobControl jobControl;
     private io.grpc.netty.shaded.io.netty.handler.ssl.SslContext clientTls;
     private final java.util.Map<String, ManagedChannel> channels = new java.util.concurrent.ConcurrentHashMap<>();
     private long startedAt;
@@ -165,7 +166,8 @@ public final class Node implements AutoCloseable {
                 this::channelTo);
         jobs.start();
         control = new ControlServer(dir.socket(), this::handleControl);
-        control.setStreamingHandler(new JobControl(jobs, journal, clock)::serve);
+        jobControl = new JobControl(jobs, journal, clock);
+        control.setStreamingHandler(jobControl::serve);
         control.start();
         Files.writeString(dir.pidFile(), Long.toString(ProcessHandle.current().pid()));
 
@@ -193,10 +195,6 @@ public final class Node implements AutoCloseable {
     public NodeConfig config() { return config; }
 
     public List<NodeView> nodes() { return map.snapshot(clock.millis()); }
-
-    public Membership.Traffic traffic() { return membership.traffic(); }
-
-    public long gossipBytesSent() { return gossip.bytesSent(); }
 
     // --- jobs ---------------------------------------------------------------
 
@@ -424,7 +422,7 @@ public final class Node implements AutoCloseable {
                 ControlServer.afterReply(() -> shutdown(false));
                 yield ack("stopping");
             }
-            case SUBMIT, PS, WAIT, CANCEL, INPUT -> new JobControl(jobs, journal, clock).handle(req, caller);
+            case SUBMIT, PS, WAIT, CANCEL, INPUT -> jobControl.handle(req, caller);
             case KIND_NOT_SET -> ControlServer.error("empty request: this herd CLI and daemon may be of different versions", 2);
         };
     }
