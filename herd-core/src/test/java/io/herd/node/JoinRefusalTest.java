@@ -156,6 +156,16 @@ class JoinRefusalTest {
     }
 
     @Test
+    void removeRefusesThisNodeAndUnknownNames() {
+        Cli.Result self = Cli.run("node", "remove", "root", "--data", ca.data().toString());
+        assertThat(self.exit()).isEqualTo(2);
+        assertThat(self.err()).contains("refusing to remove this node itself").contains("herd leave");
+        Cli.Result ghost = Cli.run("node", "remove", "ghost", "--data", ca.data().toString());
+        assertThat(ghost.exit()).isEqualTo(2);
+        assertThat(ghost.err()).startsWith("herd: ").contains("ghost");
+    }
+
+    @Test
     void noDaemonIsAClearError() {
         Path empty = cluster.root().resolve("nobody-here");
         Cli.Result r = Cli.run("nodes", "--data", empty.toString());
