@@ -23,6 +23,9 @@ final class JobOptions {
     @Option(names = "--mem", paramLabel = "SIZE", description = "Memory the job needs, e.g. 512M, 4G.") String mem;
     @Option(names = "--needs", paramLabel = "PROG", description = "A program that must be installed on the host (repeatable).") List<String> needs = new ArrayList<>();
     @Option(names = "--max-retries", defaultValue = "3", description = "Times to place the job again after its host is lost (default: ${DEFAULT-VALUE}).") int maxRetries;
+    @Option(names = {"-i", "--input"}, paramLabel = "GLOB", description = "Also stage these files (repeatable; glob relative to this directory, e.g. 'data/*.csv', 'scenes/**').") List<String> inputs = new ArrayList<>();
+    @Option(names = {"-o", "--output"}, paramLabel = "GLOB", description = "Also bring back these files even when unchanged (repeatable). New and changed files always come back.") List<String> outputs = new ArrayList<>();
+    @Option(names = "--shared", description = "Run in this same directory on the host, staging nothing (for directories on NFS or another shared file system).") boolean shared;
     @Parameters(paramLabel = "COMMAND", arity = "1..*", description = "The command and its arguments (after --).") List<String> command;
 
     JobSpecMsg spec(boolean stdin) {
@@ -44,10 +47,15 @@ final class JobOptions {
         }
         JobSpecMsg.Builder b = JobSpecMsg.newBuilder().addAllArgv(command).putAllEnv(vars)
                 .setCwd(Path.of("").toAbsolutePath().toString()).setCpus(cpus).setMaxRetries(maxRetries)
-                .addAllNeeds(needs).setLocal(local).setStdin(stdin)
-                // Until input/output staging lands, jobs run in the same path on their host (shared file systems, or
-                // nodes on one machine).
-                .setShared(true);
+                .addAllNeeds(needs).setLocal(local).setStdin(stdin).setShared(shared);
+        if (shared && !(inputs.isEmpty() && outputs.isEmpty())) {
+            throw new CliException("--shared runs in this directory on the host and stages nothing: drop -i/-o, or drop --shared", 2);
+        }
+        if (!shared) {
+            Path cwd = Path.of("").toAbsolutePath();
+            b.addAllInputs(Staged.inputs(cwd, command, inputs));
+            for (String o : outputs) b.addOutputGlobs(Staged.checkGlob(o, "-o"));
+        }
         if (node != null) b.setNode(node);
         if (on != null) b.setConstraint(on);
         if (mem != null) b.setMemBytes(Sizes.parse(mem, "--mem"));

@@ -12,6 +12,7 @@ import io.herd.api.proto.RunInput;
 import io.herd.journal.JobRecord;
 import io.herd.journal.JobSpec;
 import io.herd.journal.JobState;
+import io.herd.journal.OutputFile;
 import io.herd.journal.Journal;
 import io.herd.scheduler.Assignment;
 import io.herd.scheduler.Constraint;
@@ -66,6 +67,13 @@ public final class JobManager implements AutoCloseable {
     private final Path logs;
     private final Supplier<Collection<HostView>> hosts;
     private final Function<String, ManagedChannel> channelTo;
+    private final Staging staging;
+    /** Staging to hosts and fetching outputs: blocking work kept off the dispatcher and gRPC threads. */
+    private final java.util.concurrent.ExecutorService files = java.util.concurrent.Executors.newFixedThreadPool(8, r -> {
+        Thread t = new Thread(r, "herd-staging");
+        t.setDaemon(true);
+        return t;
+    });
     private final LiveQueue queue = new LiveQueue();
     private final FairShare fairShare = new FairShare();
     private final Map<String, JobRequest> requests = new ConcurrentHashMap<>();
@@ -79,8 +87,9 @@ public final class JobManager implements AutoCloseable {
     private volatile boolean closed;
 
     public JobManager(String self, Journal journal, Path logs, Clock clock, Supplier<Collection<HostView>> hosts,
-                      Function<String, ManagedChannel> channelTo) {
+                      Function<String, ManagedChannel> channelTo, Staging staging) {
         this.self = self;
+        this.staging = staging;
         this.journal = journal;
         this.logs = logs;
         this.clock = clock;
@@ -95,6 +104,8 @@ public final class JobManager implements AutoCloseable {
         long now = clock.millis();
         for (JobRecord r : journal.incomplete()) {
             JobState s = r.state();
+            staging.pin(r.spec().inputs());
+            if (recover(r, now)) continue;
             if (!(s instanceof JobState.Queued)) {
                 // A restarted home cannot re-attach to a running attempt: that attempt ends with this
                 // home's connection on its host, and the job runs again from the start.
@@ -105,13 +116,39 @@ public final class JobManager implements AutoCloseable {
         dispatcher.start();
     }
 
+    /**
+     * Journals and queues a job; its inputs are snapshotted first (so it runs on the files as they
+     * are now). A missing or unreadable input is refused with the file named, before anything is stored.
+     */
     public String submit(String user, JobSpec spec, Attachment attach) {
+        spec = withInputs(user, spec);
         long now = clock.millis();
-        String id = journal.submit(user, spec, now);
+        String id;
+        try {
+            id = journal.submit(user, spec, now);
+        } catch (RuntimeException e) {
+            staging.unpin(spec.inputs());
+            throw e;
+        }
         if (attach != null) attached.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>()).add(attach);
         enqueue(id, user, spec, now);
         wake.release();
         return id;
+    }
+
+    /** The spec with its inputs snapshotted into the content store and pinned; the same spec when shared. */
+    JobSpec withInputs(String user, JobSpec spec) {
+        if (spec.shared()) return spec;
+        Path cwd = Path.of(spec.cwd() == null || spec.cwd().isBlank() ? "/" : spec.cwd());
+        try {
+            if (staging.actsForOthers(user) && !Files.getOwner(cwd).getName().equals(user)) {
+                throw new IllegalArgumentException("herd writes outputs only into a directory you own; " + cwd
+                        + " belongs to " + Files.getOwner(cwd).getName() + " (run from your own directory, or use --shared)");
+            }
+            return spec.withInputs(staging.snapshot(user, cwd, spec.inputGlobs()));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e.getMessage() == null ? e.toString() : e.getMessage(), e);
+        }
     }
 
     private void enqueue(String id, String user, JobSpec spec, long now) {
@@ -171,7 +208,8 @@ public final class JobManager implements AutoCloseable {
         return JobLaunch.newBuilder().setJobId(r.id()).setAttempt(r.attempts() + 1).setUser(r.user())
                 .addAllArgv(s.argv()).putAllEnv(s.env()).setCwd(s.cwd() == null ? "" : s.cwd()).setShared(s.shared())
                 .setCpus(Math.max(1, s.cpus())).setMemBytes(s.memBytes()).addAllNeeds(s.needs())
-                .setStdin(attached.containsKey(r.id())).build();
+                .setStdin(attached.containsKey(r.id())).addAllInputs(Staging.staged(s.inputs()))
+                .addAllOutputGlobs(s.outputGlobs()).build();
     }
 
     /** One attempt of a job on one host. */
@@ -198,7 +236,28 @@ public final class JobManager implements AutoCloseable {
             }
         }
 
+        /** Sends the inputs the host lacks, then starts the attempt's stream. */
         void begin() {
+            if (job.spec().inputs().isEmpty()) {
+                open();
+                return;
+            }
+            files.execute(() -> {
+                try {
+                    staging.sendInputs(host, job.spec().inputs());
+                } catch (IOException | RuntimeException e) {
+                    closeLogs();
+                    attempts.remove(job.id());
+                    log.warn("job {}: staging its inputs to {} failed: {}", job.id(), host, e.toString());
+                    journal.get(job.id()).filter(r -> !r.state().terminal())
+                            .ifPresent(r -> requeueOrHold(r, "staging inputs to " + host + " failed: " + e.getMessage(), clock.millis()));
+                    return;
+                }
+                open();
+            });
+        }
+
+        private void open() {
             synchronized (JobManager.this) {
                 attempts.put(job.id(), this);
                 toHost = JobServiceGrpc.newStub(channelTo.apply(host)).run(this);
@@ -245,14 +304,27 @@ public final class JobManager implements AutoCloseable {
         private void ended(io.herd.api.proto.Exited x, long now) {
             closeLogs();
             attempts.remove(job.id());
-            if (journal.get(job.id()).map(r -> r.state().terminal()).orElse(true)) return;
+            JobRecord current = journal.get(job.id()).orElse(null);
+            if (current == null || current.state().terminal()) return;
             journal.addCpu(job.id(), x.getCpuMillis());
             fairShare.charge(job.user(), x.getCpuMillis() / 1000.0, now);
-            JobState end = !x.getError().isEmpty() ? new JobState.Failed(x.getError(), -1)
-                    : new JobState.Done(x.getCode(), host, now);
-            journal.transition(job.id(), end, now);
-            finish(job.id());
             wake.release();
+            if (!x.getError().isEmpty() && x.getRetry()) {
+                log.warn("job {}: {}; placing it again", job.id(), x.getError());
+                requeueOrHold(current, x.getError(), now);
+                return;
+            }
+            if (!x.getError().isEmpty()) {
+                journal.transition(job.id(), new JobState.Failed(x.getError(), -1), now);
+                finish(job.id());
+                return;
+            }
+            if (x.getOutputsCount() == 0) {
+                journal.transition(job.id(), new JobState.Done(x.getCode(), host, now), now);
+                finish(job.id());
+                return;
+            }
+            files.execute(() -> bringOutputs(job, host, launch.getAttempt(), x));
         }
 
         @Override
@@ -286,6 +358,114 @@ public final class JobManager implements AutoCloseable {
         }
     }
 
+    /**
+     * The outputs of a finished attempt, exactly once: recorded in the journal, fetched from the
+     * host, written into the user's directory each atomically, then committed and done.
+     */
+    private void bringOutputs(JobRecord job, String host, int attempt, io.herd.api.proto.Exited x) {
+        List<OutputFile> outs = new ArrayList<>();
+        Map<String, Integer> modes = new java.util.HashMap<>();
+        for (io.herd.api.proto.StagedFile f : x.getOutputsList()) {
+            outs.add(new OutputFile(f.getPath(), f.getSha256(), f.getSize()));
+            modes.put(f.getPath(), f.getMode());
+        }
+        String id = job.id();
+        try {
+            journal.recordOutputs(id, attempt, outs, clock.millis());
+            Files.writeString(Files.createDirectories(logs.resolve(id)).resolve("exit-" + attempt), Integer.toString(x.getCode()));
+        } catch (RuntimeException | IOException e) {
+            log.info("job {}: outputs of attempt {} not recorded: {}", id, attempt, e.getMessage());
+            return; // cancelled or re-placed meanwhile: these outputs are stale
+        }
+        Map<String, Path> blobs;
+        try {
+            blobs = staging.fetchOutputs(host, id, attempt, outs);
+        } catch (IOException | RuntimeException e) {
+            log.warn("job {}: fetching its outputs from {} failed: {}", id, host, e.toString());
+            journal.get(id).filter(r -> !r.state().terminal())
+                    .ifPresent(r -> requeueOrHold(r, "fetching outputs from " + host + " failed: " + e.getMessage(), clock.millis()));
+            return;
+        }
+        commitOutputs(job, host, attempt, x.getCode(), outs, modes, blobs);
+    }
+
+    private void commitOutputs(JobRecord job, String host, int attempt, int code, List<OutputFile> outs,
+                               Map<String, Integer> modes, Map<String, Path> blobs) {
+        String id = job.id();
+        long now = clock.millis();
+        List<io.herd.transfer.Manifest.FileEntry> replaceable = new ArrayList<>();
+        for (io.herd.journal.InputFile f : job.spec().inputs()) {
+            replaceable.add(new io.herd.transfer.Manifest.FileEntry(f.path(), f.sha256(), f.size(), f.mode()));
+        }
+        // What an earlier attempt of this job recorded (and perhaps half wrote before a crash) is ours to replace.
+        for (int a = 1; a < attempt; a++) {
+            for (OutputFile f : journal.outputs(id, a)) {
+                replaceable.add(new io.herd.transfer.Manifest.FileEntry(f.path(), f.sha256(), f.size(), 0644));
+            }
+        }
+        Path cwd = Path.of(job.spec().cwd());
+        try {
+            staging.commit(job.user(), cwd, outs, modes, replaceable, blobs);
+        } catch (io.herd.transfer.OutputCollisionException e) {
+            fail(id, "output collision: " + e.getMessage(), code, now);
+            return;
+        } catch (IOException | RuntimeException e) {
+            fail(id, "cannot write the outputs into " + cwd + ": " + e.getMessage()
+                    + " (they are kept in " + logs.resolve(id) + "; free space or fix permissions, then run the job again)", code, now);
+            return;
+        }
+        try {
+            journal.commitOutputs(id, attempt, now);
+            journal.transition(id, new JobState.Done(code, host, now), now);
+        } catch (RuntimeException e) {
+            log.info("job {}: attempt {} finished but the job moved on: {}", id, attempt, e.getMessage());
+            return;
+        }
+        staging.discardFetched(id, attempt);
+        finish(id);
+    }
+
+    private void fail(String id, String why, int code, long now) {
+        log.warn("job {}: {}", id, why);
+        try {
+            journal.transition(id, new JobState.Failed(why, code), now);
+        } catch (RuntimeException e) {
+            return;
+        }
+        finish(id);
+    }
+
+    /**
+     * After a restart: finishes a job whose last attempt had ended and whose outputs were being
+     * committed (its results are never produced twice). Returns false for jobs to run again.
+     */
+    private boolean recover(JobRecord r, long now) {
+        int attempt = r.state() instanceof JobState.Running run ? run.attempt() : -1;
+        if (attempt < 0) return false;
+        String host = ((JobState.Running) r.state()).host();
+        int code = exitCode(r.id(), attempt);
+        if (journal.committedAttempt(r.id()).isPresent()) {
+            journal.transition(r.id(), new JobState.Done(Math.max(code, 0), host, now), now);
+            staging.unpin(r.spec().inputs());
+            return true;
+        }
+        List<OutputFile> outs = journal.outputs(r.id(), attempt);
+        if (outs.isEmpty() || code < 0) return false;
+        Map<String, Path> blobs = staging.fetchedOutputs(r.id(), attempt, outs);
+        if (blobs == null) return false;
+        log.info("job {}: finishing the commit of attempt {} interrupted by the restart", r.id(), attempt);
+        commitOutputs(r, host, attempt, code, outs, Map.of(), blobs);
+        return true;
+    }
+
+    private int exitCode(String id, int attempt) {
+        try {
+            return Integer.parseInt(Files.readString(logs.resolve(id).resolve("exit-" + attempt)).trim());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
     private void requeueOrHold(JobRecord r, String why, long now) {
         if (r.retriesExhausted()) {
             journal.transition(r.id(), new JobState.Held("failed on " + r.attempts() + " hosts; last: " + why), now);
@@ -300,6 +480,7 @@ public final class JobManager implements AutoCloseable {
 
     private void finish(String id) {
         JobRecord r = journal.get(id).orElseThrow();
+        if (r.state().terminal()) staging.unpin(r.spec().inputs());
         List<Attachment> list = attached.remove(id);
         if (list != null) list.forEach(a -> a.ended(r));
         CompletableFuture<JobRecord> f = ends.remove(id);
@@ -350,6 +531,7 @@ public final class JobManager implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        files.shutdownNow();
         dispatcher.interrupt();
     }
 }

@@ -19,6 +19,11 @@ import io.herd.executor.LaunchSpec;
 import io.herd.executor.OutputSink;
 import io.herd.executor.ProcessRunner;
 import io.herd.executor.RunningProcess;
+import io.herd.api.proto.StagedFile;
+import io.herd.transfer.ContentStore;
+import io.herd.transfer.Manifest;
+import io.herd.transfer.OutputCollector;
+import io.herd.transfer.SandboxFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,16 +50,22 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
     private final String nodeName;
     private final Path sandboxRoot;
     private final ProcessRunner runner;
+    private final ContentStore store;
     private final int slots;
     private final Clock clock;
     /** Jobs holding a slot: running, or offered and not yet started (until the lease ends). */
     private final Map<String, Long> leases = new HashMap<>();
     private final Map<String, RunningProcess> running = new ConcurrentHashMap<>();
 
-    public HostJobs(String nodeName, Path sandboxRoot, ProcessRunner runner, int slots, Clock clock) {
+    /**
+     * @param store this node's content store: staged inputs are read from it, outputs put into it
+     *              for the home node to fetch
+     */
+    public HostJobs(String nodeName, Path sandboxRoot, ProcessRunner runner, ContentStore store, int slots, Clock clock) {
         this.nodeName = nodeName;
         this.sandboxRoot = sandboxRoot;
         this.runner = runner;
+        this.store = store;
         this.slots = slots;
         this.clock = clock;
     }
@@ -114,6 +125,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         private volatile RunningProcess process;
         private volatile String jobId;
         private volatile JobLaunch job;
+        private volatile Manifest inputs = Manifest.EMPTY;
+        private volatile Path workDir;
         private volatile boolean closed;
 
         Attempt(ServerCallStreamObserver<RunEvent> out) {
@@ -195,18 +208,29 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
             jobId = job.getJobId();
             // admit() also succeeds for the job that holds this slot's lease from its offer.
             if (admit(job) != null) {
-                fail(job, "no free guest slot on " + nodeName);
+                fail(job, "no free guest slot on " + nodeName, true);
                 return;
             }
             hold(job.getJobId());
             Path workDir;
-            try {
-                workDir = job.getShared() ? Path.of(job.getCwd()) : Files.createDirectories(
-                        sandboxRoot.resolve(job.getJobId() + "-" + job.getAttempt()));
-            } catch (IOException e) {
-                fail(job, "cannot create the job's sandbox on " + nodeName + ": " + e.getMessage());
-                return;
+            Manifest inputs = manifest(job.getInputsList());
+            if (job.getShared()) {
+                workDir = Path.of(job.getCwd());
+            } else {
+                workDir = sandboxRoot.resolve(job.getJobId() + "-" + job.getAttempt());
+                inputs.hashes().forEach(store::pin);
+                try {
+                    // Root ignores the read-only bit that protects hard-linked inputs: give it copies.
+                    SandboxFiles.materialise(store, inputs, workDir, RUNS_AS_ROOT ? SandboxFiles.Inputs.COPIED : SandboxFiles.Inputs.LINKED);
+                } catch (IOException | RuntimeException e) {
+                    inputs.hashes().forEach(store::unpin);
+                    removeSandbox(workDir);
+                    fail(job, "cannot stage the job's inputs on " + nodeName + ": " + e.getMessage(), true);
+                    return;
+                }
             }
+            this.inputs = inputs;
+            this.workDir = workDir;
             OutputSink sink = new OutputSink() {
                 @Override
                 public void stdout(byte[] buf, int off, int len) {
@@ -229,7 +253,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
                 if (closed) p.killTree();
                 p.onExit().whenComplete((status, err) -> finished(job, status, err));
             } catch (LaunchException e) {
-                fail(job, e.getMessage());
+                cleanUp(job);
+                fail(job, e.getMessage(), false);
             }
         }
 
@@ -241,16 +266,44 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
                 b.setCode(1).setError("the job's supervisor failed: " + err);
             } else {
                 b.setCode(status.code()).setSignal(status.signal() == null ? 0 : status.signal()).setCpuMillis(status.cpuMillis());
+                if (!job.getShared()) collectOutputs(job, b);
             }
+            cleanUp(job);
             log.info("job {} attempt {} ended: exit {}", job.getJobId(), job.getAttempt(), b.getCode());
             send(RunEvent.newBuilder().setExited(b).build(), false);
             complete();
         }
 
-        private void fail(JobLaunch job, String why) {
+        /**
+         * Puts the sandbox's new and changed files (and those matching the job's output globs)
+         * into the content store for the home node to fetch. A failure here is this host's
+         * (disk full, unreadable sandbox): the job is reported for placing elsewhere.
+         */
+        private void collectOutputs(JobLaunch job, Exited.Builder b) {
+            try {
+                OutputCollector.Changes changes = OutputCollector.changed(workDir, inputs, job.getOutputGlobsList());
+                for (Manifest.FileEntry f : changes.files()) {
+                    // The stored copy is what the home gets: hash it as stored, in case a straggler changed the file.
+                    String sha = store.put(workDir.resolve(f.path()));
+                    b.addOutputs(StagedFile.newBuilder().setPath(f.path()).setSha256(sha)
+                            .setSize(Files.size(store.path(sha))).setMode(f.mode()));
+                }
+                for (OutputCollector.Rejected r : changes.rejected()) b.addRejected(r.path() + ": " + r.reason());
+            } catch (IOException | RuntimeException e) {
+                b.clearOutputs().setError("cannot collect the job's outputs on " + nodeName + ": " + e.getMessage()).setRetry(true);
+            }
+        }
+
+        private void cleanUp(JobLaunch job) {
+            if (job.getShared() || workDir == null) return;
+            inputs.hashes().forEach(store::unpin);
+            removeSandbox(workDir);
+        }
+
+        private void fail(JobLaunch job, String why, boolean retry) {
             release(job.getJobId());
             log.warn("job {} not started: {}", job.getJobId(), why);
-            send(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(127).setError(why)).build(), false);
+            send(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(127).setError(why).setRetry(retry)).build(), false);
             complete();
         }
 
@@ -276,4 +329,20 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         }
     }
 
+
+    private static final boolean RUNS_AS_ROOT = "root".equals(System.getProperty("user.name"));
+
+    static Manifest manifest(List<StagedFile> files) {
+        List<Manifest.FileEntry> entries = new ArrayList<>();
+        for (StagedFile f : files) entries.add(new Manifest.FileEntry(f.getPath(), f.getSha256(), f.getSize(), f.getMode()));
+        return entries.isEmpty() ? Manifest.EMPTY : new Manifest(entries);
+    }
+
+    private static void removeSandbox(Path dir) {
+        try {
+            SandboxFiles.delete(dir);
+        } catch (IOException e) {
+            log.warn("cannot remove sandbox {}: {}", dir, e.toString());
+        }
+    }
 }

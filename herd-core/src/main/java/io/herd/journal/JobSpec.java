@@ -20,8 +20,11 @@ import java.util.TreeSet;
  * @param memBytes    memory requested, 0 = no request
  * @param constraint  an {@code --on} expression over node attributes, or null
  * @param needs       programs that must be present on the host
- * @param inputGlobs  extra inputs ({@code -i})
- * @param outputGlobs outputs to bring back ({@code -o}); empty = whatever changed
+ * @param inputGlobs  the files and directories to stage, relative to {@code cwd}, as named by the
+ *                    command's arguments and {@code -i} (the CLI expands globs)
+ * @param outputGlobs outputs to bring back even when unchanged ({@code -o}); new and changed files always come back
+ * @param inputs      the staged files, snapshotted into the home node's content store at
+ *                    submission; empty when nothing is staged or the spec is not yet submitted
  * @param shared      run in place on a shared file system, no staging
  * @param pinnedNode  {@code --node}, or null
  * @param local       {@code --local}: run on the home node only
@@ -33,7 +36,7 @@ import java.util.TreeSet;
 public record JobSpec(List<String> argv, String cwd, Map<String, String> env, int cpus, long memBytes,
                       String constraint, Set<String> needs, List<String> inputGlobs, List<String> outputGlobs,
                       boolean shared, String pinnedNode, boolean local, int maxRetries,
-                      String arrayId, int arrayIndex, String arrayItem) {
+                      String arrayId, int arrayIndex, String arrayItem, List<InputFile> inputs) {
 
     public static final int DEFAULT_MAX_RETRIES = 3;
 
@@ -44,6 +47,7 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         needs = needs == null ? Set.of() : Collections.unmodifiableSet(new TreeSet<>(needs));
         inputGlobs = inputGlobs == null ? List.of() : List.copyOf(inputGlobs);
         outputGlobs = outputGlobs == null ? List.of() : List.copyOf(outputGlobs);
+        inputs = inputs == null ? List.of() : List.copyOf(inputs);
         if (cpus < 1) throw new IllegalArgumentException("cpus must be at least 1, got " + cpus);
         if (memBytes < 0) throw new IllegalArgumentException("memBytes must not be negative, got " + memBytes);
         if (maxRetries < 0) throw new IllegalArgumentException("maxRetries must not be negative, got " + maxRetries);
@@ -64,14 +68,20 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         b.cwd = cwd; b.env = env; b.cpus = cpus; b.memBytes = memBytes; b.constraint = constraint;
         b.needs = needs; b.inputGlobs = inputGlobs; b.outputGlobs = outputGlobs; b.shared = shared;
         b.pinnedNode = pinnedNode; b.local = local; b.maxRetries = maxRetries;
-        b.arrayId = arrayId; b.arrayIndex = arrayIndex; b.arrayItem = arrayItem;
+        b.arrayId = arrayId; b.arrayIndex = arrayIndex; b.arrayItem = arrayItem; b.inputs = inputs;
         return b;
     }
 
     /** This spec as element {@code index} of array {@code arrayId}; the item is kept. */
     JobSpec inArray(String id, int index) {
         return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
-                shared, pinnedNode, local, maxRetries, id, index, arrayItem);
+                shared, pinnedNode, local, maxRetries, id, index, arrayItem, inputs);
+    }
+
+    /** This spec with its staged inputs snapshotted. */
+    public JobSpec withInputs(List<InputFile> files) {
+        return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
+                shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, files);
     }
 
     public static final class Builder {
@@ -91,6 +101,7 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         private String arrayId;
         private int arrayIndex = -1;
         private String arrayItem;
+        private List<InputFile> inputs = List.of();
 
         private Builder(List<String> argv) { this.argv = new ArrayList<>(argv); }
 
@@ -112,7 +123,7 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
 
         public JobSpec build() {
             return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
-                    shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem);
+                    shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, inputs);
         }
     }
 }

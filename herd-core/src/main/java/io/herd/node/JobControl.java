@@ -47,6 +47,7 @@ final class JobControl {
         return JobSpec.builder(m.getArgvList()).cwd(m.getCwd()).env(m.getEnvMap()).cpus(Math.max(1, m.getCpus()))
                 .memBytes(m.getMemBytes()).constraint(m.getConstraint().isBlank() ? null : m.getConstraint())
                 .needs(new HashSet<>(m.getNeedsList())).shared(m.getShared())
+                .inputGlobs(m.getInputsList()).outputGlobs(m.getOutputGlobsList())
                 .pinnedNode(m.getNode().isBlank() ? null : m.getNode()).local(m.getLocal())
                 .maxRetries(m.getMaxRetries() < 0 ? 3 : m.getMaxRetries()).build();
     }
@@ -112,7 +113,8 @@ final class JobControl {
             b.setCode(d.exitCode());
             if (d.exitCode() > 128 && d.exitCode() <= 192) b.setSignal(d.exitCode() - 128);
         } else if (s instanceof JobState.Failed f) {
-            b.setCode(f.exitCode() >= 0 ? f.exitCode() : 127).setReason(f.reason());
+            // The program's own failure code when it has one; else 127 (it never ran) or 125 (it ran, herd failed after).
+            b.setCode(f.exitCode() > 0 ? f.exitCode() : f.exitCode() == 0 ? 125 : 127).setReason(f.reason());
         } else if (s instanceof JobState.Held h) {
             b.setCode(125).setReason(h.reason());
         } else if (s instanceof JobState.Cancelled c) {
@@ -165,7 +167,14 @@ final class JobControl {
                 ended.complete(record);
             }
         };
-        String id = jobs.submit(caller.user(), spec, attach);
+        String id;
+        try {
+            id = jobs.submit(caller.user(), spec, attach);
+        } catch (IllegalArgumentException e) {
+            ControlServer.error(e.getMessage(), 2).writeDelimitedTo(out);
+            out.flush();
+            return true;
+        }
         synchronized (lock) {
             ControlReply.newBuilder().setSubmitted(SubmitReply.newBuilder().setJobId(id)).build().writeDelimitedTo(out);
             out.flush();

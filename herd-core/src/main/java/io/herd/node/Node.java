@@ -96,6 +96,7 @@ public final class Node implements AutoCloseable {
     private volatile boolean leaving;
     private io.herd.journal.Journal journal;
     private io.herd.host.HostJobs hostJobs;
+    private io.herd.transfer.ContentStore store;
     private io.herd.home.JobManager jobs;
     private JobControl jobControl;
     private io.grpc.netty.shaded.io.netty.handler.ssl.SslContext clientTls;
@@ -138,8 +139,11 @@ public final class Node implements AutoCloseable {
         speed = io.herd.gossip.SpeedBenchmark.measure(options.speedBudget());
         int slots = Runtime.getRuntime().availableProcessors();
         journal = io.herd.journal.Journal.open(dir.root().resolve("journal.db"), config.name());
+        store = new io.herd.transfer.ContentStore(dir.root().resolve("store"), storeBytes(dir.root()));
+        // Sandboxes of a previous life are dead: their jobs run again from their home nodes.
+        io.herd.transfer.SandboxFiles.delete(dir.root().resolve("sandboxes"));
         hostJobs = new io.herd.host.HostJobs(config.name(), dir.root().resolve("sandboxes"),
-                new io.herd.executor.ProcessRunner(io.herd.executor.Cgroups.detect("herd-" + config.name())), slots, clock);
+                new io.herd.executor.ProcessRunner(io.herd.executor.Cgroups.detect("herd-" + config.name())), store, slots, clock);
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
                 SandboxLevel.detect(), Version.get(), hostJobs::runningJobs);
         gossip = new GossipEngine(config.name(), options.gossip(), new Random());
@@ -152,7 +156,7 @@ public final class Node implements AutoCloseable {
 
         long tBench = System.nanoTime();
         rpc = new NodeRpcServer(config.grpcBind(), TlsContexts.grpcServer(identity, revocations), revocations, new RpcBackend(),
-                List.of(hostJobs));
+                List.of(hostJobs, new io.herd.transfer.TransferServer(store).service()));
         rpc.start();
 
         long tRpc = System.nanoTime();
@@ -163,7 +167,7 @@ public final class Node implements AutoCloseable {
         long tMembership = System.nanoTime();
         clientTls = TlsContexts.grpcClient(identity, revocations);
         jobs = new io.herd.home.JobManager(config.name(), journal, dir.root().resolve("jobs"), clock, this::hostViews,
-                this::channelTo);
+                this::channelTo, new io.herd.home.Staging(store, this::channelTo, dir.root().resolve("jobs")));
         jobs.start();
         control = new ControlServer(dir.socket(), this::handleControl);
         jobControl = new JobControl(jobs, journal, clock);
@@ -181,6 +185,12 @@ public final class Node implements AutoCloseable {
                 String.format("%.2f", speed));
         log.info("started in {} ms: security {} ms, speed benchmark {} ms, gRPC {} ms, membership join {} ms",
                 ms(t0, System.nanoTime()), ms(t0, tSecurity), ms(tSecurity, tBench), ms(tBench, tRpc), ms(tRpc, tMembership));
+    }
+
+    /** The content store's bound: a quarter of the data directory's file system, between 1 and 64 GiB. */
+    private static long storeBytes(java.nio.file.Path root) throws java.io.IOException {
+        long quarter = Files.getFileStore(root).getTotalSpace() / 4;
+        return Math.max(1L << 30, Math.min(64L << 30, quarter));
     }
 
     private static long ms(long from, long to) {

@@ -110,6 +110,34 @@ public record Manifest(List<FileEntry> files) {
      * link to a directory met inside a named directory, anything that is not a regular file.
      */
     public static Manifest scan(Path baseDir, List<Path> files) throws IOException {
+        return scan(baseDir, files, (real, a) -> FileOps.hash(real));
+    }
+
+    /**
+     * As {@link #scan}, also copying each file's bytes into {@code store} while hashing them (one
+     * read per file), so the job later runs on exactly the bytes hashed here whatever happens to
+     * the user's files. A file the cache has seen with the same size, modification time and inode,
+     * whose blob the store still holds, is not read again: 400 jobs naming the same 50 MB scene
+     * read it once. Blobs are not pinned here; the caller pins what it keeps.
+     */
+    public static Manifest snapshot(Path baseDir, List<Path> files, ContentStore store, SnapshotCache cache) throws IOException {
+        return scan(baseDir, files, (real, a) -> {
+            String known = cache.lookup(real, a);
+            if (known != null && store.has(known)) return new FileOps.Hashed(known, a.size());
+            String sha = store.put(real);
+            long size = Files.size(store.path(sha));
+            cache.remember(real, a, sha, size);
+            return new FileOps.Hashed(sha, size);
+        });
+    }
+
+    /** Hashes one regular file (already resolved and checked to be inside the job's directory). */
+    @FunctionalInterface
+    interface Hasher {
+        FileOps.Hashed hash(Path real, BasicFileAttributes attrs) throws IOException;
+    }
+
+    private static Manifest scan(Path baseDir, List<Path> files, Hasher hasher) throws IOException {
         Path base = baseDir.toAbsolutePath().normalize();
         Path realBase;
         try {
@@ -137,15 +165,15 @@ public record Manifest(List<FileEntry> files) {
                 throw new NoSuchFileException(named.toString(), null, "input " + named + " does not exist");
             }
             if (a.isDirectory()) {
-                addTree(realBase, base, file, named, out);
+                addTree(realBase, base, file, named, out, hasher);
             } else {
-                addFile(realBase, base, file, named, a, out);
+                addFile(realBase, base, file, named, a, out, hasher);
             }
         }
         return new Manifest(new ArrayList<>(out.values()));
     }
 
-    private static void addTree(Path realBase, Path base, Path dir, Path named, Map<String, FileEntry> out)
+    private static void addTree(Path realBase, Path base, Path dir, Path named, Map<String, FileEntry> out, Hasher hasher)
             throws IOException {
         checkInside(realBase, base, dir, named);
         List<Path> below;
@@ -161,12 +189,12 @@ public record Manifest(List<FileEntry> files) {
                 throw new UnsafePathException("input " + base.relativize(p) + " is a symbolic link to a directory;"
                         + " herd does not follow those inside a staged directory (name the directory itself)");
             }
-            addFile(realBase, base, p, base.relativize(p), a, out);
+            addFile(realBase, base, p, base.relativize(p), a, out, hasher);
         }
     }
 
     private static void addFile(Path realBase, Path base, Path file, Path named, BasicFileAttributes a,
-                                Map<String, FileEntry> out) throws IOException {
+                                Map<String, FileEntry> out, Hasher hasher) throws IOException {
         Path real = checkInside(realBase, base, file, named);
         BasicFileAttributes target = a.isSymbolicLink() ? Files.readAttributes(real, BasicFileAttributes.class) : a;
         if (!target.isRegularFile()) {
@@ -177,7 +205,7 @@ public record Manifest(List<FileEntry> files) {
         if (out.containsKey(rel)) {
             return;
         }
-        FileOps.Hashed h = FileOps.hash(real);
+        FileOps.Hashed h = hasher.hash(real, target);
         int mode = FileOps.mode(Files.getPosixFilePermissions(real));
         out.put(rel, new FileEntry(rel, h.sha256(), h.size(), mode));
     }

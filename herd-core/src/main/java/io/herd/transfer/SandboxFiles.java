@@ -135,4 +135,33 @@ public final class SandboxFiles {
                 + ") is not in this host's content store; it was never staged or was evicted (pin a job's inputs"
                 + " before staging them), stage the job again");
     }
+
+    /**
+     * Deletes a sandbox directory and everything in it, never following a symbolic link (a link
+     * the job planted is removed, not its target). Directories the job made read-only are opened
+     * up first. A missing directory is fine.
+     */
+    public static void delete(Path sandboxDir) throws IOException {
+        if (FileOps.lstatOrNull(sandboxDir) == null) return;
+        Files.walkFileTree(sandboxDir, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes a) throws IOException {
+                Files.setPosixFilePermissions(dir, FileOps.perms(0700));
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes a) throws IOException {
+                Files.deleteIfExists(file);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                if (e != null) throw e;
+                Files.deleteIfExists(dir);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+    }
 }

@@ -71,6 +71,32 @@ public final class TransferClient {
      * naming the file, when one cannot be (it changed since the scan, the host is full, …).
      */
     public void ensure(Manifest m, Path baseDir) throws IOException {
+        Path realBase = baseDir.toRealPath();
+        ensure(m, e -> {
+            Path file = realBase.resolve(e.path()).toRealPath();
+            if (!file.startsWith(realBase)) {
+                throw new UnsafePathException("input " + e.path() + " now resolves to " + file
+                        + ", outside the job's directory " + realBase + "; it was not sent");
+            }
+            return Files.newInputStream(file);
+        });
+    }
+
+    /**
+     * As {@link #ensure(Manifest, Path)}, reading each missing blob from the local content store
+     * (the home node's snapshot of a job's inputs), where the hash was already checked on the way in.
+     */
+    public void ensure(Manifest m, ContentStore local) throws IOException {
+        ensure(m, e -> local.open(e.sha256()));
+    }
+
+    /** Opens the bytes to upload for one manifest entry. */
+    @FunctionalInterface
+    private interface Source {
+        InputStream open(FileEntry e) throws IOException;
+    }
+
+    private void ensure(Manifest m, Source source) throws IOException {
         Map<String, FileEntry> bySha = new LinkedHashMap<>();
         for (FileEntry e : m.files()) {
             bySha.putIfAbsent(e.sha256(), e);
@@ -79,7 +105,6 @@ public final class TransferClient {
         if (missing.isEmpty()) {
             return;
         }
-        Path realBase = baseDir.toRealPath();
         record Pending(FileEntry entry, CompletableFuture<Void> upload, boolean own) {}
         List<Pending> pending = new ArrayList<>();
         for (String sha : missing) {
@@ -92,7 +117,7 @@ public final class TransferClient {
             if (other != null) {
                 pending.add(new Pending(e, other, false));
             } else {
-                startUpload(e, realBase, mine);
+                startUpload(e, source, mine);
                 pending.add(new Pending(e, mine, true));
             }
         }
@@ -106,7 +131,7 @@ public final class TransferClient {
                 // Someone else's upload of the same content failed (their file may have changed):
                 // ours may still succeed, so send it ourselves.
                 CompletableFuture<Void> retry = new CompletableFuture<>();
-                startUpload(p.entry(), realBase, retry);
+                startUpload(p.entry(), source, retry);
                 await(retry, p.entry());
             }
         }
@@ -127,7 +152,7 @@ public final class TransferClient {
         return missing;
     }
 
-    private void startUpload(FileEntry e, Path realBase, CompletableFuture<Void> done) throws IOException {
+    private void startUpload(FileEntry e, Source source, CompletableFuture<Void> done) throws IOException {
         try {
             uploadSlots.acquire();
         } catch (InterruptedException ie) {
@@ -142,12 +167,7 @@ public final class TransferClient {
         });
         InputStream in;
         try {
-            Path file = realBase.resolve(e.path()).toRealPath();
-            if (!file.startsWith(realBase)) {
-                throw new UnsafePathException("input " + e.path() + " now resolves to " + file
-                        + ", outside the job's directory " + realBase + "; it was not sent");
-            }
-            in = Files.newInputStream(file);
+            in = source.open(e);
         } catch (NoSuchFileException ex) {
             done.completeExceptionally(new NoSuchFileException(e.path(), null,
                     "input " + e.path() + " disappeared before it could be staged"));

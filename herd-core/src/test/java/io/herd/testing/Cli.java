@@ -26,6 +26,15 @@ public final class Cli {
 
     /** @param prefix command words put before java, e.g. {@code runuser -u nobody --} */
     public static Result run(Map<String, String> env, List<String> prefix, String... args) {
+        return runIn(null, env, prefix, args);
+    }
+
+    /** As {@link #run(String...)}, in working directory {@code dir}. */
+    public static Result runIn(java.nio.file.Path dir, String... args) {
+        return runIn(dir, Map.of(), List.of(), args);
+    }
+
+    private static Result runIn(java.nio.file.Path dir, Map<String, String> env, List<String> prefix, String... args) {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("-XX:TieredStopAtLevel=1");
@@ -36,6 +45,7 @@ public final class Cli {
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(env);
+        if (dir != null) pb.directory(dir.toFile());
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         try {
             Process p = pb.start();

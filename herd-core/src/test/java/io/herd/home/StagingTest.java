@@ -1,0 +1,150 @@
+package io.herd.home;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.herd.testing.Cli;
+import io.herd.testing.TestCluster;
+import io.herd.testing.TestCluster.TestNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** Input staging and output return on a real 2-node cluster, as a user would use them from a project directory. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class StagingTest {
+
+    private TestCluster cluster;
+    private TestNode home;
+    private int dirs;
+
+    @BeforeAll
+    void form() {
+        cluster = new TestCluster();
+        home = cluster.init("home", "lab");
+        cluster.join("host", home, cluster.token(home, 1));
+        cluster.awaitStates(home, Map.of("home", "alive", "host", "alive"), Duration.ofSeconds(30));
+    }
+
+    @AfterAll
+    void stop() {
+        cluster.close();
+    }
+
+    private Path project() throws Exception {
+        return Files.createDirectories(cluster.root().resolve("project-" + (++dirs)));
+    }
+
+    private Cli.Result herd(Path dir, String cmd, String... args) {
+        String[] all = new String[args.length + 2];
+        all[0] = cmd;
+        all[1] = "--data=" + home.data();
+        System.arraycopy(args, 0, all, 2, args.length);
+        return Cli.runIn(dir, all);
+    }
+
+    @Test
+    void filesNamedByArgumentsGoAlongAndNewFilesComeBack() throws Exception {
+        Path dir = project();
+        Files.writeString(dir.resolve("in.txt"), "hello herd\n");
+        Cli.Result r = herd(dir, "run", "--node", "host", "--", "sh", "-c", "tr a-z A-Z < \"$1\" > out.txt; pwd", "sh", "in.txt");
+        assertThat(r.exit()).as(r.all()).isZero();
+        assertThat(Files.readString(dir.resolve("out.txt"))).isEqualTo("HELLO HERD\n");
+        assertThat(r.out().trim()).as("the job runs in a sandbox on the host, not in the user's directory").isNotEqualTo(dir.toString());
+        assertThat(Files.readString(dir.resolve("in.txt"))).isEqualTo("hello herd\n");
+        try (var left = Files.list(dir)) {
+            assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("in.txt", "out.txt");
+        }
+    }
+
+    @Test
+    void aScriptInTheProjectIsStagedWithItsModeAndSubdirectoriesComeBack() throws Exception {
+        Path dir = project();
+        Path script = dir.resolve("make-report.sh");
+        Files.writeString(script, "#!/bin/sh\nmkdir -p out/deep\necho report > out/deep/report.txt\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Cli.Result r = herd(dir, "run", "--node", "host", "--", "./make-report.sh");
+        assertThat(r.exit()).as(r.all()).isZero();
+        assertThat(Files.readString(dir.resolve("out/deep/report.txt"))).isEqualTo("report\n");
+    }
+
+    @Test
+    void inputGlobsStageMatchesAndOutputGlobsBringBackUnchangedFiles() throws Exception {
+        Path dir = project();
+        Files.createDirectories(dir.resolve("data"));
+        Files.writeString(dir.resolve("data/a.csv"), "1\n2\n");
+        Files.writeString(dir.resolve("data/b.csv"), "3\n");
+        Files.writeString(dir.resolve("data/skip.txt"), "not staged\n");
+        Cli.Result r = herd(dir, "run", "--node", "host", "-i", "data/*.csv", "--",
+                "sh", "-c", "cat data/*.csv | wc -l > n.txt; ls data");
+        assertThat(r.exit()).as(r.all()).isZero();
+        assertThat(r.out()).isEqualTo("a.csv\nb.csv\n");
+        assertThat(Files.readString(dir.resolve("n.txt")).trim()).isEqualTo("3");
+    }
+
+    @Test
+    void aGlobMatchingNothingIsRefusedBeforeAnythingIsSubmitted() throws Exception {
+        Path dir = project();
+        Cli.Result r = herd(dir, "submit", "-i", "*.nothing", "--", "true");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("-i '*.nothing': no file matches");
+        Cli.Result up = herd(dir, "run", "-i", "../escape", "--", "true");
+        assertThat(up.exit()).isEqualTo(2);
+        assertThat(up.err()).contains("without '..'");
+    }
+
+    @Test
+    void aLinkPointingOutOfTheProjectIsRefusedWithItsName() throws Exception {
+        Path dir = project();
+        Path secret = Files.writeString(cluster.root().resolve("secret.txt"), "outside\n");
+        Files.createSymbolicLink(dir.resolve("link.txt"), secret);
+        Cli.Result r = herd(dir, "run", "--", "cat", "link.txt");
+        assertThat(r.exit()).as(r.all()).isEqualTo(2);
+        assertThat(r.err()).contains("link.txt").contains("outside the job's directory");
+    }
+
+    @Test
+    void anOutputThatWouldOverwriteADifferentFileFailsTheJobAndKeepsTheFile() throws Exception {
+        Path dir = project();
+        Files.writeString(dir.resolve("result.txt"), "precious\n");
+        Cli.Result r = herd(dir, "run", "--node", "host", "--", "sh", "-c", "echo new > result.txt; echo other > other.txt");
+        assertThat(r.exit()).as(r.all()).isNotZero();
+        assertThat(r.err()).contains("output collision").contains("result.txt");
+        assertThat(Files.readString(dir.resolve("result.txt"))).isEqualTo("precious\n");
+        assertThat(dir.resolve("other.txt")).as("under FAIL no output of a colliding job is written").doesNotExist();
+    }
+
+    @Test
+    void aJobMayRewriteItsOwnInput() throws Exception {
+        Path dir = project();
+        Files.writeString(dir.resolve("counter"), "1\n");
+        Cli.Result r = herd(dir, "run", "--node", "host", "--", "sh", "-c", "echo 2 > counter.new && mv counter.new counter", "sh", "counter");
+        assertThat(r.exit()).as(r.all()).isZero();
+        assertThat(Files.readString(dir.resolve("counter"))).isEqualTo("2\n");
+    }
+
+    @Test
+    void sharedRunsInTheSameDirectoryAndStagesNothing() throws Exception {
+        Path dir = project();
+        Cli.Result r = herd(dir, "run", "--shared", "--node", "host", "--", "sh", "-c", "pwd; echo here > made.txt");
+        assertThat(r.exit()).as(r.all()).isZero();
+        assertThat(r.out().trim()).isEqualTo(dir.toString());
+        assertThat(Files.readString(dir.resolve("made.txt"))).isEqualTo("here\n");
+        Cli.Result mixed = herd(dir, "run", "--shared", "-o", "x", "--", "true");
+        assertThat(mixed.exit()).isEqualTo(2);
+        assertThat(mixed.err()).contains("--shared");
+    }
+
+    @Test
+    void theSandboxIsRemovedAfterTheJob() throws Exception {
+        Path dir = project();
+        Cli.Result r = herd(dir, "run", "--node", "host", "--", "sh", "-c", "pwd");
+        assertThat(r.exit()).as(r.all()).isZero();
+        assertThat(Path.of(r.out().trim())).doesNotExist();
+    }
+}
