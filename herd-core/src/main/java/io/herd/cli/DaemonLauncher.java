@@ -22,7 +22,7 @@ public final class DaemonLauncher {
 
     private DaemonLauncher() {}
 
-    /** Extra JVM options for spawned daemons, e.g. from tests: {@code HERD_DAEMON_OPTS}. */
+    /** Extra JVM options for spawned daemons: {@code HERD_DAEMON_OPTS}, or the {@code herd.daemonOpts} property (tests). */
     static List<String> command(DataDir dir) {
         List<String> cmd = new ArrayList<>();
         Path setsid = Path.of("/usr/bin/setsid");
@@ -32,7 +32,7 @@ public final class DaemonLauncher {
         cmd.add("-Xmx1g");
         String home = System.getProperty("herd.home");
         if (home != null) cmd.add("-Dherd.home=" + home);
-        String extra = System.getenv("HERD_DAEMON_OPTS");
+        String extra = System.getProperty("herd.daemonOpts", System.getenv("HERD_DAEMON_OPTS"));
         if (extra != null && !extra.isBlank()) cmd.addAll(List.of(extra.trim().split("\\s+")));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

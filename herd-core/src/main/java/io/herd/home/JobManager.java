@@ -61,6 +61,13 @@ public final class JobManager implements AutoCloseable {
         void ended(JobRecord record);
     }
 
+    /**
+     * What the home keeps of each output stream of a job ({@code -Dherd.maxLogBytes}, default
+     * 256 MiB): beyond it the log says where it was cut, while an attached {@code herd run} still
+     * receives everything. A runaway job cannot fill the home node's disk.
+     */
+    static final long MAX_LOG_BYTES = Long.getLong("herd.maxLogBytes", 256L << 20);
+
     private final String self;
     private final Journal journal;
     private final Clock clock;
@@ -218,8 +225,8 @@ public final class JobManager implements AutoCloseable {
         final String host;
         final JobLaunch launch;
         StreamObserver<RunInput> toHost;
-        final OutputStream out;
-        final OutputStream err;
+        final LogFile out;
+        final LogFile err;
 
         Attempt(JobRecord job, String host, JobLaunch launch) {
             this.job = job;
@@ -227,10 +234,8 @@ public final class JobManager implements AutoCloseable {
             this.launch = launch;
             try {
                 Path dir = Files.createDirectories(logs.resolve(job.id()));
-                out = Files.newOutputStream(dir.resolve("stdout"), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                        StandardOpenOption.WRITE);
-                err = Files.newOutputStream(dir.resolve("stderr"), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                        StandardOpenOption.WRITE);
+                out = new LogFile(job.id(), "stdout", dir.resolve("stdout"), MAX_LOG_BYTES);
+                err = new LogFile(job.id(), "stderr", dir.resolve("stderr"), MAX_LOG_BYTES);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -296,8 +301,8 @@ public final class JobManager implements AutoCloseable {
                     case EXITED -> ended(e.getExited(), now);
                     default -> { }
                 }
-            } catch (IOException ex) {
-                log.warn("job {}: cannot write its log: {}", job.id(), ex.toString());
+            } catch (RuntimeException ex) {
+                log.warn("job {}: handling an event from {} failed: {}", job.id(), host, ex.toString());
             }
         }
 
@@ -344,12 +349,8 @@ public final class JobManager implements AutoCloseable {
         }
 
         private void closeLogs() {
-            try {
-                out.close();
-                err.close();
-            } catch (IOException ignored) {
-                // nothing more to do
-            }
+            out.close();
+            err.close();
         }
 
         private void forEach(java.util.function.Consumer<Attachment> f) {
@@ -463,6 +464,54 @@ public final class JobManager implements AutoCloseable {
             return Integer.parseInt(Files.readString(logs.resolve(id).resolve("exit-" + attempt)).trim());
         } catch (IOException | NumberFormatException e) {
             return -1;
+        }
+    }
+
+    /**
+     * A job's stdout or stderr log at home: written up to a bound, then a note saying what was
+     * dropped; a write error (disk full) stops the log, never the job.
+     */
+    private static final class LogFile {
+        private final String job;
+        private final String name;
+        private final long max;
+        private final OutputStream out;
+        private long written;
+        private long dropped;
+        private boolean broken;
+
+        LogFile(String job, String name, Path file, long max) throws IOException {
+            this.job = job;
+            this.name = name;
+            this.max = max;
+            this.out = new java.io.BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), 65536);
+        }
+
+        synchronized void write(byte[] b) {
+            if (broken) return;
+            long room = max - written;
+            int keep = (int) Math.max(0, Math.min(room, b.length));
+            dropped += b.length - keep;
+            try {
+                if (keep > 0) out.write(b, 0, keep);
+                written += keep;
+            } catch (IOException e) {
+                broken = true;
+                log.warn("job {}: its {} log stops here, it cannot be written: {}", job, name, e.toString());
+            }
+        }
+
+        synchronized void close() {
+            try {
+                if (dropped > 0 && !broken) {
+                    out.write(("\n[herd: " + name + " passed " + max + " bytes; the remaining " + dropped
+                            + " bytes were not kept]\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
+                out.close();
+            } catch (IOException e) {
+                log.warn("job {}: closing its {} log failed: {}", job, name, e.toString());
+            }
         }
     }
 

@@ -29,12 +29,22 @@ public final class Cli {
         return runIn(null, env, prefix, args);
     }
 
+    /** As {@link #run(String...)}, with the CLI's stdout going to {@code stdout} (for volumes too big to hold). */
+    public static Result runTo(java.nio.file.Path stdout, String... args) {
+        return runIn(null, Map.of(), List.of(), stdout, args);
+    }
+
     /** As {@link #run(String...)}, in working directory {@code dir}. */
     public static Result runIn(java.nio.file.Path dir, String... args) {
         return runIn(dir, Map.of(), List.of(), args);
     }
 
     private static Result runIn(java.nio.file.Path dir, Map<String, String> env, List<String> prefix, String... args) {
+        return runIn(dir, env, prefix, null, args);
+    }
+
+    private static Result runIn(java.nio.file.Path dir, Map<String, String> env, List<String> prefix, java.nio.file.Path stdout,
+                                String... args) {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("-XX:TieredStopAtLevel=1");
@@ -46,6 +56,7 @@ public final class Cli {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(env);
         if (dir != null) pb.directory(dir.toFile());
+        if (stdout != null) pb.redirectOutput(stdout.toFile());
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         try {
             Process p = pb.start();

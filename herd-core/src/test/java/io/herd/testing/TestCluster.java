@@ -44,7 +44,16 @@ public final class TestCluster implements AutoCloseable {
     private final Map<String, TestNode> nodes = new LinkedHashMap<>();
     private final List<Long> pids = new ArrayList<>();
 
+    /** JVM options for this cluster's daemons (e.g. a small heap), or empty. */
+    private final String daemonOpts;
+
     public TestCluster() {
+        this("");
+    }
+
+    /** @param daemonOpts JVM options for every daemon this cluster starts, as {@code HERD_DAEMON_OPTS} */
+    public TestCluster(String daemonOpts) {
+        this.daemonOpts = daemonOpts;
         try {
             root = Files.createTempDirectory("herd-test-");
         } catch (IOException e) {
@@ -67,7 +76,7 @@ public final class TestCluster implements AutoCloseable {
 
     public TestNode init(String name, String cluster) {
         TestNode n = plan(name);
-        Cli.Result r = Cli.run("init", "--name", name, "--cluster", cluster, "--listen", n.grpc(), "--data", n.data().toString());
+        Cli.Result r = Cli.run(env(), List.of(), "init", "--name", name, "--cluster", cluster, "--listen", n.grpc(), "--data", n.data().toString());
         assertThat(r.exit()).as("herd init: %s", r.all()).isZero();
         track(n);
         return n;
@@ -83,7 +92,7 @@ public final class TestCluster implements AutoCloseable {
 
     public TestNode join(String name, TestNode via, String token) {
         TestNode n = plan(name);
-        Cli.Result r = Cli.run("join", via.grpc(), "--token", token, "--name", name, "--listen", n.grpc(),
+        Cli.Result r = Cli.run(env(), List.of(), "join", via.grpc(), "--token", token, "--name", name, "--listen", n.grpc(),
                 "--data", n.data().toString());
         assertThat(r.exit()).as("herd join: %s", r.all()).isZero();
         track(n);
@@ -93,12 +102,21 @@ public final class TestCluster implements AutoCloseable {
     /** Starts an existing node's daemon again (after a crash or leave). */
     public void restart(TestNode n) {
         // The launcher detaches the daemon; start it through the same code path as init/join.
+        String before = System.getProperty("herd.daemonOpts");
         try {
+            if (!daemonOpts.isEmpty()) System.setProperty("herd.daemonOpts", daemonOpts);
             io.herd.cli.TestAccess.startDaemon(n.data());
         } catch (Exception e) {
             throw new AssertionError("restart of " + n.name() + " failed: " + e.getMessage(), e);
+        } finally {
+            if (before == null) System.clearProperty("herd.daemonOpts");
+            else System.setProperty("herd.daemonOpts", before);
         }
         track(n);
+    }
+
+    private Map<String, String> env() {
+        return daemonOpts.isEmpty() ? Map.of() : Map.of("HERD_DAEMON_OPTS", daemonOpts);
     }
 
     private void track(TestNode n) {
