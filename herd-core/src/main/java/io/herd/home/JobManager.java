@@ -517,6 +517,8 @@ public final class JobManager implements AutoCloseable {
 
     private void requeueOrHold(JobRecord r, String why, long now) {
         if (r.retriesExhausted()) {
+            // Held is entered from the queue (the journal's state machine): back to queued, then held.
+            if (!(r.state() instanceof JobState.Queued)) journal.transition(r.id(), new JobState.Queued(why), now);
             journal.transition(r.id(), new JobState.Held("failed on " + r.attempts() + " hosts; last: " + why), now);
             finish(r.id());
         } else {

@@ -141,7 +141,10 @@ public final class Node implements AutoCloseable {
         journal = io.herd.journal.Journal.open(dir.root().resolve("journal.db"), config.name());
         store = new io.herd.transfer.ContentStore(dir.root().resolve("store"), storeBytes(dir.root()));
         // Sandboxes of a previous life are dead: their jobs run again from their home nodes.
-        io.herd.transfer.SandboxFiles.delete(dir.root().resolve("sandboxes"));
+        java.nio.file.Path sandboxes = Files.createDirectories(dir.root().resolve("sandboxes"));
+        try (var old = Files.list(sandboxes)) {
+            for (java.nio.file.Path p : old.toList()) io.herd.transfer.SandboxFiles.delete(p);
+        }
         hostJobs = new io.herd.host.HostJobs(config.name(), dir.root().resolve("sandboxes"),
                 new io.herd.executor.ProcessRunner(io.herd.executor.Cgroups.detect("herd-" + config.name())), store, slots, clock);
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,

@@ -147,4 +147,40 @@ class StagingTest {
         assertThat(r.exit()).as(r.all()).isZero();
         assertThat(Path.of(r.out().trim())).doesNotExist();
     }
+
+    @Test
+    void aHostWhoseDiskIsFullCannotTakeTheJobAndTheJobSaysWhy() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+                "mounting a small file system for the host's sandboxes needs root");
+        Path dir = project();
+        byte[] twoMegabytes = new byte[2 << 20];
+        new java.util.Random(1).nextBytes(twoMegabytes);
+        Files.write(dir.resolve("big.bin"), twoMegabytes);
+        Path sandboxes = cluster.node("host").data().resolve("sandboxes");
+        mount(sandboxes, "1m");
+        try {
+            Cli.Result r = herd(dir, "run", "--node", "host", "--max-retries", "1", "--", "wc", "-c", "big.bin");
+            assertThat(r.exit()).as(r.all()).isEqualTo(125);
+            assertThat(r.err()).contains("held").contains("cannot stage the job's inputs on host").contains("No space left on device");
+            Cli.Result ps = herd(dir, "ps", "--json");
+            assertThat(ps.out()).contains("held").contains("No space left on device");
+        } finally {
+            umount(sandboxes);
+        }
+        Cli.Result again = herd(dir, "run", "--node", "host", "--", "wc", "-c", "big.bin");
+        assertThat(again.out()).as(again.all()).isEqualTo((2 << 20) + " big.bin\n");
+    }
+
+    private static void mount(Path at, String size) throws Exception {
+        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + size, "herd-test-full", at.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "cannot mount a tmpfs here: " + out);
+    }
+
+    private static void umount(Path at) throws Exception {
+        Process p = new ProcessBuilder("umount", at.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as("umount %s: %s", at, out).isZero();
+    }
 }
