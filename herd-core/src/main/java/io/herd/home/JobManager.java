@@ -72,6 +72,8 @@ public final class JobManager implements AutoCloseable {
     private final Map<String, Attempt> attempts = new ConcurrentHashMap<>();
     private final Map<String, List<Attachment>> attached = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<JobRecord>> ends = new ConcurrentHashMap<>();
+    /** Told when a job's log files grew (herd logs -f); unlike attachments they never get stdin. */
+    private final Map<String, List<Runnable>> outputWatchers = new ConcurrentHashMap<>();
     /** Stdin and signals that arrived before the job had an attempt to send them to. */
     private final Map<String, List<RunInput>> pendingInput = new ConcurrentHashMap<>();
     private final Semaphore wake = new Semaphore(0);
@@ -114,13 +116,52 @@ public final class JobManager implements AutoCloseable {
         return id;
     }
 
+    /** An array as recorded: its id and its jobs' ids in item order. */
+    public record ArraySubmission(String arrayId, List<String> jobIds) {
+    }
+
+    /**
+     * Records an array and all its jobs in one journal transaction and queues every job.
+     *
+     * @param jobs the expanded specs, in item order (see {@link io.herd.array.Expansion})
+     */
+    public ArraySubmission submitArray(String user, JobSpec template, List<JobSpec> jobs) {
+        long now = clock.millis();
+        String arrayId = journal.submitArray(user, template, jobs, now);
+        List<JobRecord> records = new ArrayList<>(journal.list(io.herd.journal.Filter.all().array(arrayId)));
+        java.util.Collections.reverse(records); // newest first -> item order
+        List<String> ids = new ArrayList<>(records.size());
+        for (JobRecord r : records) {
+            enqueue(r.id(), user, r.spec(), now);
+            ids.add(r.id());
+        }
+        wake.release();
+        return new ArraySubmission(arrayId, ids);
+    }
+
+    /** Where the home node keeps the job's {@code stdout} and {@code stderr} (rewritten by each attempt). */
+    public Path logDir(String id) {
+        return logs.resolve(id);
+    }
+
+    /** Calls {@code onOutput} whenever the job's log files grow; close the result to stop. */
+    public AutoCloseable watchOutput(String id, Runnable onOutput) {
+        outputWatchers.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>()).add(onOutput);
+        return () -> outputWatchers.computeIfPresent(id, (k, l) -> {
+            l.remove(onOutput);
+            return l.isEmpty() ? null : l;
+        });
+    }
+
     private void enqueue(String id, String user, JobSpec spec, long now) {
         Constraint c = spec.constraint() == null || spec.constraint().isBlank() ? Constraint.ALWAYS : Constraint.parse(spec.constraint());
         String pinned = spec.local() ? self : spec.pinnedNode();
         // Programs are checked by the host itself when it is offered the job.
         JobRequest req = new JobRequest(id, user, Math.max(1, spec.cpus()), spec.memBytes(), c, Set.of(), 0, 1.0, pinned, self);
         requests.put(id, req);
-        queue.add(req, now);
+        synchronized (queue) {
+            queue.add(req, now);
+        }
     }
 
     /** Wakes the dispatcher: capacity may have appeared (a job ended, a node joined, load fell). */
@@ -144,7 +185,12 @@ public final class JobManager implements AutoCloseable {
 
     private void dispatchOnce() {
         long now = clock.millis();
-        for (Assignment a : queue.dispatch(hosts.get(), fairShare, now)) {
+        List<Assignment> assigned;
+        // The queue is single-threaded; submits (control threads) and this loop share it.
+        synchronized (queue) {
+            assigned = queue.dispatch(hosts.get(), fairShare, now);
+        }
+        for (Assignment a : assigned) {
             String id = a.job().id();
             JobRecord r = journal.get(id).orElse(null);
             if (r == null || r.state().terminal()) continue;
@@ -158,7 +204,9 @@ public final class JobManager implements AutoCloseable {
             }
             if (!reply.getAccepted()) {
                 log.info("{} refused job {}: {}", a.host(), id, reply.getReason());
-                queue.add(a.job(), r.submittedMs());
+                synchronized (queue) {
+                    queue.add(a.job(), r.submittedMs());
+                }
                 continue;
             }
             journal.transition(id, new JobState.Placed(a.host(), launch.getAttempt()), now);
@@ -228,11 +276,13 @@ public final class JobManager implements AutoCloseable {
                         byte[] b = e.getStdout().toByteArray();
                         out.write(b);
                         forEach(a -> a.stdout(b));
+                        outputGrew();
                     }
                     case STDERR -> {
                         byte[] b = e.getStderr().toByteArray();
                         err.write(b);
                         forEach(a -> a.stderr(b));
+                        outputGrew();
                     }
                     case EXITED -> ended(e.getExited(), now);
                     default -> { }
@@ -280,6 +330,11 @@ public final class JobManager implements AutoCloseable {
             }
         }
 
+        private void outputGrew() {
+            List<Runnable> list = outputWatchers.get(job.id());
+            if (list != null) list.forEach(Runnable::run);
+        }
+
         private void forEach(java.util.function.Consumer<Attachment> f) {
             List<Attachment> list = attached.get(job.id());
             if (list != null) list.forEach(f);
@@ -293,7 +348,11 @@ public final class JobManager implements AutoCloseable {
         } else {
             journal.transition(r.id(), new JobState.Queued(why), now);
             JobRequest req = requests.get(r.id());
-            if (req != null) queue.add(req, r.submittedMs());
+            if (req != null) {
+                synchronized (queue) {
+                    queue.add(req, r.submittedMs());
+                }
+            }
             wake.release();
         }
     }
@@ -322,7 +381,9 @@ public final class JobManager implements AutoCloseable {
         JobRecord r = journal.get(id).orElse(null);
         if (r == null || r.state().terminal()) return false;
         long now = clock.millis();
-        queue.remove(id);
+        synchronized (queue) {
+            queue.remove(id);
+        }
         Attempt a = attempts.remove(id);
         journal.transition(id, new JobState.Cancelled(by), now);
         if (a != null) {
