@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -55,11 +56,16 @@ final class ArrayRun {
         SubmitArrayRequest req = request(job, true);
         long t0 = System.nanoTime();
         try (ControlStream s = ControlStream.open(dir, ControlRequest.newBuilder().setSubmitArray(req).build())) {
+            // Handlers first: a Ctrl-C that comes before the reply still cancels (the daemon reads it after submitting).
+            AtomicReference<String> arrayId = new AtomicReference<>("the array");
+            AtomicReference<ArrayProgress> progress = new AtomicReference<>();
+            cancelOnSignals(s, arrayId, progress);
             ArraySubmitted a = s.next().getArraySubmitted();
+            arrayId.set("array " + a.getArrayId());
             int size = a.getJobIdsCount();
             ReentrantLock terminal = new ReentrantLock();
             ArrayProgress bar = stderrIsTerminal() ? ArrayProgress.start(a.getArrayId(), size, terminal) : null;
-            cancelOnSignals(s, a.getArrayId(), terminal, bar);
+            progress.set(bar);
             int finished = 0;
             int ok = 0;
             int cancelled = 0;
@@ -139,17 +145,18 @@ final class ArrayRun {
 
     /** Ctrl-C (or SIGTERM, SIGHUP) cancels the array's unfinished jobs; a second one stops waiting at once. */
     @SuppressWarnings("restriction")
-    private static void cancelOnSignals(ControlStream s, String arrayId, ReentrantLock terminal, ArrayProgress bar) {
+    private static void cancelOnSignals(ControlStream s, AtomicReference<String> what, AtomicReference<ArrayProgress> progress) {
         AtomicInteger count = new AtomicInteger();
         for (String[] sig : new String[][] {{"INT", "2"}, {"TERM", "15"}, {"HUP", "1"}}) {
             try {
                 sun.misc.Signal.handle(new sun.misc.Signal(sig[0]), x -> {
                     if (count.incrementAndGet() > 1) {
-                        System.err.println("\nherd: stopped waiting; the jobs of array " + arrayId + " that were not cancelled go on");
+                        System.err.println("\nherd: stopped waiting; the jobs of " + what.get() + " that were not cancelled go on");
                         Runtime.getRuntime().halt(128 + Integer.parseInt(sig[1]));
                     }
+                    ArrayProgress bar = progress.get();
                     if (bar != null) bar.wipe();
-                    System.err.println("herd: cancelling the unfinished jobs of array " + arrayId + " (again to stop waiting)");
+                    System.err.println("herd: cancelling the unfinished jobs of " + what.get() + " (again to stop waiting)");
                     s.send(ClientInput.newBuilder().setSignal(Integer.parseInt(sig[1])).build());
                 });
             } catch (IllegalArgumentException ignored) {

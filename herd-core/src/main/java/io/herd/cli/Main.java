@@ -23,6 +23,8 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns its exit status (used by tests in-process). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        // "@FILE" is herd's own syntax (--each @FILE), not a picocli argument file.
+        cl.setExpandAtFiles(false);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             Throwable t = e;
             if (t instanceof CliException ce) {

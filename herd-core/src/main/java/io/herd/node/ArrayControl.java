@@ -68,7 +68,7 @@ final class ArrayControl {
                 if (!over[0]) server.interrupt(); // never once this pooled thread has moved on
             }
         };
-        Thread input = new Thread(() -> pumpInput(s, caller, in, frames, hangUp), "herd-array-input-" + s.arrayId());
+        Thread input = new Thread(() -> pumpInput(s, caller, in, out, frames, hangUp), "herd-array-input-" + s.arrayId());
         input.setDaemon(true);
         input.start();
         try {
@@ -105,17 +105,21 @@ final class ArrayControl {
     }
 
     /** Signals from the client cancel what has not finished; a hang-up stops the stream (not the jobs). */
-    private void pumpInput(JobManager.ArraySubmission s, Caller caller, InputStream in, Frames frames, Runnable hangUp) {
+    private void pumpInput(JobManager.ArraySubmission s, Caller caller, InputStream in, OutputStream out, Frames frames,
+                           Runnable hangUp) {
         try {
             ControlRequest req;
             while ((req = ControlRequest.parseDelimitedFrom(in)) != null) {
                 if (req.getKindCase() != ControlRequest.KindCase.INPUT || !req.getInput().hasSignal()) continue;
-                int n = 0;
-                for (String id : s.jobIds()) {
-                    if (jobs.cancel(id, caller.user())) n++;
+                // Holding the stream while cancelling puts the Ack before the cancelled jobs' ends.
+                synchronized (out) {
+                    int n = 0;
+                    for (String id : s.jobIds()) {
+                        if (jobs.cancel(id, caller.user())) n++;
+                    }
+                    frames.send(ControlReply.newBuilder().setAck(Ack.newBuilder().setMessage("cancelled " + n
+                            + " unfinished job" + (n == 1 ? "" : "s") + " of array " + s.arrayId())).build());
                 }
-                frames.send(ControlReply.newBuilder().setAck(Ack.newBuilder().setMessage("cancelled " + n
-                        + " unfinished job" + (n == 1 ? "" : "s") + " of array " + s.arrayId())).build());
             }
         } catch (IOException e) {
             // closed
