@@ -9,7 +9,7 @@ import java.util.Map;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** What {@code herd run} and {@code herd submit} take: the command and where and how it may run. */
+/** What {@code herd run} and {@code herd submit} take: the command, where and how it may run, and {@code --each}. */
 final class JobOptions {
     /** Passed to every job unless overridden, so output and dates read as they do locally. */
     static final List<String> DEFAULT_ENV = List.of("LANG", "LC_ALL", "TZ", "TERM");
@@ -26,7 +26,20 @@ final class JobOptions {
     @Option(names = {"-i", "--input"}, paramLabel = "GLOB", description = "Also stage these files (repeatable; glob relative to this directory, e.g. 'data/*.csv', 'scenes/**').") List<String> inputs = new ArrayList<>();
     @Option(names = {"-o", "--output"}, paramLabel = "GLOB", description = "Also bring back these files even when unchanged (repeatable). New and changed files always come back.") List<String> outputs = new ArrayList<>();
     @Option(names = "--shared", description = "Run in this same directory on the host, staging nothing (for directories on NFS or another shared file system).") boolean shared;
+    @Option(names = "--each", paramLabel = "SPEC", description = {"Run the command once per item, as an array: SPEC is a range 1..100, "
+            + "@FILE (one item per line) or a list a,b,c. In every word {} becomes the item and {#} its number (1-based); "
+            + "with neither, the item is added as the last argument."}) String each;
     @Parameters(paramLabel = "COMMAND", arity = "1..*", description = "The command and its arguments (after --).") List<String> command;
+
+    /** The items of {@code --each}, or null without it; a bad SPEC is a usage error (exit 2), before anything is sent. */
+    List<String> items() {
+        if (each == null) return null;
+        try {
+            return io.herd.array.EachSpec.parse(each, Path.of("").toAbsolutePath());
+        } catch (io.herd.array.EachSpec.BadSpec e) {
+            throw new CliException(e.getMessage(), 2);
+        }
+    }
 
     JobSpecMsg spec(boolean stdin) {
         if (cpus < 1) throw new CliException("--cpus must be at least 1", 2);

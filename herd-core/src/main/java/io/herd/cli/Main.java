@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "herd", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = {"A secure pool of Linux machines that you use as one big machine.", ""},
         subcommands = {InitCommand.class, JoinCommand.class, TokenCommand.class, NodesCommand.class, MonCommand.class,
-                RunCommand.class, SubmitCommand.class, PsCommand.class, WaitCommand.class, CancelCommand.class,
+                RunCommand.class, SubmitCommand.class, PsCommand.class, LogsCommand.class, HistoryCommand.class, WaitCommand.class, CancelCommand.class,
                 NodeCommand.class, LeaveCommand.class, StatusCommand.class, DaemonCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
@@ -23,6 +23,8 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns its exit status (used by tests in-process). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        // "@FILE" is herd's own syntax (--each @FILE), not a picocli argument file.
+        cl.setExpandAtFiles(false);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             Throwable t = e;
             if (t instanceof CliException ce) {

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "ps", description = "List this node's jobs: id, user, state, node, CPU time, elapsed, command.")
+@Command(name = "ps", description = "List this node's jobs: id, user, state, node, CPU time, elapsed, array (id#number), command.")
 final class PsCommand implements Callable<Integer> {
     @Mixin DataOption data;
     @Option(names = "--all", description = "Include finished jobs.") boolean all;
@@ -39,17 +39,21 @@ final class PsCommand implements Callable<Integer> {
                 m.put("exitCode", j.getExitCode());
                 m.put("attempts", j.getAttempts());
                 m.put("reason", j.getReason());
+                m.put("arrayId", j.getArrayId().isEmpty() ? null : j.getArrayId());
+                m.put("arrayIndex", j.getArrayId().isEmpty() ? null : j.getArrayIndex());
                 rows.add(m);
             }
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));
             return 0;
         }
-        System.out.printf("%-14s %-10s %-9s %-10s %7s %8s  %s%n", "ID", "USER", "STATE", "NODE", "CPU", "ELAPSED", "COMMAND");
+        System.out.printf("%-14s %-10s %-9s %-10s %7s %8s %-16s %s%n", "ID", "USER", "STATE", "NODE", "CPU", "ELAPSED", "ARRAY", "COMMAND");
         for (JobInfo j : jobs) {
             String state = j.getState() + (j.getState().equals("done") && j.getExitCode() != 0 ? "(" + j.getExitCode() + ")" : "");
             String cmd = j.getCommand() + (j.getReason().isEmpty() ? "" : "  [" + j.getReason() + "]");
-            System.out.printf("%-14s %-10s %-9s %-10s %7s %8s  %s%n", j.getId(), j.getUser(), state, j.getNode(),
-                    Units.duration(j.getCpuMillis() / 1000.0), Units.duration(j.getElapsedMillis() / 1000.0), cmd);
+            // An array job shows its array and its {#} (1-based), e.g. home.7#3.
+            String array = j.getArrayId().isEmpty() ? "-" : j.getArrayId() + "#" + (j.getArrayIndex() + 1);
+            System.out.printf("%-14s %-10s %-9s %-10s %7s %8s %-16s %s%n", j.getId(), j.getUser(), state, j.getNode(),
+                    Units.duration(j.getCpuMillis() / 1000.0), Units.duration(j.getElapsedMillis() / 1000.0), array, cmd);
         }
         return 0;
     }

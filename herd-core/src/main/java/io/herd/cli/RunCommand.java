@@ -15,7 +15,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 @Command(name = "run", description = {"Run a command on the best node and wait for it, as if it ran here: output streamed live,",
-        "stdin forwarded, Ctrl-C and SIGTERM passed to the job, herd's exit status is the job's."})
+        "stdin forwarded, Ctrl-C and SIGTERM passed to the job, herd's exit status is the job's.",
+        "With --each: one job per item, each job's output printed when it ends (grouped), Ctrl-C cancels the rest,",
+        "exit status 0 if all exited 0, else the number that did not (at most 101)."})
 final class RunCommand implements Callable<Integer> {
     @Mixin DataOption data;
     @Mixin JobOptions job;
@@ -23,6 +25,7 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         var dir = data.dir();
+        if (job.each != null) return ArrayRun.run(dir, job);
         if (!ControlClient.isRunning(dir.root())) throw new ControlClient.NoDaemonException(dir.root());
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(dir.socket()));

@@ -21,17 +21,42 @@ import java.util.stream.Stream;
  * Paths are sent relative to the current directory; the daemon snapshots them.
  */
 final class Staged {
+    /**
+     * Marks an input that is staged only when it exists: an argument holding an array
+     * placeholder, known only after substitution. Understood by the home node's staging.
+     */
+    static final String OPTIONAL = "?";
+
     private Staged() {}
+
+    static boolean hasPlaceholder(String s) {
+        return s.contains("{}") || s.contains("{#}");
+    }
 
     static List<String> inputs(Path cwd, List<String> command, List<String> globs) {
         Set<String> out = new LinkedHashSet<>();
         for (String arg : command) {
-            named(cwd, arg).ifPresent(out::add);
             int eq = arg.indexOf('=');
-            if (arg.startsWith("-") && eq > 0) named(cwd, arg.substring(eq + 1)).ifPresent(out::add);
+            String value = arg.startsWith("-") && eq > 0 ? arg.substring(eq + 1) : arg;
+            if (hasPlaceholder(value)) {
+                // An array item's file: the daemon stages it, after substitution, if it exists.
+                if (!value.startsWith("-") && !value.startsWith("/") && !List.of(value.split("/")).contains("..")) out.add(OPTIONAL + value);
+                continue;
+            }
+            named(cwd, arg).ifPresent(out::add);
+            if (value != arg) named(cwd, value).ifPresent(out::add);
         }
         for (String g : globs) {
-            List<String> matched = expand(cwd, checkGlob(g, "-i"));
+            checkGlob(g, "-i");
+            if (hasPlaceholder(g)) {
+                if (hasMeta(g.replace("{}", "").replace("{#}", ""))) {
+                    throw new CliException("-i '" + g + "': with {} or {#} a pattern names one file per item; it cannot also hold"
+                            + " wildcards (give the files with a second -i)", 2);
+                }
+                out.add(g);
+                continue;
+            }
+            List<String> matched = expand(cwd, g);
             if (matched.isEmpty()) {
                 throw new CliException("-i '" + g + "': no file matches under " + cwd + "; check the pattern (it is relative to this directory)", 2);
             }

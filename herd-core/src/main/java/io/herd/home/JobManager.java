@@ -87,6 +87,8 @@ public final class JobManager implements AutoCloseable {
     private final Map<String, Attempt> attempts = new ConcurrentHashMap<>();
     private final Map<String, List<Attachment>> attached = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<JobRecord>> ends = new ConcurrentHashMap<>();
+    /** Told when a job's log files grew (herd logs -f); unlike attachments they never get stdin. */
+    private final Map<String, List<Runnable>> outputWatchers = new ConcurrentHashMap<>();
     /** Stdin and signals that arrived before the job had an attempt to send them to. */
     private final Map<String, List<RunInput>> pendingInput = new ConcurrentHashMap<>();
     private final Semaphore wake = new Semaphore(0);
@@ -152,10 +154,70 @@ public final class JobManager implements AutoCloseable {
                 throw new IllegalArgumentException("herd writes outputs only into a directory you own; " + cwd
                         + " belongs to " + Files.getOwner(cwd).getName() + " (run from your own directory, or use --shared)");
             }
-            return spec.withInputs(staging.snapshot(user, cwd, spec.inputGlobs()));
+            List<String> named = new ArrayList<>();
+            for (String p : spec.inputGlobs()) {
+                // "?path": an argument that may name a file (an array item's, known after substitution).
+                if (!p.startsWith("?")) {
+                    named.add(p);
+                } else if (!p.substring(1).isEmpty()) {
+                    Path f = cwd.resolve(p.substring(1)).normalize();
+                    if (f.startsWith(cwd) && !f.equals(cwd) && Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) named.add(p.substring(1));
+                }
+            }
+            return spec.withInputs(staging.snapshot(user, cwd, named));
         } catch (IOException e) {
             throw new IllegalArgumentException(e.getMessage() == null ? e.toString() : e.getMessage(), e);
         }
+    }
+
+    /** An array as recorded: its id and its jobs' ids in item order. */
+    public record ArraySubmission(String arrayId, List<String> jobIds) {
+    }
+
+    /**
+     * Records an array and all its jobs in one journal transaction and queues every job.
+     *
+     * @param jobs the expanded specs, in item order (see {@link io.herd.array.Expansion})
+     */
+    public ArraySubmission submitArray(String user, JobSpec template, List<JobSpec> jobs) {
+        List<JobSpec> staged = new ArrayList<>(jobs.size());
+        try {
+            for (JobSpec j : jobs) staged.add(withInputs(user, j));
+        } catch (RuntimeException e) {
+            staged.forEach(j -> staging.unpin(j.inputs()));
+            throw e;
+        }
+        long now = clock.millis();
+        String arrayId;
+        try {
+            arrayId = journal.submitArray(user, template, staged, now);
+        } catch (RuntimeException e) {
+            staged.forEach(j -> staging.unpin(j.inputs()));
+            throw e;
+        }
+        List<JobRecord> records = new ArrayList<>(journal.list(io.herd.journal.Filter.all().array(arrayId)));
+        java.util.Collections.reverse(records); // newest first -> item order
+        List<String> ids = new ArrayList<>(records.size());
+        for (JobRecord r : records) {
+            enqueue(r.id(), user, r.spec(), now);
+            ids.add(r.id());
+        }
+        wake.release();
+        return new ArraySubmission(arrayId, ids);
+    }
+
+    /** Where the home node keeps the job's {@code stdout} and {@code stderr} (rewritten by each attempt). */
+    public Path logDir(String id) {
+        return logs.resolve(id);
+    }
+
+    /** Calls {@code onOutput} whenever the job's log files grow; close the result to stop. */
+    public AutoCloseable watchOutput(String id, Runnable onOutput) {
+        outputWatchers.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>()).add(onOutput);
+        return () -> outputWatchers.computeIfPresent(id, (k, l) -> {
+            l.remove(onOutput);
+            return l.isEmpty() ? null : l;
+        });
     }
 
     private void enqueue(String id, String user, JobSpec spec, long now) {
@@ -164,7 +226,9 @@ public final class JobManager implements AutoCloseable {
         // Programs are checked by the host itself when it is offered the job.
         JobRequest req = new JobRequest(id, user, Math.max(1, spec.cpus()), spec.memBytes(), c, Set.of(), 0, 1.0, pinned, self);
         requests.put(id, req);
-        queue.add(req, now);
+        synchronized (queue) {
+            queue.add(req, now);
+        }
     }
 
     /** Wakes the dispatcher: capacity may have appeared (a job ended, a node joined, load fell). */
@@ -188,7 +252,12 @@ public final class JobManager implements AutoCloseable {
 
     private void dispatchOnce() {
         long now = clock.millis();
-        for (Assignment a : queue.dispatch(hosts.get(), fairShare, now)) {
+        List<Assignment> assigned;
+        // The queue is single-threaded; submits (control threads) and this loop share it.
+        synchronized (queue) {
+            assigned = queue.dispatch(hosts.get(), fairShare, now);
+        }
+        for (Assignment a : assigned) {
             String id = a.job().id();
             JobRecord r = journal.get(id).orElse(null);
             if (r == null || r.state().terminal()) continue;
@@ -202,7 +271,9 @@ public final class JobManager implements AutoCloseable {
             }
             if (!reply.getAccepted()) {
                 log.info("{} refused job {}: {}", a.host(), id, reply.getReason());
-                queue.add(a.job(), r.submittedMs());
+                synchronized (queue) {
+                    queue.add(a.job(), r.submittedMs());
+                }
                 continue;
             }
             journal.transition(id, new JobState.Placed(a.host(), launch.getAttempt()), now);
@@ -292,11 +363,13 @@ public final class JobManager implements AutoCloseable {
                         byte[] b = e.getStdout().toByteArray();
                         out.write(b);
                         forEach(a -> a.stdout(b));
+                        outputGrew();
                     }
                     case STDERR -> {
                         byte[] b = e.getStderr().toByteArray();
                         err.write(b);
                         forEach(a -> a.stderr(b));
+                        outputGrew();
                     }
                     case EXITED -> ended(e.getExited(), now);
                     default -> { }
@@ -351,6 +424,11 @@ public final class JobManager implements AutoCloseable {
         private void closeLogs() {
             out.close();
             err.close();
+        }
+
+        private void outputGrew() {
+            List<Runnable> list = outputWatchers.get(job.id());
+            if (list != null) list.forEach(Runnable::run);
         }
 
         private void forEach(java.util.function.Consumer<Attachment> f) {
@@ -484,8 +562,9 @@ public final class JobManager implements AutoCloseable {
             this.job = job;
             this.name = name;
             this.max = max;
-            this.out = new java.io.BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), 65536);
+            // Unbuffered: each chunk from the host is written as it comes, so `herd logs -f` sees it at once.
+            this.out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE);
         }
 
         synchronized void write(byte[] b) {
@@ -524,7 +603,11 @@ public final class JobManager implements AutoCloseable {
         } else {
             journal.transition(r.id(), new JobState.Queued(why), now);
             JobRequest req = requests.get(r.id());
-            if (req != null) queue.add(req, r.submittedMs());
+            if (req != null) {
+                synchronized (queue) {
+                    queue.add(req, r.submittedMs());
+                }
+            }
             wake.release();
         }
     }
@@ -554,7 +637,9 @@ public final class JobManager implements AutoCloseable {
         JobRecord r = journal.get(id).orElse(null);
         if (r == null || r.state().terminal()) return false;
         long now = clock.millis();
-        queue.remove(id);
+        synchronized (queue) {
+            queue.remove(id);
+        }
         Attempt a = attempts.remove(id);
         journal.transition(id, new JobState.Cancelled(by), now);
         if (a != null) {

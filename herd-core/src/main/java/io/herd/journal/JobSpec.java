@@ -21,7 +21,8 @@ import java.util.TreeSet;
  * @param constraint  an {@code --on} expression over node attributes, or null
  * @param needs       programs that must be present on the host
  * @param inputGlobs  the files and directories to stage, relative to {@code cwd}, as named by the
- *                    command's arguments and {@code -i} (the CLI expands globs)
+ *                    command's arguments and {@code -i} (the CLI expands globs); {@code ?path} is
+ *                    staged only if it exists (an argument holding an array placeholder)
  * @param outputGlobs outputs to bring back even when unchanged ({@code -o}); new and changed files always come back
  * @param inputs      the staged files, snapshotted into the home node's content store at
  *                    submission; empty when nothing is staged or the spec is not yet submitted

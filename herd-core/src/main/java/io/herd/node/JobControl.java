@@ -29,17 +29,21 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
 
-/** The control channel's job requests: submit (attached or not), ps, wait, cancel. */
+/** The control channel's job requests: submit (attached or not), arrays, ps, history, logs, wait, cancel. */
 final class JobControl {
 
     private final JobManager jobs;
     private final Journal journal;
     private final Clock clock;
+    private final LogsControl logs;
+    private final ArrayControl arrays;
 
     JobControl(JobManager jobs, Journal journal, Clock clock) {
         this.jobs = jobs;
         this.journal = journal;
         this.clock = clock;
+        this.logs = new LogsControl(jobs, journal);
+        this.arrays = new ArrayControl(jobs, journal);
     }
 
     static JobSpec spec(JobSpecMsg m) {
@@ -59,7 +63,9 @@ final class JobControl {
                     String id = jobs.submit(caller.user(), spec(req.getSubmit().getSpec()), null);
                     yield ControlReply.newBuilder().setSubmitted(SubmitReply.newBuilder().setJobId(id)).build();
                 }
+                case SUBMIT_ARRAY -> arrays.submitted(arrays.submit(req.getSubmitArray(), caller));
                 case PS -> ps(req.getPs().getAll(), caller);
+                case HISTORY -> history(req.getHistory());
                 case WAIT -> {
                     JobRecord last = null;
                     for (String id : req.getWait().getJobIdsList()) {
@@ -87,7 +93,7 @@ final class JobControl {
         }
     }
 
-    private JobRecord requireJob(String id) {
+    JobRecord requireJob(String id) {
         return journal.get(id).orElseThrow(() -> new NoSuchElementException("no job " + id + " on this node; see `herd ps --all`"));
     }
 
@@ -95,15 +101,31 @@ final class JobControl {
         PsReply.Builder b = PsReply.newBuilder();
         long now = clock.millis();
         List<JobRecord> records = all ? journal.list(Filter.all().limit(1000)) : journal.incomplete();
-        for (JobRecord r : records) {
-            long end = r.finishedMs() != null ? r.finishedMs() : now;
-            long start = r.startedMs() != null ? r.startedMs() : end;
-            b.addJobs(JobInfo.newBuilder().setId(r.id()).setUser(r.user()).setState(r.state().name())
-                    .setNode(r.host() == null ? "" : r.host()).setCpuMillis(r.cpuMs()).setElapsedMillis(Math.max(0, end - start))
-                    .setCommand(String.join(" ", r.spec().argv())).setReason(r.reason() == null ? "" : r.reason())
-                    .setExitCode(r.exitCode() == null ? -1 : r.exitCode()).setAttempts(r.attempts()));
-        }
+        for (JobRecord r : records) b.addJobs(info(r, now));
         return ControlReply.newBuilder().setPs(b).build();
+    }
+
+    /** Finished jobs, newest first; everyone may list them, as with ps. */
+    private ControlReply history(io.herd.api.proto.HistoryRequest h) {
+        if (h.getLimit() < 0) throw new IllegalArgumentException("-n must be 0 (no limit) or more, got " + h.getLimit());
+        Filter f = Filter.all().states("done", "failed", "cancelled").limit(h.getLimit());
+        if (!h.getUser().isBlank()) f = f.user(h.getUser());
+        io.herd.api.proto.HistoryReply.Builder b = io.herd.api.proto.HistoryReply.newBuilder();
+        long now = clock.millis();
+        for (JobRecord r : journal.list(f)) b.addJobs(info(r, now));
+        return ControlReply.newBuilder().setHistory(b).build();
+    }
+
+    static JobInfo info(JobRecord r, long now) {
+        long end = r.finishedMs() != null ? r.finishedMs() : now;
+        long start = r.startedMs() != null ? r.startedMs() : end;
+        return JobInfo.newBuilder().setId(r.id()).setUser(r.user()).setState(r.state().name())
+                .setNode(r.host() == null ? "" : r.host()).setCpuMillis(r.cpuMs()).setElapsedMillis(Math.max(0, end - start))
+                .setCommand(String.join(" ", r.spec().argv())).setReason(r.reason() == null ? "" : r.reason())
+                .setExitCode(r.exitCode() == null ? -1 : r.exitCode()).setAttempts(r.attempts())
+                .setSubmittedMs(r.submittedMs()).setStartedMs(r.startedMs() == null ? 0 : r.startedMs())
+                .setFinishedMs(r.finishedMs() == null ? 0 : r.finishedMs())
+                .setArrayId(r.arrayId() == null ? "" : r.arrayId()).setArrayIndex(r.arrayIndex()).build();
     }
 
     static JobExit exit(JobRecord r) {
@@ -125,6 +147,10 @@ final class JobControl {
 
     /** {@code herd run}: submit attached, then stream output down and stdin/signals up until the job ends. */
     boolean serve(ControlRequest first, Caller caller, InputStream in, OutputStream out) throws IOException {
+        if (first.getKindCase() == ControlRequest.KindCase.LOGS) return logs.serve(first.getLogs(), caller, in, out);
+        if (first.getKindCase() == ControlRequest.KindCase.SUBMIT_ARRAY && first.getSubmitArray().getAttach()) {
+            return arrays.serve(first.getSubmitArray(), caller, in, out);
+        }
         if (first.getKindCase() != ControlRequest.KindCase.SUBMIT || !first.getSubmit().getAttach()) return false;
         JobSpec spec;
         try {

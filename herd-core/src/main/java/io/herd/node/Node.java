@@ -435,7 +435,7 @@ public final class Node implements AutoCloseable {
                 ControlServer.afterReply(() -> shutdown(false));
                 yield ack("stopping");
             }
-            case SUBMIT, PS, WAIT, CANCEL, INPUT -> jobControl.handle(req, caller);
+            case SUBMIT, PS, WAIT, CANCEL, INPUT, LOGS, HISTORY, SUBMIT_ARRAY -> jobControl.handle(req, caller);
             case KIND_NOT_SET -> ControlServer.error("empty request: this herd CLI and daemon may be of different versions", 2);
         };
     }

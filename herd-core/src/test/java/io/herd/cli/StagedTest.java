@@ -43,4 +43,12 @@ class StagedTest {
         assertThatThrownBy(() -> Staged.checkGlob("a/../../b", "-o"))
                 .isInstanceOf(CliException.class).hasMessageContaining("-o 'a/../../b'");
     }
+
+    @Test
+    void arrayPlaceholdersAreLeftForTheDaemonToResolvePerItem() throws Exception {
+        assertThat(Staged.inputs(cwd, List.of("convert", "img{}.png", "--in=part{#}.dat", "/abs/{}", "../{}"), List.of("frames/f{}.pov")))
+                .containsExactly("?img{}.png", "?part{#}.dat", "frames/f{}.pov");
+        assertThatThrownBy(() -> Staged.inputs(cwd, List.of("true"), List.of("frames/*{}.pov")))
+                .isInstanceOf(CliException.class).hasMessageContaining("cannot also hold wildcards");
+    }
 }

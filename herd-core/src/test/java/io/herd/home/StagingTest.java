@@ -88,6 +88,23 @@ class StagingTest {
     }
 
     @Test
+    void anArrayStagesEachItemsOwnFileAndEveryOutputComesBackOnce() throws Exception {
+        Path dir = project();
+        for (int i = 1; i <= 40; i++) Files.writeString(dir.resolve("in" + i + ".txt"), "item " + i + "\n");
+        Cli.Result r = herd(dir, "run", "--each", "1..40", "-i", "in{}.txt", "--",
+                "sh", "-c", "tr a-z A-Z < in$0.txt > out$0.txt; ls", "{}");
+        assertThat(r.exit()).as(r.all()).isZero();
+        for (int i = 1; i <= 40; i++) {
+            assertThat(Files.readString(dir.resolve("out" + i + ".txt"))).isEqualTo("ITEM " + i + "\n");
+            // Each job was given its own input only.
+            assertThat(r.out()).contains("in" + i + ".txt\nout" + i + ".txt\n");
+        }
+        try (var files = Files.list(dir)) {
+            assertThat(files.count()).as("40 inputs, 40 outputs, nothing else").isEqualTo(80);
+        }
+    }
+
+    @Test
     void aGlobMatchingNothingIsRefusedBeforeAnythingIsSubmitted() throws Exception {
         Path dir = project();
         Cli.Result r = herd(dir, "submit", "-i", "*.nothing", "--", "true");
