@@ -477,7 +477,8 @@ public final class GossipEngine {
         if (node == v.node() && address == v.address() && sandbox == v.sandbox() && version == v.version()) return v;
         return new LoadVector(node, address, v.incarnation(), v.seq(), v.cores(), v.speed(), v.load1(),
                 v.cpuPercent(), v.memTotalBytes(), v.memFreeBytes(), v.swapTotalBytes(), v.swapFreeBytes(),
-                v.ownerIdleSeconds(), v.ownerPresent(), v.guestSlots(), v.guestJobs(), sandbox, version, v.leaving());
+                v.ownerIdleSeconds(), v.ownerPresent(), v.guestSlots(), v.guestJobs(), sandbox, version, v.leaving(),
+                v.labels(), v.guestCpus());
     }
 
     /** A bounded intern table: a cluster runs a handful of versions and sandbox levels. */

@@ -43,6 +43,8 @@ final class LoadChange {
                 || known.ownerPresent() != incoming.ownerPresent()
                 || known.guestSlots() != incoming.guestSlots()
                 || known.leaving() != incoming.leaving()
+                || Double.compare(known.guestCpus(), incoming.guestCpus()) != 0
+                || !known.labels().equals(incoming.labels())
                 || !Objects.equals(known.address(), incoming.address())
                 || !Objects.equals(known.sandbox(), incoming.sandbox())
                 || !Objects.equals(known.version(), incoming.version())) {

@@ -1,5 +1,6 @@
 package io.herd.gossip;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
@@ -31,6 +32,11 @@ public final class LoadSampler {
     private final IntSupplier guestJobs;
     private final Supplier<HostProbe.HostSample> host;
     private final OwnerActivitySource owner;
+    /** Set by the admin at any time; published with the next sample. */
+    private volatile Admin admin = new Admin(List.of(), 0);
+
+    private record Admin(List<String> labels, double guestCpus) {
+    }
 
     private double cpuAverage;
     private long samples;
@@ -75,7 +81,6 @@ public final class LoadSampler {
                 false, guestSlots, 0, sandbox, version, false));
     }
 
-    /** The node's vector now (seq 0: the gossip engine assigns it). */
     /**
      * Raises the published speed to a better calibration: a benchmark run while the
      * cores were contended reads low, never high, so the best run is the truest.
@@ -90,8 +95,22 @@ public final class LoadSampler {
         return speed;
     }
 
+    /**
+     * The admin's labels and the guest CPU cap in force, carried by every
+     * vector sampled from now on.
+     *
+     * @throws IllegalArgumentException if peers would reject them
+     */
+    public void setAdmin(List<String> labels, double guestCpus) {
+        LoadVectorCodec.validate(new LoadVector(node, address, incarnation, 0, 1, speed, 0, 0, 0, 0, 0, 0, -1,
+                false, guestSlots, 0, sandbox, version, false, labels, guestCpus));
+        admin = new Admin(List.copyOf(labels), guestCpus);
+    }
+
+    /** The node's vector now (seq 0: the gossip engine assigns it). */
     public synchronized LoadVector sample() {
         HostProbe.HostSample h = host.get();
+        Admin a = admin;
         OwnerActivity o;
         try {
             o = owner.read();
@@ -111,6 +130,6 @@ public final class LoadSampler {
         return new LoadVector(node, address, incarnation, 0, h.cores(), speed, h.load1(),
                 Math.min(100.0, Math.max(0.0, cpuAverage)), h.memTotalBytes(), h.memFreeBytes(),
                 h.swapTotalBytes(), h.swapFreeBytes(), o.idleSeconds(), o.ownerPresent(), guestSlots,
-                Math.max(0, guestJobs.getAsInt()), sandbox, version, false);
+                Math.max(0, guestJobs.getAsInt()), sandbox, version, false, a.labels(), a.guestCpus());
     }
 }

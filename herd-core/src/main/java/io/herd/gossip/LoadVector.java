@@ -1,5 +1,7 @@
 package io.herd.gossip;
 
+import java.util.List;
+
 /**
  * One node's load vector: what it is (cores, measured speed, capabilities) and
  * how busy it is now. Produced by the node itself, spread by gossip, read by
@@ -28,6 +30,10 @@ package io.herd.gossip;
  * @param sandbox          sandbox capability level, e.g. "bwrap+cgroup2" or "nice"
  * @param version          herd version of the daemon
  * @param leaving          the node announced a graceful leave
+ * @param labels           the admin's labels for the node ({@code herd label add}), sorted;
+ *                         see {@link io.herd.policy.Labels} for what a label may be
+ * @param guestCpus        cap on the CPU all guests together may use, in cores, as
+ *                         enforced now ({@code herd policy set guest-cpus}); 0 = no cap
  */
 public record LoadVector(
         String node,
@@ -48,7 +54,23 @@ public record LoadVector(
         int guestJobs,
         String sandbox,
         String version,
-        boolean leaving) {
+        boolean leaving,
+        List<String> labels,
+        double guestCpus) {
+
+    public LoadVector {
+        labels = labels == null ? List.of() : List.copyOf(labels);
+    }
+
+    /** A vector without labels or guest CPU cap (the fields older peers do not send). */
+    public LoadVector(String node, String address, long incarnation, long seq, int cores, double speed, double load1,
+                      double cpuPercent, long memTotalBytes, long memFreeBytes, long swapTotalBytes,
+                      long swapFreeBytes, long ownerIdleSeconds, boolean ownerPresent, int guestSlots, int guestJobs,
+                      String sandbox, String version, boolean leaving) {
+        this(node, address, incarnation, seq, cores, speed, load1, cpuPercent, memTotalBytes, memFreeBytes,
+                swapTotalBytes, swapFreeBytes, ownerIdleSeconds, ownerPresent, guestSlots, guestJobs, sandbox, version,
+                leaving, List.of(), 0);
+    }
 
     /** True when this vector is newer than {@code other} from the same node. */
     public boolean newerThan(LoadVector other) {
@@ -60,12 +82,19 @@ public record LoadVector(
     public LoadVector withSeq(long newSeq) {
         return new LoadVector(node, address, incarnation, newSeq, cores, speed, load1, cpuPercent,
                 memTotalBytes, memFreeBytes, swapTotalBytes, swapFreeBytes, ownerIdleSeconds,
-                ownerPresent, guestSlots, guestJobs, sandbox, version, leaving);
+                ownerPresent, guestSlots, guestJobs, sandbox, version, leaving, labels, guestCpus);
     }
 
     public LoadVector withLeaving(boolean isLeaving) {
         return new LoadVector(node, address, incarnation, seq, cores, speed, load1, cpuPercent,
                 memTotalBytes, memFreeBytes, swapTotalBytes, swapFreeBytes, ownerIdleSeconds,
-                ownerPresent, guestSlots, guestJobs, sandbox, version, isLeaving);
+                ownerPresent, guestSlots, guestJobs, sandbox, version, isLeaving, labels, guestCpus);
+    }
+
+    /** This vector with the admin's labels and the guest CPU cap in force. */
+    public LoadVector withAdmin(List<String> newLabels, double newGuestCpus) {
+        return new LoadVector(node, address, incarnation, seq, cores, speed, load1, cpuPercent,
+                memTotalBytes, memFreeBytes, swapTotalBytes, swapFreeBytes, ownerIdleSeconds,
+                ownerPresent, guestSlots, guestJobs, sandbox, version, leaving, newLabels, newGuestCpus);
     }
 }

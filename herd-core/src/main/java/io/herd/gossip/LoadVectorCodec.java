@@ -205,6 +205,8 @@ public final class LoadVectorCodec {
         finiteNonNegative(node, "speed", v.speed());
         finiteNonNegative(node, "load1", v.load1());
         finiteNonNegative(node, "cpuPercent", v.cpuPercent());
+        finiteNonNegative(node, "guestCpus", v.guestCpus());
+        checkLabels(node, v.labels());
         if (v.cpuPercent() > 100.0) {
             throw new IllegalArgumentException(node + ": cpuPercent " + v.cpuPercent() + " exceeds 100");
         }
@@ -231,6 +233,8 @@ public final class LoadVectorCodec {
                 .setSandbox(nullToEmpty(v.sandbox()))
                 .setVersion(nullToEmpty(v.version()))
                 .setLeaving(v.leaving())
+                .addAllLabels(v.labels())
+                .setGuestCpus(v.guestCpus())
                 .build();
     }
 
@@ -238,7 +242,8 @@ public final class LoadVectorCodec {
         return new LoadVector(p.getNode(), p.getAddress(), p.getIncarnation(), p.getSeq(), p.getCores(),
                 p.getSpeed(), p.getLoad1(), p.getCpuPercent(), p.getMemTotalBytes(), p.getMemFreeBytes(),
                 p.getSwapTotalBytes(), p.getSwapFreeBytes(), p.getOwnerIdleSeconds(), p.getOwnerPresent(),
-                p.getGuestSlots(), p.getGuestJobs(), p.getSandbox(), p.getVersion(), p.getLeaving());
+                p.getGuestSlots(), p.getGuestJobs(), p.getSandbox(), p.getVersion(), p.getLeaving(), p.getLabelsList(),
+                p.getGuestCpus());
     }
 
     private static LoadVector worstCaseVector() {
@@ -248,7 +253,31 @@ public final class LoadVectorCodec {
         long big = Long.MAX_VALUE;
         int bigInt = Integer.MAX_VALUE;
         return new LoadVector(name, s, big, big, bigInt, Double.MAX_VALUE, Double.MAX_VALUE, 100.0,
-                big, big, big, big, big, true, bigInt, bigInt, s, s, true);
+                big, big, big, big, big, true, bigInt, bigInt, s, s, true, worstCaseLabels(),
+                io.herd.policy.Policy.MAX_GUEST_CPUS);
+    }
+
+    /** As many labels as a node may carry, each as long as allowed and distinct. */
+    static List<String> worstCaseLabels() {
+        List<String> labels = new ArrayList<>();
+        for (int i = 0; i < io.herd.policy.Labels.MAX_LABELS; i++) {
+            labels.add(i + "z".repeat(io.herd.policy.Labels.MAX_CHARS - Integer.toString(i).length()));
+        }
+        return labels;
+    }
+
+    /** Labels as {@code herd label add} allows them: the scheduler matches them, terminals print them. */
+    private static void checkLabels(String node, List<String> labels) {
+        if (labels.size() > io.herd.policy.Labels.MAX_LABELS) {
+            throw new IllegalArgumentException(node + ": " + labels.size() + " labels; at most "
+                    + io.herd.policy.Labels.MAX_LABELS + " allowed");
+        }
+        for (String l : labels) {
+            if (!io.herd.policy.Labels.valid(l)) {
+                throw new IllegalArgumentException(node + ": label '" + printable(l) + "' is not "
+                        + io.herd.policy.Labels.RULE);
+            }
+        }
     }
 
     private static void checkName(String what, String name) {

@@ -121,7 +121,8 @@ public final class ClusterMap {
             LoadVector v = k.vector();
             out.add(new NodeView(n, v.address(), state, v.cores(), v.speed(), v.load1(), v.cpuPercent(),
                     v.memFreeBytes(), v.memTotalBytes(), v.swapFreeBytes(), v.swapTotalBytes(), v.ownerIdleSeconds(),
-                    v.ownerPresent(), v.guestJobs(), v.guestSlots(), v.sandbox(), v.version(), heard, n.equals(self)));
+                    v.ownerPresent(), v.guestJobs(), v.guestSlots(), v.sandbox(), v.version(), heard, n.equals(self),
+                    v.labels(), v.guestCpus()));
         }
         out.sort(Comparator.comparing(NodeView::name));
         return out;

@@ -14,6 +14,8 @@ import java.nio.file.attribute.PosixFilePermissions;
  * tls/              node.key (0600), node.crt, ca.crt, crl.der
  * ca/               only on the node that ran `herd init`: ca.key, ca.db
  * peers.txt         last known members' gRPC addresses (discovery on restart)
+ * labels.txt        the node's labels (herd label add), one a line
+ * policy.properties the owner policy (herd policy set), e.g. guest-cpus=0.5
  * herd.sock         the local control socket for the CLI
  * daemon.pid, daemon.log
  * </pre>

@@ -99,6 +99,7 @@ public final class Node implements AutoCloseable {
     private io.herd.transfer.ContentStore store;
     private io.herd.home.JobManager jobs;
     private JobControl jobControl;
+    private NodeAdmin admin;
     private io.grpc.netty.shaded.io.netty.handler.ssl.SslContext clientTls;
     private final java.util.Map<String, ManagedChannel> channels = new java.util.concurrent.ConcurrentHashMap<>();
     private long startedAt;
@@ -145,10 +146,14 @@ public final class Node implements AutoCloseable {
         try (var old = Files.list(sandboxes)) {
             for (java.nio.file.Path p : old.toList()) io.herd.transfer.SandboxFiles.delete(p);
         }
+        io.herd.executor.Cgroups cgroups = io.herd.executor.Cgroups.detect("herd-" + config.name());
         hostJobs = new io.herd.host.HostJobs(config.name(), dir.root().resolve("sandboxes"),
-                new io.herd.executor.ProcessRunner(io.herd.executor.Cgroups.detect("herd-" + config.name())), store, slots, clock);
+                new io.herd.executor.ProcessRunner(cgroups), store, slots, clock);
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
                 SandboxLevel.detect(), Version.get(), hostJobs::runningJobs);
+        admin = new NodeAdmin(config.name(), dir.root(), cgroups, this::adminChanged);
+        admin.start();
+        sampler.setAdmin(admin.labels(), admin.guestCpusInForce());
         gossip = new GossipEngine(config.name(), options.gossip(), new Random());
         GossipEngine.GossipConfig g = options.gossip();
         // A node's entry reaches a given peer through the background refresh about every
@@ -213,10 +218,7 @@ public final class Node implements AutoCloseable {
 
     private java.util.Collection<io.herd.scheduler.HostView> hostViews() {
         List<io.herd.scheduler.HostView> out = new ArrayList<>();
-        for (NodeView v : nodes()) {
-            out.add(new io.herd.scheduler.HostView(v.name(), v.state(), v.cores(), v.speed(), v.load(), v.cpuPercent(),
-                    v.memFreeBytes(), v.memTotalBytes(), v.guestSlots(), v.guestJobs(), java.util.Map.of(), Set.of(), 0, 0));
-        }
+        for (NodeView v : nodes()) out.add(HostViews.of(v));
         return out;
     }
 
@@ -237,6 +239,12 @@ public final class Node implements AutoCloseable {
             gossip.publishLocal(v, now);
             syncMapFromGossip(now);
         }
+    }
+
+    /** Labels or the guest CPU cap changed: publish at once, so peers hear it as news within the freshness bound. */
+    private void adminChanged() {
+        sampler.setAdmin(admin.labels(), admin.guestCpusInForce());
+        publish();
     }
 
     private void syncMapFromGossip(long now) {
@@ -436,6 +444,8 @@ public final class Node implements AutoCloseable {
                 yield ack("stopping");
             }
             case SUBMIT, PS, WAIT, CANCEL, INPUT, LOGS, HISTORY, SUBMIT_ARRAY -> jobControl.handle(req, caller);
+            case LABEL -> admin.handle(req.getLabel(), caller);
+            case POLICY -> admin.handle(req.getPolicy(), caller);
             case KIND_NOT_SET -> ControlServer.error("empty request: this herd CLI and daemon may be of different versions", 2);
         };
     }
@@ -444,7 +454,7 @@ public final class Node implements AutoCloseable {
         return ControlReply.newBuilder().setAck(Ack.newBuilder().setMessage(msg)).build();
     }
 
-    private static ControlReply notAdmin(String what, Caller caller) {
+    static ControlReply notAdmin(String what, Caller caller) {
         return ControlServer.error(what + " needs an admin of this node (root, the daemon's user or group '"
                 + Caller.ADMIN_GROUP + "'); you are " + caller.user(), 77);
     }
@@ -524,7 +534,8 @@ public final class Node implements AutoCloseable {
                 .setMemTotalBytes(v.memTotalBytes()).setSwapFreeBytes(v.swapFreeBytes()).setSwapTotalBytes(v.swapTotalBytes())
                 .setOwnerIdleSeconds(v.ownerIdleSeconds()).setOwnerPresent(v.ownerPresent()).setGuestJobs(v.guestJobs())
                 .setGuestSlots(v.guestSlots()).setSandbox(v.sandbox()).setVersion(v.version())
-                .setLastHeardSeconds(v.lastHeardSeconds()).setSelf(v.self()).build();
+                .setLastHeardSeconds(v.lastHeardSeconds()).setSelf(v.self()).addAllLabels(v.labels())
+                .setGuestCpus(v.guestCpus()).build();
     }
 
     // --- gRPC backend -------------------------------------------------------
@@ -612,6 +623,7 @@ public final class Node implements AutoCloseable {
             if (membership != null) membership.close();
             if (jobs != null) jobs.close();
             if (rpc != null) rpc.close();
+            if (admin != null) admin.close();
             channels.values().forEach(ManagedChannel::shutdownNow);
             if (journal != null) journal.close();
             if (ca != null) ca.close();

@@ -64,11 +64,22 @@
  * </pre>
  * Guests run at the lowest CPU priority, so they get what the owner leaves
  * (load that is not guests' is the owner's), up to the guest share, split
- * per thread with the guests already there.
+ * per thread with the guests already there. The guest share is the node
+ * owner's cap ({@code herd policy set guest-cpus 0.4}), gossiped as the
+ * load vector's {@code guestCpus}: a speed-10 node whose guests are capped
+ * at 0.4 cores computes like a speed-4 core for a lone guest, and like a
+ * speed-2 core each for two. So each of a job's CPUs runs there at
+ * {@code speed × min(1, forGuests / (guests + cpus))}: never faster than the
+ * node's own speed, and the job as a whole at no less than
+ * {@code speed × 0.1} (a floor, so a saturated node still has a finite time).
  *
  * <h2>Constraints</h2>
  * {@link io.herd.scheduler.Constraint} documents the {@code --on} language:
  * {@code mem>=8G && speed>1.5 && label==fast}, where {@code label==X} means the
- * node carries label X and any other unknown name is a label key.
+ * node carries label X ({@code herd label add X} there; gossiped, so every
+ * home sees it within the gossip freshness of about 2 s), {@code label!=X}
+ * that it does not, and any other unknown name is a label key. A node's
+ * labels reach {@link io.herd.scheduler.HostView#labels()} as keys with an
+ * empty value.
  */
 package io.herd.scheduler;

@@ -17,6 +17,16 @@ class LoadChangeTest {
     }
 
     @Test
+    void aLabelOrGuestCpuCapChangeIsNews() {
+        LoadVector b = BASE.withAdmin(java.util.List.of("fast"), 0.5);
+        assertThat(LoadChange.isNews(b, b.withSeq(2))).isFalse();
+        assertThat(LoadChange.isNews(b, b.withSeq(2).withAdmin(java.util.List.of("fast", "gpu"), 0.5))).isTrue();
+        assertThat(LoadChange.isNews(b, b.withSeq(2).withAdmin(java.util.List.of(), 0.5))).isTrue();
+        assertThat(LoadChange.isNews(b, b.withSeq(2).withAdmin(java.util.List.of("fast"), 0))).isTrue();
+        assertThat(LoadChange.isNews(b, b.withSeq(2).withAdmin(java.util.List.of("fast"), 0.25))).isTrue();
+    }
+
+    @Test
     void jitterIsNotNews() {
         LoadVector b = BASE;
         assertThat(LoadChange.isNews(b, with(b.load1() + 0.4, b.cpuPercent() + 10, b.memFreeBytes() - (300L << 20),

@@ -55,11 +55,16 @@ class LoadVectorCodecTest {
                 rates, text, text).as(Identity::new);
         var load = Combinators.combine(rates, Arbitraries.doubles().between(0, 100), counts, counts, counts, counts,
                 Arbitraries.longs().between(-1, Long.MAX_VALUE), Arbitraries.of(true, false)).as(Load::new);
+        Arbitrary<String> label = Arbitraries.strings().withCharRange('a', 'z').numeric().withChars('_', '.', '-')
+                .ofMinLength(1).ofMaxLength(io.herd.policy.Labels.MAX_CHARS).filter(io.herd.policy.Labels::valid);
+        Arbitrary<Double> caps = Arbitraries.oneOf(Arbitraries.just(0.0), Arbitraries.doubles().between(0.01, 4096));
         var guests = Combinators.combine(Arbitraries.integers().greaterOrEqual(0),
-                Arbitraries.integers().greaterOrEqual(0), Arbitraries.of(true, false)).as(Guests::new);
+                Arbitraries.integers().greaterOrEqual(0), Arbitraries.of(true, false),
+                label.list().uniqueElements().ofMaxSize(io.herd.policy.Labels.MAX_LABELS), caps).as(Guests::new);
         return Combinators.combine(identity, load, guests).as((i, l, g) -> new LoadVector(i.node, i.address,
                 i.incarnation, i.seq, i.cores, i.speed, l.load1, l.cpu, l.memTotal, l.memFree, l.swapTotal,
-                l.swapFree, l.idle, l.present, g.slots, g.jobs, i.sandbox, i.version, g.leaving));
+                l.swapFree, l.idle, l.present, g.slots, g.jobs, i.sandbox, i.version, g.leaving,
+                g.labels.stream().sorted().toList(), g.guestCpus));
     }
 
     @Provide
@@ -85,7 +90,7 @@ class LoadVectorCodecTest {
                 boolean present) {
     }
 
-    record Guests(int slots, int jobs, boolean leaving) {
+    record Guests(int slots, int jobs, boolean leaving, List<String> labels, double guestCpus) {
     }
 
     // --- sizes ---------------------------------------------------------------
@@ -106,8 +111,11 @@ class LoadVectorCodecTest {
         String s = "\u20ac".repeat(LoadVectorCodec.MAX_STRING_CHARS);
         LoadVector worst = new LoadVector(name, s, Long.MAX_VALUE, Long.MAX_VALUE, Integer.MAX_VALUE,
                 Double.MAX_VALUE, Double.MAX_VALUE, 100, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE,
-                Long.MAX_VALUE, Long.MAX_VALUE, true, Integer.MAX_VALUE, Integer.MAX_VALUE, s, s, true);
+                Long.MAX_VALUE, Long.MAX_VALUE, true, Integer.MAX_VALUE, Integer.MAX_VALUE, s, s, true,
+                maxLabels(), 4096);
         assertThat(LoadVectorCodec.encodedSize(worst)).isEqualTo(LoadVectorCodec.MAX_ENTRY_BYTES);
+        // Labels and the guest CPU cap leave room for the default window of 12.
+        assertThat(GossipEngine.GossipConfig.MAX_WINDOW).isGreaterThanOrEqualTo(GossipEngine.GossipConfig.defaults().window());
         // The largest window of worst-case entries still fits one message.
         List<GossipMessage.Item> items = new ArrayList<>();
         for (int i = 0; i <= GossipEngine.GossipConfig.MAX_WINDOW; i++) {
@@ -115,6 +123,50 @@ class LoadVectorCodecTest {
         }
         assertThat(LoadVectorCodec.encode(new GossipMessage(name, items)).length)
                 .isLessThanOrEqualTo(LoadVectorCodec.MAX_MESSAGE_BYTES);
+    }
+
+    private static List<String> maxLabels() {
+        List<String> labels = new ArrayList<>();
+        for (int i = 0; i < io.herd.policy.Labels.MAX_LABELS; i++) {
+            labels.add((char) ('a' + i) + "-".repeat(io.herd.policy.Labels.MAX_CHARS - 1));
+        }
+        return labels;
+    }
+
+    @Test
+    void labelsAndTheGuestCpuCapTravelAndCostLittle() {
+        LoadVector plain = realistic("ws-1", 7);
+        LoadVector labelled = plain.withAdmin(List.of("fast", "gpu.a100"), 0.5);
+        LoadVector back = LoadVectorCodec.decode(LoadVectorCodec.encode(message("ws-1", labelled))).items().get(0).vector();
+        assertThat(back.labels()).containsExactly("fast", "gpu.a100");
+        assertThat(back.guestCpus()).isEqualTo(0.5);
+        assertThat(back).isEqualTo(labelled);
+        // Two short labels and a cap: each label its characters plus 3 bytes (a two-byte tag, as field numbers
+        // from 16 up take, and a length), the cap a tag and 8 bytes.
+        assertThat(LoadVectorCodec.encodedSize(labelled) - LoadVectorCodec.encodedSize(plain)).isEqualTo(7 + 11 + 10);
+    }
+
+    @Test
+    void aVectorFromAnOlderPeerHasNoLabelsAndNoCap() {
+        // An older node does not send fields 20 and 21: proto3 reads them as empty and 0.
+        byte[] wire = io.herd.gossip.proto.GossipMessage.newBuilder().setFormatVersion(1).setSender("old")
+                .addEntries(LoadVectorCodec.toProto(realistic("old", 1)).toBuilder().clearLabels().clearGuestCpus())
+                .addAgeMillis(0).setNewsCount(1).build().toByteArray();
+        LoadVector v = LoadVectorCodec.decode(wire).items().get(0).vector();
+        assertThat(v.labels()).isEmpty();
+        assertThat(v.guestCpus()).isZero();
+    }
+
+    @Test
+    void labelsAndCapAreCheckedOnDecode() {
+        assertRejected(b -> b.addLabels("Fast"), "label 'Fast'");
+        assertRejected(b -> b.addLabels("x\u001b[2J"), "label");
+        assertRejected(b -> b.addLabels("a".repeat(33)), "label");
+        assertRejected(b -> {
+            for (int i = 0; i <= io.herd.policy.Labels.MAX_LABELS; i++) b.addLabels("l" + i);
+        }, "at most 8");
+        assertRejected(b -> b.setGuestCpus(-0.5), "guestCpus");
+        assertRejected(b -> b.setGuestCpus(Double.NaN), "guestCpus");
     }
 
     // --- rejection ------------------------------------------------------------

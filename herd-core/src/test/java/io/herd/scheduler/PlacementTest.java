@@ -101,6 +101,21 @@ class PlacementTest {
     }
 
     @Test
+    void aGuestCpuCapIsSharedByTheGuestsRunningThere() {
+        // Capped at 0.4 cores: a lone guest gets 0.4, one more guest halves it; never below the 0.1 floor.
+        Hosts capped = host("a").cores(8).share(0.4);
+        assertThat(Placement.effectiveCores(1, capped.build(), 0)).isCloseTo(0.4, within(1e-9));
+        assertThat(Placement.effectiveCores(1, capped.guests(1).load(1).build(), 1)).isCloseTo(0.2, within(1e-9));
+        assertThat(Placement.effectiveCores(1, host("a").cores(8).share(0.1).guests(1).load(1).build(), 1))
+                .isCloseTo(Placement.MIN_EFFECTIVE_CORES, within(1e-9));
+        // The cap is what guests get even on an idle 8-core node: speed 10 capped at 0.4 is speed 4 uncapped.
+        assertThat(Placement.estimate(JOB, host("a").cores(8).speed(10).share(0.4).build()).computeSeconds())
+                .isCloseTo(Placement.estimate(JOB, host("b").cores(8).speed(4).build()).computeSeconds(), within(1e-9));
+        // A cap above what the owner leaves does not help: owner load 7.5 of 8 leaves 0.5 whatever the cap.
+        assertThat(Placement.effectiveCores(1, host("a").cores(8).load(7.5).share(4).build(), 0)).isCloseTo(0.5, within(1e-9));
+    }
+
+    @Test
     void aSmallGuestShareMakesAFastNodeSlow() {
         assertThat(order(JOB, host("fast").speed(8).share(0.25), host("plain").speed(3))).containsExactly("plain", "fast");
     }

@@ -14,8 +14,11 @@ import java.util.function.Function;
  *
  * <p>The table never wraps. When it is wider than the terminal it gives up
  * columns in order of how rarely they matter when looking at a pool: VERSION,
- * then SANDBOX, then the long headers (OWNER IDLE becomes IDLE), then ADDRESS,
- * then it shortens long names; only if all that is not enough are lines cut.
+ * then SANDBOX, then the long headers (OWNER IDLE becomes IDLE), then ADDRESS
+ * and LABELS, then it shortens long names, then drops GUEST CPU and the
+ * figures; only if all that is not enough are lines cut. GUEST CPU (the
+ * guests' CPU cap, {@code all} for none) and LABELS are shown only when some
+ * node has a cap or a label.
  *
  * <p>Node states are printed as the words {@code herd} uses everywhere
  * ({@code alive}, {@code suspect}, {@code dead}, {@code leaving}, {@code left})
@@ -59,19 +62,29 @@ public final class NodesTable {
             n -> gone(n) ? Units.UNKNOWN : Units.duration(n.ownerIdleSeconds()) + (n.ownerPresent() ? OWNER_MARK : ""));
     private static final Column GUESTS = new Column("GUESTS", "GUESTS", true,
             n -> gone(n) ? Units.UNKNOWN : n.guestJobs() + "/" + n.guestSlots());
+    private static final Column GUEST_CPU = new Column("GUEST CPU", "GCPU", true,
+            n -> gone(n) ? Units.UNKNOWN : n.guestCpus() > 0 ? io.herd.policy.Policy.formatCores(n.guestCpus()) : "all");
+    private static final Column LABELS = new Column("LABELS", "LABELS", false,
+            n -> n.labels().isEmpty() ? Units.UNKNOWN : String.join(",", n.labels()));
     private static final Column SANDBOX = new Column("SANDBOX", "SANDBOX", false, n -> Text.orDash(n.sandbox()));
     private static final Column VERSION = new Column("VERSION", "VERSION", false, n -> Text.orDash(n.version()));
 
     private static final List<Column> ALL =
-            List.of(NAME, ADDRESS, STATE, CORES, SPEED, LOAD, CPU, MEM, IDLE, GUESTS, SANDBOX, VERSION);
-    /** Given up in this order when the table is too wide, after VERSION, SANDBOX and ADDRESS. */
-    private static final List<Column> LAST_RESORT = List.of(SPEED, CPU, GUESTS, IDLE, CORES);
+            List.of(NAME, ADDRESS, STATE, CORES, SPEED, LOAD, CPU, MEM, IDLE, GUESTS, GUEST_CPU, LABELS, SANDBOX, VERSION);
+    /** Given up in this order when the table is too wide, after VERSION, SANDBOX, ADDRESS and LABELS. */
+    private static final List<Column> LAST_RESORT = List.of(GUEST_CPU, SPEED, CPU, GUESTS, IDLE, CORES);
     private static final int SHORT_HEADERS = 3;
     private static final int CUT_NAMES = 5;
     private static final int MAX_LEVEL = CUT_NAMES + LAST_RESORT.size();
 
-    private static List<Column> columnsFor(int level) {
+    /**
+     * The columns at a level of giving up. GUEST CPU and LABELS appear only
+     * when some node has a guest CPU cap or a label: most pools use neither.
+     */
+    private static List<Column> columnsFor(int level, List<NodeView> nodes) {
         List<Column> columns = new ArrayList<>(ALL);
+        if (nodes.stream().noneMatch(n -> n.guestCpus() > 0 && !gone(n))) columns.remove(GUEST_CPU);
+        if (nodes.stream().allMatch(n -> n.labels().isEmpty())) columns.remove(LABELS);
         if (level >= 1) {
             columns.remove(VERSION);
         }
@@ -80,6 +93,7 @@ public final class NodesTable {
         }
         if (level >= 4) {
             columns.remove(ADDRESS);
+            columns.remove(LABELS);
         }
         for (int i = 0; i < level - CUT_NAMES; i++) {
             columns.remove(LAST_RESORT.get(i));
@@ -109,7 +123,7 @@ public final class NodesTable {
         int[] widths = null;
         boolean shortHeaders = false;
         for (int level = 0; level <= MAX_LEVEL; level++) {
-            columns = columnsFor(level);
+            columns = columnsFor(level, sorted);
             shortHeaders = level >= SHORT_HEADERS;
             widths = widths(columns, sorted, shortHeaders);
             if (level >= CUT_NAMES && total(widths) > limit) {

@@ -35,6 +35,21 @@ class NodesTableTest {
     }
 
     @Test
+    void guestCpuCapAndLabelsGetColumnsWhenSomeNodeHasThem() {
+        List<NodeView> nodes = List.of(node("alpha").labels("fast", "gpu").guestCpus(0.5).build(), node("bravo").build());
+        String table = NodesTable.render(nodes, 0);
+        assertThat(lines(table).get(0).split(" {2,}")).containsExactly(
+                "NAME", "ADDRESS", "STATE", "CORES", "SPEED", "LOAD", "CPU%", "MEM FREE", "OWNER IDLE", "GUESTS",
+                "GUEST CPU", "LABELS", "SANDBOX", "VERSION");
+        assertThat(row(table, "alpha").trim().split(" {2,}")).contains("0.5", "fast,gpu");
+        assertThat(row(table, "bravo").trim().split(" {2,}")).contains("all", "-");
+        // At 80 columns labels give way with the address; the cap stays.
+        String narrow = NodesTable.render(nodes, 80);
+        assertThat(lines(narrow).get(0)).contains("GCPU").doesNotContain("LABELS");
+        assertThat(lines(narrow)).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(80));
+    }
+
+    @Test
     void at80ColumnsVersionSandboxAndAddressGiveWayBeforeTheFigures() {
         String table = NodesTable.render(TestNodes.four(), 80);
 

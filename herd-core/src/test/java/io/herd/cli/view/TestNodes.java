@@ -27,6 +27,8 @@ final class TestNodes {
     private String version = "0.1.0-SNAPSHOT";
     private double lastHeard = 0.3;
     private boolean self;
+    private List<String> labels = List.of();
+    private double guestCpus;
 
     static TestNodes node(String name) {
         TestNodes b = new TestNodes();
@@ -46,10 +48,13 @@ final class TestNodes {
     TestNodes version(String v) { version = v; return this; }
     TestNodes lastHeard(double v) { lastHeard = v; return this; }
     TestNodes self() { self = true; return this; }
+    TestNodes labels(String... v) { labels = List.of(v); return this; }
+    TestNodes guestCpus(double v) { guestCpus = v; return this; }
 
     NodeView build() {
         return new NodeView(name, address, state, cores, speed, load, cpuPercent, memFree, memTotal,
-                G, 2 * G, ownerIdle, ownerPresent, guestJobs, guestSlots, sandbox, version, lastHeard, self);
+                G, 2 * G, ownerIdle, ownerPresent, guestJobs, guestSlots, sandbox, version, lastHeard, self, labels,
+                guestCpus);
     }
 
     /** Four nodes out of name order: alpha (self), bravo, charlie (dead), delta (owner present). */

@@ -1,0 +1,153 @@
+package io.herd.policy;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.regex.Pattern;
+
+/**
+ * The owner's policy for guests on this node, as set with
+ * {@code herd policy set KEY VALUE}. Pure: parsing, validation and the file
+ * format; applying it (cgroups) is the daemon's business.
+ *
+ * <h2>Keys</h2>
+ * <pre>
+ *   guest-cpus   cores all guests together may use, e.g. 0.5 or 2;
+ *                none or unlimited lifts the cap (stored as 0)
+ * </pre>
+ * More keys (which users' guests to accept, idle time, time windows) are
+ * added here: one component, one {@link #KEYS} entry, one case in
+ * {@link #with} and {@link #settings}.
+ *
+ * <p>Kept in the data directory as {@value #FILE}, a properties file
+ * written atomically. A key the file does not mention has its default.
+ *
+ * @param guestCpus cap on the CPU of all guests together, in cores; 0 = no cap
+ */
+public record Policy(double guestCpus) {
+
+    /** File name in the data directory. */
+    public static final String FILE = "policy.properties";
+    /** The keys {@code herd policy set} knows, in the order {@code herd policy show} prints them. */
+    public static final List<String> KEYS = List.of("guest-cpus");
+    /** Smallest cap: the kernel's minimum CFS quota is 1 ms per 100 ms period. */
+    public static final double MIN_GUEST_CPUS = 0.01;
+    /** Largest cap. */
+    public static final double MAX_GUEST_CPUS = 4096;
+    /** Everything at its default: no cap. */
+    public static final Policy DEFAULT = new Policy(0);
+
+    private static final Pattern DECIMAL = Pattern.compile("[0-9]+(\\.[0-9]+)?|\\.[0-9]+");
+
+    public Policy {
+        if (guestCpus != 0 && !(guestCpus >= MIN_GUEST_CPUS && guestCpus <= MAX_GUEST_CPUS)) {
+            throw new IllegalArgumentException(guestCpusRule(Double.toString(guestCpus)));
+        }
+    }
+
+    /** True when guests are capped. */
+    public boolean capsGuestCpus() {
+        return guestCpus > 0;
+    }
+
+    /**
+     * This policy with {@code key} set from its text form.
+     *
+     * @throws IllegalArgumentException for an unknown key or a bad value, saying what is allowed
+     */
+    public Policy with(String key, String value) {
+        String v = value == null ? "" : value.strip();
+        return switch (key == null ? "" : key) {
+            case "guest-cpus" -> new Policy(parseGuestCpus(v));
+            default -> throw new IllegalArgumentException("unknown policy key '" + key + "'; known keys: "
+                    + String.join(", ", KEYS));
+        };
+    }
+
+    /**
+     * Reads a guest CPU cap: a decimal number of cores from 0.01 to 4096, or
+     * {@code none} / {@code unlimited} for no cap (0).
+     */
+    public static double parseGuestCpus(String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT);
+        if (t.equals("none") || t.equals("unlimited")) return 0;
+        if (DECIMAL.matcher(t).matches()) {
+            double d = Double.parseDouble(t);
+            if (d >= MIN_GUEST_CPUS && d <= MAX_GUEST_CPUS) return d;
+        }
+        throw new IllegalArgumentException(guestCpusRule(text));
+    }
+
+    private static String guestCpusRule(String given) {
+        return "guest-cpus must be a number of cores from " + MIN_GUEST_CPUS + " to " + (int) MAX_GUEST_CPUS
+                + " (e.g. 0.5), or none/unlimited to lift the cap; not '" + given + "'";
+    }
+
+    /** Every key with its value as {@code herd policy show} prints it, in {@link #KEYS} order. */
+    public Map<String, String> settings() {
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("guest-cpus", capsGuestCpus() ? formatCores(guestCpus) : "unlimited");
+        return out;
+    }
+
+    /** Cores as a short decimal: 0.5, 2, 0.25. */
+    public static String formatCores(double cores) {
+        if (cores == Math.rint(cores)) return Long.toString((long) cores);
+        return java.math.BigDecimal.valueOf(cores).stripTrailingZeros().toPlainString();
+    }
+
+    /**
+     * Reads the policy file; a missing file is {@link #DEFAULT}.
+     *
+     * @throws IllegalArgumentException when the file has an unknown key or a bad value (naming the file)
+     */
+    public static Policy load(Path file) throws IOException {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            return DEFAULT;
+        }
+        return parse(text, file.toString());
+    }
+
+    /** Parses the file format; {@code source} names it in errors. */
+    static Policy parse(String text, String source) {
+        Properties p = new Properties();
+        try {
+            p.load(new StringReader(text));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + " is not a properties file (" + e.getMessage()
+                    + "); fix it or set the policy again with `herd policy set`", e);
+        }
+        Policy policy = DEFAULT;
+        for (String key : p.stringPropertyNames().stream().sorted().toList()) {
+            try {
+                policy = policy.with(key, p.getProperty(key));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+            }
+        }
+        return policy;
+    }
+
+    /** The file format: every key, so the file documents what can be set. */
+    String format() {
+        StringBuilder b = new StringBuilder("# herd owner policy (herd policy set KEY VALUE)\n");
+        settings().forEach((k, v) -> b.append(k).append('=').append(v).append('\n'));
+        return b.toString();
+    }
+
+    /** Replaces the policy file atomically. */
+    public void save(Path file) throws IOException {
+        AtomicFiles.write(file, format());
+    }
+}
