@@ -97,6 +97,7 @@ public final class Node implements AutoCloseable {
     private io.herd.journal.Journal journal;
     private io.herd.host.HostJobs hostJobs;
     private io.herd.transfer.ContentStore store;
+    private io.herd.transfer.TransferServer transfers;
     private volatile io.herd.home.JobManager jobs;
     private JobControl jobControl;
     private NodeAdmin admin;
@@ -141,6 +142,7 @@ public final class Node implements AutoCloseable {
         int slots = Runtime.getRuntime().availableProcessors();
         journal = io.herd.journal.Journal.open(dir.root().resolve("journal.db"), config.name());
         store = new io.herd.transfer.ContentStore(dir.root().resolve("store"), storeBytes(dir.root()));
+        transfers = new io.herd.transfer.TransferServer(store);
         // Sandboxes of a previous life are dead: their jobs run again from their home nodes.
         java.nio.file.Path sandboxes = Files.createDirectories(dir.root().resolve("sandboxes"));
         try (var old = Files.list(sandboxes)) {
@@ -164,7 +166,7 @@ public final class Node implements AutoCloseable {
 
         long tBench = System.nanoTime();
         rpc = new NodeRpcServer(config.grpcBind(), TlsContexts.grpcServer(identity, revocations), revocations, new RpcBackend(),
-                List.of(hostJobs, new io.herd.transfer.TransferServer(store).service()));
+                List.of(hostJobs, transfers.service()));
         rpc.start();
 
         long tRpc = System.nanoTime();
@@ -434,7 +436,9 @@ public final class Node implements AutoCloseable {
                     .setUptimeMillis(clock.millis() - startedAt).setSpeed(speed)
                     .setGossipBytesSent(gossip.bytesSent()).setGossipMessagesSent(gossip.messagesSent())
                     .setTransportBytesSent(membership.traffic().bytesSent())
-                    .setTransportBytesReceived(membership.traffic().bytesReceived())).build();
+                    .setTransportBytesReceived(membership.traffic().bytesReceived())
+                    .setStagedBytesReceived(transfers.bytesReceived()).setStagedBytesSent(transfers.bytesSent())
+                    .setStoreBytes(store.usedBytes())).build();
             case NODES -> {
                 NodesReply.Builder b = NodesReply.newBuilder();
                 for (NodeView v : nodes()) b.addNodes(toInfo(v));
