@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -42,12 +41,8 @@ class ArrayFailureTest {
 
     @BeforeAll
     void form() {
-        cluster = new TestCluster();
-        home = cluster.init("home", "lab");
-        String token = cluster.token(home, 2);
-        cluster.join("h1", home, token);
-        cluster.join("h2", home, token);
-        cluster.awaitStates(home, Map.of("home", "alive", "h1", "alive", "h2", "alive"), Duration.ofSeconds(40));
+        cluster = TestCluster.formed("", "h1", "h2");
+        home = cluster.node("home");
     }
 
     @AfterAll

@@ -17,7 +17,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -38,10 +37,8 @@ class BatchJobsTest {
 
     @BeforeAll
     void form() {
-        cluster = new TestCluster();
-        home = cluster.init("home", "lab");
-        cluster.join("host", home, cluster.token(home, 1));
-        cluster.awaitStates(home, Map.of("home", "alive", "host", "alive"), Duration.ofSeconds(30));
+        cluster = TestCluster.formed("", "host");
+        home = cluster.node("home");
     }
 
     @AfterAll

@@ -7,8 +7,6 @@ import io.herd.testing.TestCluster;
 import io.herd.testing.TestCluster.TestNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,10 +26,8 @@ class OutputVolumeTest {
 
     @BeforeAll
     void form() {
-        cluster = new TestCluster("-Xmx80m -Dherd.maxLogBytes=" + LOG_CAP);
-        home = cluster.init("home", "lab");
-        cluster.join("host", home, cluster.token(home, 1));
-        cluster.awaitStates(home, Map.of("home", "alive", "host", "alive"), Duration.ofSeconds(30));
+        cluster = TestCluster.formed("-Xmx80m -Dherd.maxLogBytes=" + LOG_CAP, "host");
+        home = cluster.node("home");
     }
 
     @AfterAll

@@ -8,8 +8,6 @@ import io.herd.testing.TestCluster.TestNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,10 +23,8 @@ class StagingTest {
 
     @BeforeAll
     void form() {
-        cluster = new TestCluster();
-        home = cluster.init("home", "lab");
-        cluster.join("host", home, cluster.token(home, 1));
-        cluster.awaitStates(home, Map.of("home", "alive", "host", "alive"), Duration.ofSeconds(30));
+        cluster = TestCluster.formed("", "host");
+        home = cluster.node("home");
     }
 
     @AfterAll

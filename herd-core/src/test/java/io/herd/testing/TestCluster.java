@@ -61,6 +61,32 @@ public final class TestCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * A formed cluster: node {@code home} made by {@code herd init} (cluster "lab"), each of
+     * {@code hosts} joined to it with one token, all alive in home's view.
+     *
+     * @param daemonOpts JVM options for the daemons, or ""
+     */
+    public static TestCluster formed(String daemonOpts, String... hosts) {
+        TestCluster c = new TestCluster(daemonOpts);
+        try {
+            TestNode home = c.init("home", "lab");
+            Map<String, String> alive = new LinkedHashMap<>(Map.of("home", "alive"));
+            if (hosts.length > 0) {
+                String token = c.token(home, hosts.length);
+                for (String h : hosts) {
+                    c.join(h, home, token);
+                    alive.put(h, "alive");
+                }
+            }
+            c.awaitStates(home, alive, Duration.ofSeconds(30 + 10L * hosts.length));
+            return c;
+        } catch (RuntimeException | Error e) {
+            c.close();
+            throw e;
+        }
+    }
+
     public Path root() { return root; }
 
     public TestNode node(String name) { return nodes.get(name); }
