@@ -104,7 +104,7 @@ final class DemoCommand implements Callable<Integer> {
         int status = 0;
         boolean interrupted = false;
         if (kind != DemoWorkload.NONE) {
-            ArrayRun.Outcome o = runWorkload(tty);
+            ArrayRun.Outcome o = runWorkload(tty, nodes);
             status = o.bad() == 0 ? 0 : 1;
             interrupted = o.cancelled() > 0;
         }
@@ -182,7 +182,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** Runs the workload from a work directory under the demo's root, as {@code herd run --each} would, and reports. */
-    private ArrayRun.Outcome runWorkload(boolean tty) throws Exception {
+    private ArrayRun.Outcome runWorkload(boolean tty, List<NodeView> before) throws Exception {
         Path work = Files.createDirectories(root.resolve("work"));
         JobOptions job = kind.prepare(work, jobs);
         System.out.println();
@@ -191,7 +191,7 @@ final class DemoCommand implements Callable<Integer> {
                 .map(DemoCommand::quote).toList()) + "   (in " + work + ")");
         ArrayRun.Outcome o = ArrayRun.run(dirs.get(0), job, tty, true);
         System.out.println();
-        System.out.println("where the jobs ran (the faster a node, the more it finishes):");
+        System.out.println("where the jobs ran (a node with a larger share finishes more, when the machine has the cores to give):");
         int width = o.hosts().values().stream().mapToInt(Integer::intValue).max().orElse(1);
         for (int i = 0; i < count; i++) {
             String name = "node" + (i + 1);
@@ -200,6 +200,12 @@ final class DemoCommand implements Callable<Integer> {
             System.out.printf(java.util.Locale.ROOT, "  %-7s %-11s %3d job%s  %s%n", name, cap, n, n == 1 ? " " : "s",
                     "#".repeat((int) Math.round(30.0 * n / Math.max(1, width))));
         }
+        before.stream().filter(NodeView::self).findFirst().ifPresent(v -> {
+            if (v.load() > 2.0 * v.cores()) {
+                System.out.printf(java.util.Locale.ROOT, "(this machine was busy before the demo's jobs started: load %.1f on %d cores,"
+                        + " so every node got less than its share and the counts differ less)%n", v.load(), v.cores());
+            }
+        });
         for (String line : kind.report(work, jobs)) System.out.println(line);
         if (o.bad() > 0) {
             System.out.println("herd demo: " + o.bad() + " of " + o.size() + " jobs did not succeed; see the messages above");
