@@ -10,8 +10,10 @@ import io.herd.node.DataDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
@@ -53,18 +55,49 @@ final class ArrayRun {
 
     /** {@code herd run --each}: waits for every job; see the class comment for output and exit status. */
     static int run(DataDir dir, JobOptions job) throws IOException {
+        return run(dir, job, stderrIsTerminal(), false).exit();
+    }
+
+    /**
+     * What a finished {@code run --each} saw: the counts of its summary line, and how many of the
+     * array's jobs ended on each host (by node name, in the order they first ended there).
+     */
+    record Outcome(String arrayId, int size, int ok, int cancelled, Map<String, Integer> hosts, long runMs, long cpuMs,
+                   long wallMs) {
+        int bad() {
+            return size - ok;
+        }
+
+        int exit() {
+            return Math.min(bad(), MAX_EXIT);
+        }
+
+        double speedup() {
+            return runMs / (double) Math.max(1, wallMs);
+        }
+    }
+
+    /**
+     * As {@link #run(DataDir, JobOptions)}, with the caller choosing whether to draw the progress
+     * bar (still only on a terminal) and what a second Ctrl-C does: stop at once ({@code
+     * Runtime.halt}) or, with {@code exitOnSecondSignal}, {@code System.exit} so the caller's
+     * shutdown hooks run (the demo removes its cluster in one). The signal handlers are put back
+     * as they were when the array is done.
+     */
+    static Outcome run(DataDir dir, JobOptions job, boolean showBar, boolean exitOnSecondSignal) throws IOException {
         SubmitArrayRequest req = request(job, true);
         long t0 = System.nanoTime();
+        List<Object[]> previous = new java.util.ArrayList<>();
         try (ControlStream s = ControlStream.open(dir, ControlRequest.newBuilder().setSubmitArray(req).build())) {
             // Handlers first: a Ctrl-C that comes before the reply still cancels (the daemon reads it after submitting).
             AtomicReference<String> arrayId = new AtomicReference<>("the array");
             AtomicReference<ArrayProgress> progress = new AtomicReference<>();
-            cancelOnSignals(s, arrayId, progress);
+            previous.addAll(cancelOnSignals(s, arrayId, progress, exitOnSecondSignal));
             ArraySubmitted a = s.next().getArraySubmitted();
             arrayId.set("array " + a.getArrayId());
             int size = a.getJobIdsCount();
             ReentrantLock terminal = new ReentrantLock();
-            ArrayProgress bar = stderrIsTerminal() ? ArrayProgress.start(a.getArrayId(), size, terminal) : null;
+            ArrayProgress bar = showBar && stderrIsTerminal() ? ArrayProgress.start(a.getArrayId(), size, terminal) : null;
             progress.set(bar);
             int finished = 0;
             int ok = 0;
@@ -72,6 +105,7 @@ final class ArrayRun {
             int retried = 0;
             long runMs = 0;
             long cpuMs = 0;
+            Map<String, Integer> hosts = new LinkedHashMap<>();
             try {
                 while (true) {
                     ControlReply r = s.next();
@@ -87,6 +121,7 @@ final class ArrayRun {
                             runMs += e.getRunMillis();
                             cpuMs += e.getCpuMillis();
                             if (e.getAttempts() > 1) retried++;
+                            if (!e.getExit().getHost().isEmpty()) hosts.merge(e.getExit().getHost(), 1, Integer::sum);
                             String state = e.getExit().getState();
                             if (state.equals("done") && e.getExit().getCode() == 0) ok++;
                             if (state.equals("cancelled")) cancelled++;
@@ -108,7 +143,7 @@ final class ArrayRun {
                             long wallMs = Math.max(1, (System.nanoTime() - t0) / 1_000_000);
                             int bad = size - ok;
                             System.err.println(summary(a.getArrayId(), size, ok, bad, cancelled, retried, cpuMs, runMs, wallMs));
-                            return Math.min(bad, MAX_EXIT);
+                            return new Outcome(a.getArrayId(), size, ok, cancelled, hosts, runMs, cpuMs, wallMs);
                         }
                         default -> { }
                     }
@@ -117,6 +152,8 @@ final class ArrayRun {
                 if (terminal.isHeldByCurrentThread()) terminal.unlock();
                 if (bar != null) bar.close();
             }
+        } finally {
+            restoreSignals(previous);
         }
     }
 
@@ -143,15 +180,22 @@ final class ArrayRun {
         return io.herd.cli.view.Units.duration(ms / 1000.0);
     }
 
-    /** Ctrl-C (or SIGTERM, SIGHUP) cancels the array's unfinished jobs; a second one stops waiting at once. */
+    /**
+     * Ctrl-C (or SIGTERM, SIGHUP) cancels the array's unfinished jobs; a second one stops waiting at once.
+     * Returns the handlers it replaced, as {signal, handler} pairs, for {@link #restoreSignals}.
+     */
     @SuppressWarnings("restriction")
-    private static void cancelOnSignals(ControlStream s, AtomicReference<String> what, AtomicReference<ArrayProgress> progress) {
+    private static List<Object[]> cancelOnSignals(ControlStream s, AtomicReference<String> what,
+                                                  AtomicReference<ArrayProgress> progress, boolean exitOnSecond) {
         AtomicInteger count = new AtomicInteger();
+        List<Object[]> previous = new java.util.ArrayList<>();
         for (String[] sig : new String[][] {{"INT", "2"}, {"TERM", "15"}, {"HUP", "1"}}) {
             try {
-                sun.misc.Signal.handle(new sun.misc.Signal(sig[0]), x -> {
+                sun.misc.Signal signal = new sun.misc.Signal(sig[0]);
+                sun.misc.SignalHandler old = sun.misc.Signal.handle(signal, x -> {
                     if (count.incrementAndGet() > 1) {
                         System.err.println("\nherd: stopped waiting; the jobs of " + what.get() + " that were not cancelled go on");
+                        if (exitOnSecond) System.exit(128 + Integer.parseInt(sig[1]));
                         Runtime.getRuntime().halt(128 + Integer.parseInt(sig[1]));
                     }
                     ArrayProgress bar = progress.get();
@@ -159,8 +203,21 @@ final class ArrayRun {
                     System.err.println("herd: cancelling the unfinished jobs of " + what.get() + " (again to stop waiting)");
                     s.send(ClientInput.newBuilder().setSignal(Integer.parseInt(sig[1])).build());
                 });
+                previous.add(new Object[] {signal, old});
             } catch (IllegalArgumentException ignored) {
                 // signal not available here
+            }
+        }
+        return previous;
+    }
+
+    @SuppressWarnings("restriction")
+    private static void restoreSignals(List<Object[]> previous) {
+        for (Object[] p : previous) {
+            try {
+                sun.misc.Signal.handle((sun.misc.Signal) p[0], (sun.misc.SignalHandler) p[1]);
+            } catch (IllegalArgumentException ignored) {
+                // as when it was installed
             }
         }
     }

@@ -3,6 +3,7 @@ package io.herd.cli;
 import io.herd.api.ControlClient;
 import io.herd.api.proto.ControlRequest;
 import io.herd.api.proto.LeaveRequest;
+import io.herd.api.proto.PolicyRequest;
 import io.herd.api.proto.TokenRequest;
 import io.herd.cli.view.MonView;
 import io.herd.cli.view.NodesTable;
@@ -28,20 +29,34 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "demo", description = {"Start a local demo cluster of 4 daemons on 127.0.0.1 (separate processes, own data",
-        "directories and ports under a temporary directory), formed with real tokens and TLS; show it;",
-        "remove everything on exit or Ctrl-C."})
+        "directories and ports under a temporary directory), formed with real tokens and TLS; give the nodes",
+        "different guest CPU shares (1.0, 0.6, 0.4, 0.2 cores) so they differ in speed; run an array of real jobs",
+        "over the pool (herd run --each) and show the speedup and where the jobs ran; then the live monitor on a",
+        "terminal; remove everything on exit or Ctrl-C."})
 final class DemoCommand implements Callable<Integer> {
+
+    /** Guest CPU shares of node1, node2, ... (repeating): the same cap as {@code herd policy set guest-cpus}. */
+    static final double[] SHARES = {1.0, 0.6, 0.4, 0.2};
 
     @Option(names = "--nodes", defaultValue = "4", description = "How many nodes (default: ${DEFAULT-VALUE}).") int count;
     @Option(names = "--no-mon", description = "Do not open the live monitor even on a terminal.") boolean noMon;
+    @Option(names = "--jobs", paramLabel = "N", defaultValue = "24",
+            description = "Jobs in the demo's array: keys, tiles or builtin jobs (default: ${DEFAULT-VALUE}).") int jobs;
+    @Option(names = "--workload", paramLabel = "KIND", defaultValue = "auto",
+            description = {"What the array runs: genrsa (openssl genrsa 2048 keys), povray (tiles of a built-in scene),",
+                    "builtin (a shell arithmetic loop), none (only the cluster), or auto: povray if installed,",
+                    "else genrsa if openssl is, else builtin (default: ${DEFAULT-VALUE})."}) String workload;
 
     private final List<DataDir> dirs = new ArrayList<>();
     private final AtomicBoolean cleaned = new AtomicBoolean();
     private Path root;
+    private DemoWorkload kind;
 
     @Override
     public Integer call() throws Exception {
         if (count < 1 || count > 16) throw new CliException("--nodes must be between 1 and 16", 2);
+        if (jobs < 1 || jobs > 1000) throw new CliException("--jobs must be between 1 and 1000", 2);
+        kind = DemoWorkload.parse(workload);
         root = Files.createTempDirectory("herd-demo-");
         Thread hook = new Thread(this::cleanup, "herd-demo-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -81,10 +96,19 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println("  node2..node" + count + ": verified the CA pin, got certificates by CSR, joined over mutual TLS");
         }
         List<NodeView> nodes = awaitFormed(Duration.ofSeconds(60));
-        System.out.printf("cluster of %d formed in %.1f s%n%n", count, (System.nanoTime() - t0) / 1e9);
+        System.out.printf("cluster of %d formed in %.1f s%n", count, (System.nanoTime() - t0) / 1e9);
         boolean tty = System.console() != null;
+        if (kind != DemoWorkload.NONE) nodes = shareCpus(nodes);
+        System.out.println();
         System.out.print(NodesTable.render(nodes, Terminals.width(tty), tty));
-        if (tty && !noMon) {
+        int status = 0;
+        boolean interrupted = false;
+        if (kind != DemoWorkload.NONE) {
+            ArrayRun.Outcome o = runWorkload(tty, nodes);
+            status = o.bad() == 0 ? 0 : 1;
+            interrupted = o.cancelled() > 0;
+        }
+        if (tty && !noMon && !interrupted) {
             System.out.println();
             System.out.println("opening the live monitor (herd mon); press q to stop the demo");
             try (Terminal t = TerminalBuilder.builder().system(true).build()) {
@@ -99,7 +123,111 @@ final class DemoCommand implements Callable<Integer> {
         }
         System.out.println();
         System.out.println("stopping the demo cluster and removing " + root);
-        return 0;
+        return status;
+    }
+
+    /**
+     * Caps each node's guests at its share of {@link #SHARES} through the same control request as
+     * {@code herd policy set guest-cpus}, and waits until node1's view shows every cap (placement
+     * reads it from there). Where the machine cannot cap (no writable cpu cgroup), says so in one
+     * line, lifts any cap already set and goes on with equal nodes.
+     */
+    private List<NodeView> shareCpus(List<NodeView> nodes) throws Exception {
+        double[] share = new double[count];
+        for (int i = 0; i < count; i++) {
+            share[i] = SHARES[i % SHARES.length];
+            try {
+                Control.call(dirs.get(i), ControlRequest.newBuilder().setPolicy(PolicyRequest.newBuilder()
+                        .setKey("guest-cpus").setValue(io.herd.policy.Policy.formatCores(share[i]))).build());
+            } catch (ControlClient.DaemonError e) {
+                for (int j = 0; j < i; j++) {
+                    try {
+                        Control.call(dirs.get(j), ControlRequest.newBuilder().setPolicy(PolicyRequest.newBuilder()
+                                .setKey("guest-cpus").setValue("none")).build());
+                    } catch (ControlClient.DaemonError again) {
+                        // the daemon lifts it when it stops anyway
+                    }
+                }
+                System.out.println("guest CPU shares: not available here (" + firstClause(e.getMessage())
+                        + "); the nodes run at equal speed");
+                return nodes;
+            }
+        }
+        StringBuilder line = new StringBuilder("guest CPU shares (herd policy set guest-cpus):");
+        for (int i = 0; i < count; i++) {
+            line.append(i == 0 ? " " : ", ").append("node").append(i + 1).append(' ')
+                    .append(String.format(java.util.Locale.ROOT, "%.1f", share[i]));
+        }
+        System.out.println(line.append(" cores"));
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (System.nanoTime() < deadline) {
+            nodes = Control.nodes(dirs.get(0));
+            boolean all = nodes.size() == count;
+            for (NodeView n : nodes) {
+                int i = Integer.parseInt(n.name().substring("node".length())) - 1;
+                if (i < 0 || i >= count || Math.abs(n.guestCpus() - share[i]) > 0.005) all = false;
+            }
+            if (all) return nodes;
+            Thread.sleep(100); // gossip from other processes: nothing to block on
+        }
+        System.out.println("(node1 does not see every share yet; placement catches up as gossip arrives)");
+        return nodes;
+    }
+
+    /** The reason in a daemon's error, without the advice that follows it. */
+    static String firstClause(String message) {
+        String m = message == null ? "" : message;
+        int cut = m.indexOf("; ");
+        return cut < 0 ? m : m.substring(0, cut);
+    }
+
+    /** Runs the workload from a work directory under the demo's root, as {@code herd run --each} would, and reports. */
+    private ArrayRun.Outcome runWorkload(boolean tty, List<NodeView> before) throws Exception {
+        Path work = Files.createDirectories(root.resolve("work"));
+        JobOptions job = kind.prepare(work, jobs);
+        System.out.println();
+        System.out.println("running " + kind.describe(jobs));
+        System.out.println("  herd run --each " + job.each + " -- " + String.join(" ", job.command.stream()
+                .map(DemoCommand::quote).toList()) + "   (in " + work + ")");
+        ArrayRun.Outcome o = ArrayRun.run(dirs.get(0), job, tty, true);
+        System.out.println();
+        System.out.println("where the jobs ran (a node with a larger share finishes more, when the machine has the cores to give):");
+        int width = o.hosts().values().stream().mapToInt(Integer::intValue).max().orElse(1);
+        for (int i = 0; i < count; i++) {
+            String name = "node" + (i + 1);
+            int n = o.hosts().getOrDefault(name, 0);
+            String cap = capOf(i);
+            System.out.printf(java.util.Locale.ROOT, "  %-7s %-11s %3d job%s  %s%n", name, cap, n, n == 1 ? " " : "s",
+                    "#".repeat((int) Math.round(30.0 * n / Math.max(1, width))));
+        }
+        before.stream().filter(NodeView::self).findFirst().ifPresent(v -> {
+            if (v.load() > 2.0 * v.cores()) {
+                System.out.printf(java.util.Locale.ROOT, "(this machine was busy before the demo's jobs started: load %.1f on %d cores,"
+                        + " so every node got less than its share and the counts differ less)%n", v.load(), v.cores());
+            }
+        });
+        for (String line : kind.report(work, jobs)) System.out.println(line);
+        if (o.bad() > 0) {
+            System.out.println("herd demo: " + o.bad() + " of " + o.size() + " jobs did not succeed; see the messages above");
+        }
+        return o;
+    }
+
+    private String capOf(int node) {
+        try {
+            for (NodeView v : Control.nodes(dirs.get(0))) {
+                if (v.name().equals("node" + (node + 1))) {
+                    return v.guestCpus() > 0 ? String.format(java.util.Locale.ROOT, "%.1f cores", v.guestCpus()) : "no cap";
+                }
+            }
+        } catch (IOException e) {
+            // shown as unknown
+        }
+        return "";
+    }
+
+    private static String quote(String word) {
+        return word.matches("[A-Za-z0-9_./{}#:+=,-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
     }
 
     /** Waits until node1 sees every node alive with its load vector. */
@@ -137,10 +265,29 @@ final class DemoCommand implements Callable<Integer> {
                 killFromPidFile(d);
             }
         }
+        removeCgroups();
         try (Stream<Path> s = Files.walk(root)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
             // best effort
+        }
+    }
+
+    /**
+     * A daemon lifts its guest CPU cap and removes its cgroup parent ({@code herd-NODE}) when it
+     * stops; this catches what a daemon that had to be killed left behind. Never removes a
+     * cgroup that still holds a job's (removeParent refuses).
+     */
+    private void removeCgroups() {
+        for (int i = 0; i < dirs.size(); i++) {
+            io.herd.executor.Cgroups cg = io.herd.executor.Cgroups.detect("herd-node" + (i + 1));
+            try {
+                if (!cg.available() || !cg.jobs().isEmpty()) continue;
+                cg.clearGuestCpuShare();
+                cg.removeParent();
+            } catch (RuntimeException ignored) {
+                // not there, not ours, or still busy: best effort
+            }
         }
     }
 

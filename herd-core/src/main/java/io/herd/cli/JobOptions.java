@@ -33,11 +33,18 @@ final class JobOptions {
             + "with neither, the item is added as the last argument."}) String each;
     @Parameters(paramLabel = "COMMAND", arity = "1..*", description = "The command and its arguments (after --).") List<String> command;
 
+    /** Where the job runs as if: the CLI's current directory, unless a caller such as the demo sets another. */
+    Path cwd;
+
+    Path cwd() {
+        return cwd != null ? cwd : Path.of("").toAbsolutePath();
+    }
+
     /** The items of {@code --each}, or null without it; a bad SPEC is a usage error (exit 2), before anything is sent. */
     List<String> items() {
         if (each == null) return null;
         try {
-            return io.herd.array.EachSpec.parse(each, Path.of("").toAbsolutePath());
+            return io.herd.array.EachSpec.parse(each, cwd());
         } catch (io.herd.array.EachSpec.BadSpec e) {
             throw new CliException(e.getMessage(), 2);
         }
@@ -61,14 +68,13 @@ final class JobOptions {
             vars.put(name, value);
         }
         JobSpecMsg.Builder b = JobSpecMsg.newBuilder().addAllArgv(command).putAllEnv(vars)
-                .setCwd(Path.of("").toAbsolutePath().toString()).setCpus(cpus).setMaxRetries(maxRetries)
+                .setCwd(cwd().toString()).setCpus(cpus).setMaxRetries(maxRetries)
                 .addAllNeeds(needs).setLocal(local).setStdin(stdin).setShared(shared);
         if (shared && !(inputs.isEmpty() && outputs.isEmpty())) {
             throw new CliException("--shared runs in this directory on the host and stages nothing: drop -i/-o, or drop --shared", 2);
         }
         if (!shared) {
-            Path cwd = Path.of("").toAbsolutePath();
-            b.addAllInputs(Staged.inputs(cwd, command, inputs));
+            b.addAllInputs(Staged.inputs(cwd(), command, inputs));
             for (String o : outputs) b.addOutputGlobs(Staged.checkGlob(o, "-o"));
             if (!io.herd.journal.JobSpec.COLLISION_POLICIES.contains(onCollision)) {
                 throw new CliException("--on-collision must be fail, rename or overwrite, not '" + onCollision + "'", 2);
