@@ -274,20 +274,13 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * A daemon lifts its guest CPU cap and removes its cgroup parent ({@code herd-NODE}) when it
-     * stops; this catches what a daemon that had to be killed left behind. Never removes a
-     * cgroup that still holds a job's (removeParent refuses).
+     * A daemon lifts its guest CPU cap and removes its cgroup parent ({@code herd-NODE-XXXXXX})
+     * when it stops; this catches what a daemon that had to be killed left behind.
      */
     private void removeCgroups() {
         for (int i = 0; i < dirs.size(); i++) {
-            io.herd.executor.Cgroups cg = io.herd.executor.Cgroups.detect("herd-node" + (i + 1));
-            try {
-                if (!cg.available() || !cg.jobs().isEmpty()) continue;
-                cg.clearGuestCpuShare();
-                cg.removeParent();
-            } catch (RuntimeException ignored) {
-                // not there, not ours, or still busy: best effort
-            }
+            // The daemons are gone: whatever is left in their cgroups is the demo's own.
+            io.herd.executor.Cgroups.detect(dirs.get(i).cgroupName("node" + (i + 1))).removeAll();
         }
     }
 

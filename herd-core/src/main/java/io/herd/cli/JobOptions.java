@@ -26,7 +26,7 @@ final class JobOptions {
     @Option(names = {"-i", "--input"}, paramLabel = "GLOB", description = "Also stage these files (repeatable; glob relative to this directory, e.g. 'data/*.csv', 'scenes/**').") List<String> inputs = new ArrayList<>();
     @Option(names = {"-o", "--output"}, paramLabel = "GLOB", description = "Also bring back these files even when unchanged (repeatable). New and changed files always come back.") List<String> outputs = new ArrayList<>();
     @Option(names = "--on-collision", paramLabel = "POLICY", defaultValue = "fail", description = {"When an output would replace a different file here:",
-            "fail (default: the job fails and writes none of its outputs), rename (write NAME.1, NAME.2 …) or overwrite."}) String onCollision;
+            "fail (default: the job fails and writes none of its outputs), rename (write NAME.1, NAME.2 …) or overwrite."}) String onCollision = "fail";
     @Option(names = "--shared", description = "Run in this same directory on the host, staging nothing (for directories on NFS or another shared file system).") boolean shared;
     @Option(names = "--each", paramLabel = "SPEC", description = {"Run the command once per item, as an array: SPEC is a range 1..100, "
             + "@FILE (one item per line) or a list a,b,c. In every word {} becomes the item and {#} its number (1-based); "

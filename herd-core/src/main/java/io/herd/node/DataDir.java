@@ -27,6 +27,20 @@ public record DataDir(Path root) {
     }
 
     /**
+     * The cgroup parent of the node living in this directory: {@code herd-NAME-XXXXXX}, the
+     * suffix from this directory's path, so several daemons on one machine (the demo, tests,
+     * two clusters) never share, and never clean up, each other's cgroups.
+     */
+    public String cgroupName(String nodeName) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(root.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "herd-" + nodeName + "-" + java.util.HexFormat.of().formatHex(d, 0, 3);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
      * The directory a command uses: {@code --data}, else {@code $HERD_DATA}, else
      * {@code /var/lib/herd} as root and {@code ~/.local/share/herd} otherwise.
      */

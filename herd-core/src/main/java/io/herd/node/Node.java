@@ -149,7 +149,7 @@ public final class Node implements AutoCloseable {
         try (var old = Files.list(sandboxes)) {
             for (java.nio.file.Path p : old.toList()) io.herd.transfer.SandboxFiles.delete(p);
         }
-        cgroups = io.herd.executor.Cgroups.detect("herd-" + config.name());
+        cgroups = io.herd.executor.Cgroups.detect(dir.cgroupName(config.name()));
         cgroups.removeAll(); // a crashed previous life's jobs: their homes run them again
         hostJobs = new io.herd.host.HostJobs(config.name(), dir.root().resolve("sandboxes"),
                 new io.herd.executor.ProcessRunner(cgroups), store, slots, clock);

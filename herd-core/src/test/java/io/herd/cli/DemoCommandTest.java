@@ -119,7 +119,7 @@ class DemoCommandTest {
         if (!Files.isDirectory(fs)) return found;
         try (Stream<Path> s = Files.walk(fs, 4)) {
             s.filter(Files::isDirectory).filter(d -> d.getFileName() != null
-                    && d.getFileName().toString().matches("herd-node[1-" + NODES + "]")).forEach(found::add);
+                    && d.getFileName().toString().matches("herd-node[1-" + NODES + "]-[0-9a-f]{6}")).forEach(found::add);
         } catch (java.io.UncheckedIOException e) {
             // a cgroup removed while walking: the listing is still good enough for before/after
         }

@@ -56,8 +56,8 @@ class LabelsAndPolicyClusterTest {
             cluster.close();
         } finally {
             // Daemons killed with -9 cannot lift their cap: leave no cgroup behind either way.
-            for (String n : List.of("lbl-a", "lbl-b")) {
-                Cgroups cg = Cgroups.detect("herd-" + n);
+            for (TestNode n : cluster.nodes()) {
+                Cgroups cg = Cgroups.detect(n.cgroupName());
                 try {
                     cg.clearGuestCpuShare();
                     cg.removeParent();
@@ -148,7 +148,7 @@ class LabelsAndPolicyClusterTest {
     void guestCpusIsAppliedGossipedAndKeptAcrossARestart() {
         assertThat(herd(b, "policy", "show").out()).isEqualTo("guest-cpus unlimited\n");
         Cli.Result set = herd(b, "policy", "set", "guest-cpus", "0.5");
-        Cgroups cg = Cgroups.detect("herd-lbl-b");
+        Cgroups cg = Cgroups.detect(b.cgroupName());
         if (set.exit() != 0) {
             // No usable cpu controller here: a clear error, and nothing stored or gossiped.
             assertThat(set.err()).startsWith("herd: cannot cap the guests' CPU on lbl-b: ")

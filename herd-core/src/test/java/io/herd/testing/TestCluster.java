@@ -28,6 +28,9 @@ public final class TestCluster implements AutoCloseable {
     public record TestNode(String name, Path data, int port) {
         public String grpc() { return "127.0.0.1:" + port; }
 
+        /** The node's cgroup parent (see {@link io.herd.node.DataDir#cgroupName}). */
+        public String cgroupName() { return new io.herd.node.DataDir(data).cgroupName(name); }
+
         public Optional<Long> pid() {
             try {
                 Path f = data.resolve("daemon.pid");
@@ -206,7 +209,7 @@ public final class TestCluster implements AutoCloseable {
             });
         }
         // Killed daemons cannot tidy up: remove their cgroups (and any job process left in them).
-        for (TestNode n : nodes.values()) io.herd.executor.Cgroups.detect("herd-" + n.name()).removeAll();
+        for (TestNode n : nodes.values()) io.herd.executor.Cgroups.detect(n.cgroupName()).removeAll();
         try (Stream<Path> s = Files.walk(root)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
