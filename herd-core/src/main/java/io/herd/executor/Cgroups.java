@@ -280,7 +280,8 @@ public final class Cgroups {
         } catch (NoSuchFileException e) {
             // not created, or already removed
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            // ENODEV: the cgroup was removed while being read (the job's exit path won the race): empty.
+            if (!"No such device".equals(e.getMessage()) && Files.isDirectory(cgroupDir)) throw new UncheckedIOException(e);
         }
         return pids;
     }
