@@ -233,9 +233,14 @@ public final class JobsBench {
             Path items = writeItems(c.root(), jobs);
             Path cwd = Files.createDirectories(c.root().resolve("work"));
 
-            // One job alone at full speed: the unit of work.
+            for (int i = 0; i < shares.length; i++) {
+                var cap = io.herd.executor.Cgroups.detect("herd-" + c.name(i)).guestCpuShare();
+                System.out.printf(Locale.ROOT, "%s: guest CPU quota in force %s cores%n", c.name(i),
+                        cap.isPresent() ? String.format(Locale.ROOT, "%.2f", cap.getAsDouble()) : "none (!)");
+            }
+            // One job alone: the unit of work, as CPU time (its wall time on a busy machine would count others' work).
             List<Double> single = new ArrayList<>();
-            for (int i = 0; i < 3; i++) single.add(timeCommand(null, List.of("sh", "-c", script)));
+            for (int i = 0; i < 3; i++) single.add(cpuSeconds(script));
             double t1 = median(single);
             double total = Arrays.stream(shares).sum();
 
@@ -275,7 +280,7 @@ public final class JobsBench {
                 }
             }
             double ideal = jobs * t1 / total;
-            System.out.printf(Locale.ROOT, "%nhetero: %d jobs `sh -c '%s'`, one alone at full speed %.2f s (median of 3);"
+            System.out.printf(Locale.ROOT, "%nhetero: %d jobs `sh -c '%s'`, one alone %.2f s of CPU (median of 3);"
                             + " node CPU caps %s = %.1f cores; ideal makespan %d × %.2f / %.1f = %.1f s%n",
                     jobs, script, t1, Arrays.toString(shares), total, jobs, t1, total, ideal);
             double xargsMedian = median(makespan.get(xargsKey));
@@ -329,6 +334,19 @@ public final class JobsBench {
         double s = (System.nanoTime() - t0) / 1e9;
         if (code != 0) throw new IllegalStateException(String.join(" ", cmd) + " exited " + code);
         return s;
+    }
+
+    /** CPU seconds (user + system) the shell spends on {@code script}, from its own {@code times}. */
+    private static double cpuSeconds(String script) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("sh", "-c", script + "; times").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) throw new IllegalStateException("sh -c '" + script + "' failed");
+        double sum = 0;
+        for (String t : out.lines().findFirst().orElseThrow().trim().split("\\s+")) {   // "0m1.44s 0m0.00s"
+            int m = t.indexOf('m');
+            sum += Double.parseDouble(t.substring(0, m)) * 60 + Double.parseDouble(t.substring(m + 1, t.length() - 1));
+        }
+        return sum;
     }
 
     private static Path writeItems(Path dir, int n) throws IOException {
