@@ -49,6 +49,8 @@ import java.util.stream.IntStream;
  *       an {@code --ssh} wrapper) and equal slots per host.</li>
  * </ul>
  * Everything it makes (daemons, directories, cgroups) is removed at the end, also on failure or Ctrl-C.
+ * On a shared machine, {@code --max-load L [--max-wait S]} makes each repeat wait for the 1-minute
+ * load average to fall below L first.
  */
 public final class JobsBench {
 
@@ -80,6 +82,8 @@ public final class JobsBench {
             Path cwd = Files.createDirectories(c.root().resolve("work"));
             Map<String, double[]> rows = new java.util.LinkedHashMap<>();
             for (boolean shared : new boolean[] {false, true}) {
+                awaitQuiet(args);
+                System.out.printf(Locale.ROOT, "%s jobs, load %s%n", shared ? "--shared" : "staged", load());
                 JobSpecMsg spec = JobSpecMsg.newBuilder().addArgv("true").setCwd(cwd.toString()).setNode(c.name(1))
                         .setShared(shared).setMaxRetries(0).build();
                 for (int i = 0; i < warmup; i++) submitAndWait(c, spec);
@@ -145,6 +149,7 @@ public final class JobsBench {
             Map<String, List<Double>> wall = new java.util.LinkedHashMap<>();
             Map<String, String> notes = new HashMap<>();
             for (int r = 1; r <= repeats; r++) {
+                awaitQuiet(args);
                 System.out.printf(Locale.ROOT, "repeat %d/%d, load %s%n", r, repeats, load());
                 for (boolean shared : new boolean[] {false, true}) {
                     String key = "herd submit --each 1.." + n + (shared ? " --shared" : "") + " -- true";
@@ -249,6 +254,7 @@ public final class JobsBench {
             String xargsKey = "xargs -P 2 (bare machine, " + Runtime.getRuntime().availableProcessors() + " cores)";
             String herdKey = "herd submit --each 1.." + jobs + " --shared (4 nodes)";
             for (int r = 1; r <= repeats; r++) {
+                awaitQuiet(args);
                 System.out.printf(Locale.ROOT, "repeat %d/%d, load %s%n", r, repeats, load());
                 double xs = timeCommand(items, List.of("xargs", "-P", "2", "-n", "1", "sh", "-c", script));
                 makespan.computeIfAbsent(xargsKey, k -> new ArrayList<>()).add(xs);
@@ -388,6 +394,24 @@ public final class JobsBench {
         String cg = Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers")) ? "cgroup v2" : "cgroup v1";
         return String.format(Locale.ROOT, "%d vCPU, %.1f GiB, Linux %s, %s, Java %s", Runtime.getRuntime().availableProcessors(),
                 memKb / 1048576.0, kernel, cg, System.getProperty("java.version"));
+    }
+
+    /**
+     * With {@code --max-load L}: waits (at most {@code --max-wait} seconds, default 600) until the
+     * 1-minute load average is below L, so a repeat does not start while other work floods the
+     * machine; the load is printed with every repeat either way.
+     */
+    private static void awaitQuiet(String[] args) throws InterruptedException {
+        double max = Double.parseDouble(stringArg(args, "--max-load", "0"));
+        if (max <= 0) return;
+        long deadline = System.nanoTime() + intArg(args, "--max-wait", 600) * 1_000_000_000L;
+        while (Double.parseDouble(load().split(" ")[0]) >= max) {
+            if (System.nanoTime() > deadline) {
+                System.out.printf(Locale.ROOT, "load still %s after --max-wait: measuring anyway%n", load());
+                return;
+            }
+            Thread.sleep(5000); // the load average moves slowly
+        }
     }
 
     private static String load() {
