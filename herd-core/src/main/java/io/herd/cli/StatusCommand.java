@@ -14,6 +14,9 @@ final class StatusCommand implements Callable<Integer> {
         System.out.printf("node %s of cluster %s%n  gRPC %s, membership %s%n  pid %d, herd %s%s%n  %d member(s) in view%n",
                 s.getNodeName(), s.getClusterName(), s.getGrpcAddress(), s.getMembershipAddress(), s.getPid(), s.getVersion(),
                 s.getHoldsCa() ? ", holds the cluster CA" : "", s.getMembers());
+        System.out.printf("  files: %s received as a host, %s sent back; content store holds %s%n",
+                io.herd.cli.view.Units.bytes(s.getStagedBytesReceived()), io.herd.cli.view.Units.bytes(s.getStagedBytesSent()),
+                io.herd.cli.view.Units.bytes(s.getStoreBytes()));
         return 0;
     }
 }

@@ -73,6 +73,14 @@ public final class JobManager implements AutoCloseable {
     private final Clock clock;
     private final Path logs;
     private final Supplier<Collection<HostView>> hosts;
+    /** When the gossiped view of a host was sampled, in this node's clock (ms), or 0 if unknown. */
+    private final java.util.function.ToLongFunction<String> sampledAt;
+    /**
+     * Guest slots in use on each host as the host itself told this home (offer replies, job ends),
+     * with when: fresher than gossip between two samples, so capacity freed by this home's own
+     * jobs is used at once instead of after the next gossip round.
+     */
+    private final Map<String, long[]> told = new ConcurrentHashMap<>();
     private final Function<String, ManagedChannel> channelTo;
     private final Staging staging;
     /** Staging to hosts and fetching outputs: blocking work kept off the dispatcher and gRPC threads. */
@@ -96,8 +104,10 @@ public final class JobManager implements AutoCloseable {
     private volatile boolean closed;
 
     public JobManager(String self, Journal journal, Path logs, Clock clock, Supplier<Collection<HostView>> hosts,
-                      Function<String, ManagedChannel> channelTo, Staging staging) {
+                      Function<String, ManagedChannel> channelTo, Staging staging,
+                      java.util.function.ToLongFunction<String> sampledAt) {
         this.self = self;
+        this.sampledAt = sampledAt;
         this.staging = staging;
         this.journal = journal;
         this.logs = logs;
@@ -130,6 +140,7 @@ public final class JobManager implements AutoCloseable {
      * are now). A missing or unreadable input is refused with the file named, before anything is stored.
      */
     public String submit(String user, JobSpec spec, Attachment attach) {
+        requireSatisfiable(user, spec);
         spec = withInputs(user, spec);
         long now = clock.millis();
         String id;
@@ -180,6 +191,7 @@ public final class JobManager implements AutoCloseable {
      * @param jobs the expanded specs, in item order (see {@link io.herd.array.Expansion})
      */
     public ArraySubmission submitArray(String user, JobSpec template, List<JobSpec> jobs) {
+        if (!jobs.isEmpty()) requireSatisfiable(user, jobs.get(0));
         List<JobSpec> staged = new ArrayList<>(jobs.size());
         try {
             for (JobSpec j : jobs) staged.add(withInputs(user, j));
@@ -220,11 +232,29 @@ public final class JobManager implements AutoCloseable {
         });
     }
 
-    private void enqueue(String id, String user, JobSpec spec, long now) {
+    private JobRequest request(String id, String user, JobSpec spec) {
         Constraint c = spec.constraint() == null || spec.constraint().isBlank() ? Constraint.ALWAYS : Constraint.parse(spec.constraint());
         String pinned = spec.local() ? self : spec.pinnedNode();
         // Programs are checked by the host itself when it is offered the job.
-        JobRequest req = new JobRequest(id, user, Math.max(1, spec.cpus()), spec.memBytes(), c, Set.of(), 0, 1.0, pinned, self);
+        // Staging cost counts in placement: a host far from home pays for the inputs it must receive.
+        long inputBytes = spec.inputs().stream().mapToLong(io.herd.journal.InputFile::size).sum();
+        return new JobRequest(id, user, Math.max(1, spec.cpus()), spec.memBytes(), c, Set.of(), inputBytes, 1.0, pinned, self);
+    }
+
+    /**
+     * Refuses, before anything is stored, a job no node of the cluster could ever run (a constraint
+     * no node meets, more memory or cores than any node has, an unknown --node); a job that only
+     * has to wait for a busy or dead node is accepted.
+     */
+    private void requireSatisfiable(String user, JobSpec spec) {
+        io.herd.scheduler.Explanation e = io.herd.scheduler.Placement.explainUnsatisfiable(request("new", user, spec), hosts.get());
+        if (e.verdict() == io.herd.scheduler.Explanation.Verdict.NEVER) {
+            throw new IllegalArgumentException(e.message() + " (check the job's --on, --cpus, --mem and --node against `herd nodes`)");
+        }
+    }
+
+    private void enqueue(String id, String user, JobSpec spec, long now) {
+        JobRequest req = request(id, user, spec);
         requests.put(id, req);
         synchronized (queue) {
             queue.add(req, now);
@@ -255,30 +285,54 @@ public final class JobManager implements AutoCloseable {
         List<Assignment> assigned;
         // The queue is single-threaded; submits (control threads) and this loop share it.
         synchronized (queue) {
-            assigned = queue.dispatch(hosts.get(), fairShare, now);
+            assigned = queue.dispatch(freshest(hosts.get()), fairShare, now);
         }
         for (Assignment a : assigned) {
-            String id = a.job().id();
-            JobRecord r = journal.get(id).orElse(null);
-            if (r == null || r.state().terminal()) continue;
-            JobLaunch launch = launch(r);
-            OfferReply reply;
             try {
-                reply = JobServiceGrpc.newBlockingStub(channelTo.apply(a.host())).withDeadlineAfter(5, TimeUnit.SECONDS)
-                        .offer(OfferRequest.newBuilder().setJob(launch).build());
+                offer(a, now);
             } catch (RuntimeException e) {
-                reply = OfferReply.newBuilder().setAccepted(false).setReason(e.getMessage()).build();
+                // e.g. cancelled between the queue and here: the rest of the round goes on
+                log.info("job {} not placed on {}: {}", a.job().id(), a.host(), e.getMessage());
             }
-            if (!reply.getAccepted()) {
-                log.info("{} refused job {}: {}", a.host(), id, reply.getReason());
-                synchronized (queue) {
-                    queue.add(a.job(), r.submittedMs());
-                }
-                continue;
-            }
-            journal.transition(id, new JobState.Placed(a.host(), launch.getAttempt()), now);
-            new Attempt(r, a.host(), launch).begin();
         }
+    }
+
+    private void offer(Assignment a, long now) {
+        String id = a.job().id();
+        JobRecord r = journal.get(id).orElse(null);
+        if (r == null || r.state().terminal()) return;
+        JobLaunch launch = launch(r);
+        OfferReply reply;
+        try {
+            reply = JobServiceGrpc.newBlockingStub(channelTo.apply(a.host())).withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .offer(OfferRequest.newBuilder().setJob(launch).build());
+            if (reply.getGuestSlots() > 0) told(a.host(), reply.getGuestJobs());
+        } catch (RuntimeException e) {
+            reply = OfferReply.newBuilder().setAccepted(false).setReason(e.getMessage()).build();
+        }
+        if (!reply.getAccepted()) {
+            log.info("{} refused job {}: {}", a.host(), id, reply.getReason());
+            synchronized (queue) {
+                queue.add(a.job(), r.submittedMs());
+            }
+            return;
+        }
+        journal.transition(id, new JobState.Placed(a.host(), launch.getAttempt()), now);
+        new Attempt(r, a.host(), launch).begin();
+    }
+
+    /** The gossiped views, each with the host's own count of guests where it told this home more recently. */
+    private List<HostView> freshest(Collection<HostView> views) {
+        List<HostView> out = new ArrayList<>(views.size());
+        for (HostView v : views) {
+            long[] t = told.get(v.name());
+            out.add(t != null && t[1] >= sampledAt.applyAsLong(v.name()) ? v.withGuestJobs((int) t[0]) : v);
+        }
+        return out;
+    }
+
+    private void told(String host, int guestJobs) {
+        told.put(host, new long[] {guestJobs, clock.millis()});
     }
 
     private JobLaunch launch(JobRecord r) {
@@ -382,6 +436,7 @@ public final class JobManager implements AutoCloseable {
         private void ended(io.herd.api.proto.Exited x, long now) {
             closeLogs();
             attempts.remove(job.id());
+            told(host, x.getHostGuestJobs());
             JobRecord current = journal.get(job.id()).orElse(null);
             if (current == null || current.state().terminal()) return;
             journal.addCpu(job.id(), x.getCpuMillis());

@@ -95,10 +95,18 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         leases.remove(jobId);
     }
 
+    /** Slots held now (running jobs and unexpired offers). */
+    private synchronized int inUse() {
+        long now = clock.millis();
+        leases.values().removeIf(until -> until != Long.MAX_VALUE && until < now);
+        return leases.size();
+    }
+
     @Override
     public void offer(OfferRequest request, StreamObserver<OfferReply> out) {
         String refusal = admit(request.getJob());
-        OfferReply.Builder b = OfferReply.newBuilder().setAccepted(refusal == null).setLeaseMillis(LEASE_MILLIS);
+        OfferReply.Builder b = OfferReply.newBuilder().setAccepted(refusal == null).setLeaseMillis(LEASE_MILLIS)
+                .setGuestJobs(inUse()).setGuestSlots(slots);
         if (refusal != null) b.setReason(refusal);
         out.onNext(b.build());
         out.onCompleted();
@@ -269,6 +277,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
                 if (!job.getShared()) collectOutputs(job, b);
             }
             cleanUp(job);
+            b.setHostGuestJobs(inUse());
             log.info("job {} attempt {} ended: exit {}", job.getJobId(), job.getAttempt(), b.getCode());
             send(RunEvent.newBuilder().setExited(b).build(), false);
             complete();
@@ -303,7 +312,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         private void fail(JobLaunch job, String why, boolean retry) {
             release(job.getJobId());
             log.warn("job {} not started: {}", job.getJobId(), why);
-            send(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(127).setError(why).setRetry(retry)).build(), false);
+            send(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(127).setError(why).setRetry(retry)
+                    .setHostGuestJobs(inUse())).build(), false);
             complete();
         }
 

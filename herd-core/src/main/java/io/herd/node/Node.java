@@ -97,7 +97,8 @@ public final class Node implements AutoCloseable {
     private io.herd.journal.Journal journal;
     private io.herd.host.HostJobs hostJobs;
     private io.herd.transfer.ContentStore store;
-    private io.herd.home.JobManager jobs;
+    private io.herd.transfer.TransferServer transfers;
+    private volatile io.herd.home.JobManager jobs;
     private JobControl jobControl;
     private NodeAdmin admin;
     private io.grpc.netty.shaded.io.netty.handler.ssl.SslContext clientTls;
@@ -141,6 +142,7 @@ public final class Node implements AutoCloseable {
         int slots = Runtime.getRuntime().availableProcessors();
         journal = io.herd.journal.Journal.open(dir.root().resolve("journal.db"), config.name());
         store = new io.herd.transfer.ContentStore(dir.root().resolve("store"), storeBytes(dir.root()));
+        transfers = new io.herd.transfer.TransferServer(store);
         // Sandboxes of a previous life are dead: their jobs run again from their home nodes.
         java.nio.file.Path sandboxes = Files.createDirectories(dir.root().resolve("sandboxes"));
         try (var old = Files.list(sandboxes)) {
@@ -164,7 +166,7 @@ public final class Node implements AutoCloseable {
 
         long tBench = System.nanoTime();
         rpc = new NodeRpcServer(config.grpcBind(), TlsContexts.grpcServer(identity, revocations), revocations, new RpcBackend(),
-                List.of(hostJobs, new io.herd.transfer.TransferServer(store).service()));
+                List.of(hostJobs, transfers.service()));
         rpc.start();
 
         long tRpc = System.nanoTime();
@@ -175,7 +177,7 @@ public final class Node implements AutoCloseable {
         long tMembership = System.nanoTime();
         clientTls = TlsContexts.grpcClient(identity, revocations);
         jobs = new io.herd.home.JobManager(config.name(), journal, dir.root().resolve("jobs"), clock, this::hostViews,
-                this::channelTo, new io.herd.home.Staging(store, this::channelTo, dir.root().resolve("jobs")));
+                this::channelTo, new io.herd.home.Staging(store, this::channelTo, dir.root().resolve("jobs")), this::sampledAt);
         jobs.start();
         control = new ControlServer(dir.socket(), this::handleControl);
         jobControl = new JobControl(jobs, journal, clock);
@@ -222,6 +224,14 @@ public final class Node implements AutoCloseable {
         return out;
     }
 
+    /** When the load vector this node holds for {@code host} was sampled there, in this node's clock; 0 if unknown. */
+    private long sampledAt(String host) {
+        for (NodeView v : nodes()) {
+            if (v.name().equals(host)) return clock.millis() - (long) (v.lastHeardSeconds() * 1000);
+        }
+        return 0;
+    }
+
     private ManagedChannel channelTo(String host) {
         String addr = nodes().stream().filter(v -> v.name().equals(host)).map(NodeView::address).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no address known for node " + host));
@@ -249,6 +259,8 @@ public final class Node implements AutoCloseable {
 
     private void syncMapFromGossip(long now) {
         gossip.view().forEach((name, e) -> map.learned(e.vector(), e.publishedAtMillis()));
+        // Fresh loads may show capacity (another home's job ended, a node joined): let waiting jobs look.
+        if (jobs != null) jobs.capacityChanged();
     }
 
     private void sampleSafely() {
@@ -424,7 +436,9 @@ public final class Node implements AutoCloseable {
                     .setUptimeMillis(clock.millis() - startedAt).setSpeed(speed)
                     .setGossipBytesSent(gossip.bytesSent()).setGossipMessagesSent(gossip.messagesSent())
                     .setTransportBytesSent(membership.traffic().bytesSent())
-                    .setTransportBytesReceived(membership.traffic().bytesReceived())).build();
+                    .setTransportBytesReceived(membership.traffic().bytesReceived())
+                    .setStagedBytesReceived(transfers.bytesReceived()).setStagedBytesSent(transfers.bytesSent())
+                    .setStoreBytes(store.usedBytes())).build();
             case NODES -> {
                 NodesReply.Builder b = NodesReply.newBuilder();
                 for (NodeView v : nodes()) b.addNodes(toInfo(v));

@@ -38,6 +38,12 @@ public record HostView(String name, String state, int cores, double speed, doubl
         programs = programs == null ? Set.of() : Set.copyOf(programs);
     }
 
+    /** This view with another count of guests running (a fresher one than gossip's). */
+    public HostView withGuestJobs(int jobs) {
+        return new HostView(name, state, cores, speed, load1, cpuPercent, memFreeBytes, memTotalBytes, guestSlots, jobs,
+                labels, programs, bytesPerSecondFromHome, guestCpuShare);
+    }
+
     /** Guest slots not taken, never negative. */
     public int freeSlots() {
         return Math.max(0, guestSlots - guestJobs);

@@ -287,7 +287,7 @@ public final class OutputCollector {
                     + ") is not available at home; fetch it from the host again");
         }
         Path dir = target.getParent();
-        Path temp = Files.createTempFile(dir, FileOps.TEMP_PREFIX, FileOps.TEMP_SUFFIX);
+        Path temp = temp(target);
         boolean done = false;
         try {
             try (InputStream in = Files.newInputStream(src);
@@ -323,6 +323,33 @@ public final class OutputCollector {
             }
         }
         FileOps.syncDirectory(dir);
+    }
+
+    /**
+     * The temp file an output is written to before it is published: named after its target
+     * ({@code .herd-NAME.part}), so a commit cut short by a crash leaves a temp that the commit
+     * of the same output, when the job's next attempt comes home, truncates and renames away:
+     * nothing half-written outlives the job. Anything but a regular file at that name (a planted
+     * link) is removed first, never followed. Names too long for that get a random temp.
+     */
+    static Path temp(Path target) throws IOException {
+        Path dir = target.getParent();
+        String name = FileOps.TEMP_PREFIX + target.getFileName() + FileOps.TEMP_SUFFIX;
+        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+            return Files.createTempFile(dir, FileOps.TEMP_PREFIX, FileOps.TEMP_SUFFIX);
+        }
+        Path temp = dir.resolve(name);
+        BasicFileAttributes a = FileOps.lstatOrNull(temp);
+        if (a != null && !a.isRegularFile()) {
+            if (a.isDirectory()) return Files.createTempFile(dir, FileOps.TEMP_PREFIX, FileOps.TEMP_SUFFIX);
+            Files.delete(temp);
+        }
+        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            // created (or truncated) empty, owner-only until the content is in
+        }
+        Files.setPosixFilePermissions(temp, FileOps.perms(0600));
+        return temp;
     }
 
     /** Puts temp at target only if nothing is there: link(2) fails instead of replacing, unlike rename(2). */

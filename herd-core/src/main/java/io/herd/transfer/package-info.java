@@ -70,7 +70,9 @@
  * where {@code rename(2)} would silently replace. Under {@code FAIL} all of a job's
  * collisions are found before any of its outputs is written; an output identical to what is
  * at home is a no-op, so committing again after a crash or a re-run adds nothing and loses
- * nothing. A crash can leave a {@code .herd-*.part} file behind, never a partial output.
+ * nothing. A crash can leave a {@code .herd-NAME.part} file behind, never a partial output;
+ * outputs' temps are named after their output, so committing that output again (the job's
+ * next attempt, after its home restarts) replaces the leftover and renames it away.
  *
  * <h2>Path safety</h2>
  * <ul>

@@ -18,4 +18,8 @@ public final class TestAccess {
     public static List<NodeView> nodes(Path data) throws IOException {
         return Control.nodes(new DataDir(data));
     }
+
+    public static io.herd.api.proto.StatusReply status(Path data) throws IOException {
+        return Control.status(new DataDir(data));
+    }
 }

@@ -103,4 +103,21 @@ class RunJobsTest {
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("no job home.99999");
     }
+
+    @Test
+    void aJobNoNodeCouldEverRunIsRefusedAtOnceAndNothingIsStored() {
+        int before = herd("ps", "--all", "--json").out().length();
+        Cli.Result mem = herd("run", "--mem", "4096T", "--", "true");
+        assertThat(mem.exit()).as(mem.all()).isEqualTo(2);
+        assertThat(mem.err()).contains("no node can ever run this").contains("mem");
+        Cli.Result on = herd("submit", "--on", "cores>=4096", "--", "true");
+        assertThat(on.exit()).as(on.all()).isEqualTo(2);
+        assertThat(on.err()).contains("no node can ever run this").contains("cores");
+        Cli.Result node = herd("submit", "--node", "nosuch", "--", "true");
+        assertThat(node.exit()).as(node.all()).isEqualTo(2);
+        assertThat(node.err()).contains("no node named nosuch");
+        Cli.Result array = herd("submit", "--each", "1..3", "--node", "nosuch", "--", "true");
+        assertThat(array.exit()).as(array.all()).isEqualTo(2);
+        assertThat(herd("ps", "--all", "--json").out().length()).as("nothing was stored").isEqualTo(before);
+    }
 }

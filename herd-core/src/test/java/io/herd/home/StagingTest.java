@@ -105,6 +105,24 @@ class StagingTest {
     }
 
     @Test
+    void anInputSharedByManyJobsIsSentToTheirHostOnce() throws Exception {
+        Path dir = project();
+        byte[] scene = new byte[3 << 20];
+        new java.util.Random(7).nextBytes(scene);
+        Files.write(dir.resolve("scene.bin"), scene);
+        Path hostData = cluster.node("host").data();
+        long before = io.herd.cli.TestAccess.status(hostData).getStagedBytesReceived();
+        Cli.Result r = herd(dir, "run", "--each", "1..12", "--node", "host", "--",
+                "sh", "-c", "wc -c < \"$1\" > n$0.txt", "{}", "scene.bin");
+        assertThat(r.exit()).as(r.all()).isZero();
+        for (int i = 1; i <= 12; i++) assertThat(Files.readString(dir.resolve("n" + i + ".txt")).trim()).isEqualTo(Integer.toString(scene.length));
+        long sent = io.herd.cli.TestAccess.status(hostData).getStagedBytesReceived() - before;
+        assertThat(sent).as("12 jobs, one 3 MiB input: sent to the host once").isBetween((long) scene.length, scene.length + (512L << 10));
+        Cli.Result status = Cli.run("status", "--data=" + hostData);
+        assertThat(status.out()).contains("received as a host");
+    }
+
+    @Test
     void aGlobMatchingNothingIsRefusedBeforeAnythingIsSubmitted() throws Exception {
         Path dir = project();
         Cli.Result r = herd(dir, "submit", "-i", "*.nothing", "--", "true");

@@ -292,4 +292,32 @@ class OutputCollectorTest {
         OutputCollector.commitInto(dest, c.files(), host::path, CollisionPolicy.RECOMMENDED);
         assertThat(dest.resolve("out/r.txt")).hasContent("result");
     }
+
+    @Test
+    void aTempLeftByACrashedCommitIsReplacedByTheNextCommitOfThatOutput() throws Exception {
+        ContentStore store = new ContentStore(tmp.resolve("cas"), 1 << 20);
+        Path dest = Files.createDirectories(tmp.resolve("dest"));
+        String sha = store.put(new java.io.ByteArrayInputStream("whole\n".getBytes()));
+        FileEntry e = new FileEntry("out.txt", sha, 6, 0644);
+        // What a home killed in the middle of writing out.txt leaves behind.
+        Files.writeString(dest.resolve(".herd-out.txt.part"), "hal");
+        OutputCollector.commitInto(dest, List.of(e), store::path, CollisionPolicy.FAIL);
+        assertThat(Files.readString(dest.resolve("out.txt"))).isEqualTo("whole\n");
+        try (var files = Files.list(dest)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("out.txt");
+        }
+    }
+
+    @Test
+    void aLinkPlantedAtTheTempNameIsRemovedNotFollowed() throws Exception {
+        ContentStore store = new ContentStore(tmp.resolve("cas"), 1 << 20);
+        Path dest = Files.createDirectories(tmp.resolve("dest"));
+        Path victim = Files.writeString(tmp.resolve("victim.txt"), "keep me\n");
+        Files.createSymbolicLink(dest.resolve(".herd-out.txt.part"), victim);
+        String sha = store.put(new java.io.ByteArrayInputStream("whole\n".getBytes()));
+        OutputCollector.commitInto(dest, List.of(new FileEntry("out.txt", sha, 6, 0644)), store::path, CollisionPolicy.FAIL);
+        assertThat(Files.readString(victim)).isEqualTo("keep me\n");
+        assertThat(Files.readString(dest.resolve("out.txt"))).isEqualTo("whole\n");
+        assertThat(dest.resolve(".herd-out.txt.part")).doesNotExist();
+    }
 }
