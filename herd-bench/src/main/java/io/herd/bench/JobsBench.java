@@ -157,7 +157,8 @@ public final class JobsBench {
                     ArrayRun run = runArray(c, t, n);
                     rate.computeIfAbsent(key, k -> new ArrayList<>()).add(n / run.journalSeconds);
                     wall.computeIfAbsent(key, k -> new ArrayList<>()).add(run.clientSeconds);
-                    notes.put(key, "per node " + run.perNode);
+                    notes.merge(key, String.format(Locale.ROOT, "[median start→finish %.0f ms, per node %s]", run.medianRunMs,
+                            run.perNode.values()), (a, b) -> a + " " + b);
                     if (run.failed > 0) throw new IllegalStateException(run.failed + " jobs of " + key + " did not end done");
                 }
                 String xargs = "xargs -P 2 -n 1 true";
@@ -200,11 +201,13 @@ public final class JobsBench {
         Map<String, Long> runMs = new TreeMap<>(jobs.stream().collect(Collectors.groupingBy(JobInfo::getNode,
                 Collectors.summingLong(j -> j.getFinishedMs() - j.getStartedMs()))));
         int failed = (int) jobs.stream().filter(j -> !j.getState().equals("done") || j.getExitCode() != 0).count();
-        return new ArrayRun((last - first) / 1000.0, client, perNode, runMs, failed);
+        double[] run = jobs.stream().mapToDouble(j -> j.getFinishedMs() - j.getStartedMs()).toArray();
+        return new ArrayRun((last - first) / 1000.0, client, perNode, runMs, failed, pct(run, 50));
     }
 
+    /** @param medianRunMs median of the jobs' started → finished in the journal */
     private record ArrayRun(double journalSeconds, double clientSeconds, Map<String, Long> perNode, Map<String, Long> runMs,
-                            int failed) {}
+                            int failed, double medianRunMs) {}
 
     // ------------------------------------------------------------------ heterogeneous
 
