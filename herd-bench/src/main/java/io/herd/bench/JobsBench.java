@@ -157,8 +157,10 @@ public final class JobsBench {
                     ArrayRun run = runArray(c, t, n);
                     rate.computeIfAbsent(key, k -> new ArrayList<>()).add(n / run.journalSeconds);
                     wall.computeIfAbsent(key, k -> new ArrayList<>()).add(run.clientSeconds);
-                    notes.merge(key, String.format(Locale.ROOT, "[median start→finish %.0f ms, per node %s]", run.medianRunMs,
-                            run.perNode.values()), (a, b) -> a + " " + b);
+                    double busy = run.runMs.values().stream().mapToLong(Long::longValue).sum()
+                            / (1000.0 * run.journalSeconds * nodes * Runtime.getRuntime().availableProcessors());
+                    notes.merge(key, String.format(Locale.ROOT, "[median start→finish %.0f ms, slots busy %.0f %%, per node %s]",
+                            run.medianRunMs, 100 * busy, run.perNode.values()), (a, b) -> a + " " + b);
                     if (run.failed > 0) throw new IllegalStateException(run.failed + " jobs of " + key + " did not end done");
                 }
                 String xargs = "xargs -P 2 -n 1 true";
