@@ -25,6 +25,8 @@ final class JobOptions {
     @Option(names = "--max-retries", defaultValue = "3", description = "Times to place the job again after its host is lost (default: ${DEFAULT-VALUE}).") int maxRetries;
     @Option(names = {"-i", "--input"}, paramLabel = "GLOB", description = "Also stage these files (repeatable; glob relative to this directory, e.g. 'data/*.csv', 'scenes/**').") List<String> inputs = new ArrayList<>();
     @Option(names = {"-o", "--output"}, paramLabel = "GLOB", description = "Also bring back these files even when unchanged (repeatable). New and changed files always come back.") List<String> outputs = new ArrayList<>();
+    @Option(names = "--on-collision", paramLabel = "POLICY", defaultValue = "fail", description = {"When an output would replace a different file here:",
+            "fail (default: the job fails and writes none of its outputs), rename (write NAME.1, NAME.2 …) or overwrite."}) String onCollision;
     @Option(names = "--shared", description = "Run in this same directory on the host, staging nothing (for directories on NFS or another shared file system).") boolean shared;
     @Option(names = "--each", paramLabel = "SPEC", description = {"Run the command once per item, as an array: SPEC is a range 1..100, "
             + "@FILE (one item per line) or a list a,b,c. In every word {} becomes the item and {#} its number (1-based); "
@@ -68,6 +70,10 @@ final class JobOptions {
             Path cwd = Path.of("").toAbsolutePath();
             b.addAllInputs(Staged.inputs(cwd, command, inputs));
             for (String o : outputs) b.addOutputGlobs(Staged.checkGlob(o, "-o"));
+            if (!io.herd.journal.JobSpec.COLLISION_POLICIES.contains(onCollision)) {
+                throw new CliException("--on-collision must be fail, rename or overwrite, not '" + onCollision + "'", 2);
+            }
+            b.setOnCollision(onCollision);
         }
         if (node != null) b.setNode(node);
         if (on != null) b.setConstraint(on);

@@ -288,16 +288,18 @@ public final class Cgroups {
     /** The job cgroups that exist under this parent (a restarted daemon's leftovers, for instance). */
     public List<String> jobs() {
         if (!available()) return List.of();
-        List<String> names = new ArrayList<>();
-        Path guests = guestsDir(firstKey());
-        if (!Files.isDirectory(guests)) return names;
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(guests, Files::isDirectory)) {
-            for (Path p : ds) names.add(p.getFileName().toString());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        // Every controller's hierarchy: a removal cut short can leave a job's directory in some of them only.
+        Set<String> names = new java.util.TreeSet<>();
+        for (String key : parents.keySet()) {
+            Path guests = guestsDir(key);
+            if (!Files.isDirectory(guests)) continue;
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(guests, Files::isDirectory)) {
+                for (Path p : ds) names.add(p.getFileName().toString());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
-        Collections.sort(names);
-        return names;
+        return new ArrayList<>(names);
     }
 
     /**
@@ -457,6 +459,43 @@ public final class Cgroups {
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /**
+     * Kills whatever is left in this parent's job cgroups, removes them, lifts the guest CPU cap
+     * and removes the parent: what a daemon does at start (the jobs of a crashed previous life are
+     * run again by their home nodes) and at stop, so nothing of herd's stays in the cgroup tree.
+     * Best effort: what cannot be removed is logged and left.
+     */
+    public void removeAll() {
+        if (!available()) return;
+        for (String job : jobs()) {
+            try {
+                try {
+                    killAll(job);
+                } catch (RuntimeException partial) {
+                    // gone from the first hierarchy already: nothing runs in it
+                }
+                remove(job);
+            } catch (RuntimeException e) {
+                log.warn("cannot remove leftover job cgroup {}: {}", job, e.toString());
+            }
+        }
+        long deadline = System.nanoTime() + REMOVE_TIMEOUT.toNanos();
+        while (true) {
+            try {
+                clearGuestCpuShare();
+                removeParent();
+                return;
+            } catch (RuntimeException e) {
+                // v1 controllers can stay busy for a moment after their last child went (exiting tasks).
+                if (System.nanoTime() > deadline) {
+                    log.warn("cannot remove cgroup parent {}: {}", parentName, e.toString());
+                    return;
+                }
+                pause(20);
             }
         }
     }

@@ -539,7 +539,10 @@ public final class JobManager implements AutoCloseable {
         }
         Path cwd = Path.of(job.spec().cwd());
         try {
-            staging.commit(job.user(), cwd, outs, modes, replaceable, blobs);
+            String chosen = job.spec().onCollision();
+            io.herd.transfer.CollisionPolicy policy = chosen == null ? io.herd.transfer.CollisionPolicy.RECOMMENDED
+                    : io.herd.transfer.CollisionPolicy.valueOf(chosen.toUpperCase(java.util.Locale.ROOT));
+            staging.commit(job.user(), cwd, outs, modes, replaceable, blobs, policy);
         } catch (io.herd.transfer.OutputCollisionException e) {
             fail(id, "output collision: " + e.getMessage(), code, now);
             return;

@@ -150,11 +150,11 @@ public final class Staging {
      * @param replaceable inputs and earlier attempts' recorded outputs, by path
      */
     public void commit(String user, Path cwd, List<OutputFile> outputs, Map<String, Integer> modes,
-                       List<FileEntry> replaceable, Map<String, Path> blobs) throws IOException {
+                       List<FileEntry> replaceable, Map<String, Path> blobs, CollisionPolicy policy) throws IOException {
         if (actsForOthers(user)) requireOwnedBy(user, cwd);
         List<FileEntry> files = new ArrayList<>();
         for (OutputFile f : outputs) files.add(new FileEntry(f.path(), f.sha256(), f.size(), modes.getOrDefault(f.path(), 0644)));
-        List<Path> written = OutputCollector.commitInto(cwd, files, new Manifest(dedupe(replaceable)), blobs::get, CollisionPolicy.RECOMMENDED);
+        List<Path> written = OutputCollector.commitInto(cwd, files, new Manifest(dedupe(replaceable)), blobs::get, policy);
         if (actsForOthers(user)) {
             UserPrincipal owner = FileSystems.getDefault().getUserPrincipalLookupService().lookupPrincipalByName(user);
             for (Path p : written) Files.setOwner(p, owner);

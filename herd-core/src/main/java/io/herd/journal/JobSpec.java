@@ -26,6 +26,8 @@ import java.util.TreeSet;
  * @param outputGlobs outputs to bring back even when unchanged ({@code -o}); new and changed files always come back
  * @param inputs      the staged files, snapshotted into the home node's content store at
  *                    submission; empty when nothing is staged or the spec is not yet submitted
+ * @param onCollision what an output does to a different file already at home: {@code fail}
+ *                    (the default, also when null), {@code rename} or {@code overwrite}
  * @param shared      run in place on a shared file system, no staging
  * @param pinnedNode  {@code --node}, or null
  * @param local       {@code --local}: run on the home node only
@@ -37,9 +39,10 @@ import java.util.TreeSet;
 public record JobSpec(List<String> argv, String cwd, Map<String, String> env, int cpus, long memBytes,
                       String constraint, Set<String> needs, List<String> inputGlobs, List<String> outputGlobs,
                       boolean shared, String pinnedNode, boolean local, int maxRetries,
-                      String arrayId, int arrayIndex, String arrayItem, List<InputFile> inputs) {
+                      String arrayId, int arrayIndex, String arrayItem, List<InputFile> inputs, String onCollision) {
 
     public static final int DEFAULT_MAX_RETRIES = 3;
+    public static final List<String> COLLISION_POLICIES = List.of("fail", "rename", "overwrite");
 
     public JobSpec {
         argv = List.copyOf(Objects.requireNonNull(argv, "argv"));
@@ -49,6 +52,9 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         inputGlobs = inputGlobs == null ? List.of() : List.copyOf(inputGlobs);
         outputGlobs = outputGlobs == null ? List.of() : List.copyOf(outputGlobs);
         inputs = inputs == null ? List.of() : List.copyOf(inputs);
+        if (onCollision != null && !COLLISION_POLICIES.contains(onCollision)) {
+            throw new IllegalArgumentException("--on-collision must be one of " + String.join(", ", COLLISION_POLICIES) + ", not '" + onCollision + "'");
+        }
         if (cpus < 1) throw new IllegalArgumentException("cpus must be at least 1, got " + cpus);
         if (memBytes < 0) throw new IllegalArgumentException("memBytes must not be negative, got " + memBytes);
         if (maxRetries < 0) throw new IllegalArgumentException("maxRetries must not be negative, got " + maxRetries);
@@ -69,20 +75,20 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         b.cwd = cwd; b.env = env; b.cpus = cpus; b.memBytes = memBytes; b.constraint = constraint;
         b.needs = needs; b.inputGlobs = inputGlobs; b.outputGlobs = outputGlobs; b.shared = shared;
         b.pinnedNode = pinnedNode; b.local = local; b.maxRetries = maxRetries;
-        b.arrayId = arrayId; b.arrayIndex = arrayIndex; b.arrayItem = arrayItem; b.inputs = inputs;
+        b.arrayId = arrayId; b.arrayIndex = arrayIndex; b.arrayItem = arrayItem; b.inputs = inputs; b.onCollision = onCollision;
         return b;
     }
 
     /** This spec as element {@code index} of array {@code arrayId}; the item is kept. */
     JobSpec inArray(String id, int index) {
         return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
-                shared, pinnedNode, local, maxRetries, id, index, arrayItem, inputs);
+                shared, pinnedNode, local, maxRetries, id, index, arrayItem, inputs, onCollision);
     }
 
     /** This spec with its staged inputs snapshotted. */
     public JobSpec withInputs(List<InputFile> files) {
         return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
-                shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, files);
+                shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, files, onCollision);
     }
 
     public static final class Builder {
@@ -103,6 +109,7 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         private int arrayIndex = -1;
         private String arrayItem;
         private List<InputFile> inputs = List.of();
+        private String onCollision;
 
         private Builder(List<String> argv) { this.argv = new ArrayList<>(argv); }
 
@@ -119,12 +126,13 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         public Builder pinnedNode(String v) { pinnedNode = v; return this; }
         public Builder local(boolean v) { local = v; return this; }
         public Builder maxRetries(int v) { maxRetries = v; return this; }
+        public Builder onCollision(String v) { onCollision = v; return this; }
         /** The item this job was expanded from ({@code {}}); the array id and index are set by the journal. */
         public Builder arrayItem(String v) { arrayItem = v; return this; }
 
         public JobSpec build() {
             return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
-                    shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, inputs);
+                    shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, inputs, onCollision);
         }
     }
 }

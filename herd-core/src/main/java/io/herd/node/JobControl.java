@@ -52,6 +52,7 @@ final class JobControl {
                 .memBytes(m.getMemBytes()).constraint(m.getConstraint().isBlank() ? null : m.getConstraint())
                 .needs(new HashSet<>(m.getNeedsList())).shared(m.getShared())
                 .inputGlobs(m.getInputsList()).outputGlobs(m.getOutputGlobsList())
+                .onCollision(m.getOnCollision().isBlank() ? null : m.getOnCollision())
                 .pinnedNode(m.getNode().isBlank() ? null : m.getNode()).local(m.getLocal())
                 .maxRetries(m.getMaxRetries() < 0 ? 3 : m.getMaxRetries()).build();
     }

@@ -97,6 +97,7 @@ public final class Node implements AutoCloseable {
     private io.herd.journal.Journal journal;
     private io.herd.host.HostJobs hostJobs;
     private io.herd.transfer.ContentStore store;
+    private io.herd.executor.Cgroups cgroups;
     private io.herd.transfer.TransferServer transfers;
     private volatile io.herd.home.JobManager jobs;
     private JobControl jobControl;
@@ -148,7 +149,8 @@ public final class Node implements AutoCloseable {
         try (var old = Files.list(sandboxes)) {
             for (java.nio.file.Path p : old.toList()) io.herd.transfer.SandboxFiles.delete(p);
         }
-        io.herd.executor.Cgroups cgroups = io.herd.executor.Cgroups.detect("herd-" + config.name());
+        cgroups = io.herd.executor.Cgroups.detect("herd-" + config.name());
+        cgroups.removeAll(); // a crashed previous life's jobs: their homes run them again
         hostJobs = new io.herd.host.HostJobs(config.name(), dir.root().resolve("sandboxes"),
                 new io.herd.executor.ProcessRunner(cgroups), store, slots, clock);
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
@@ -638,6 +640,7 @@ public final class Node implements AutoCloseable {
             if (jobs != null) jobs.close();
             if (rpc != null) rpc.close();
             if (admin != null) admin.close();
+            if (cgroups != null) cgroups.removeAll();
             channels.values().forEach(ManagedChannel::shutdownNow);
             if (journal != null) journal.close();
             if (ca != null) ca.close();

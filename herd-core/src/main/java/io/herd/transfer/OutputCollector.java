@@ -245,7 +245,7 @@ public final class OutputCollector {
                 throw new OutputCollisionException("output " + first + " already exists and differs" + more
                         + "; another job (or you) wrote it after this job's inputs were staged."
                         + " None of this job's outputs were written: move the file away and run the job again,"
-                        + " or choose the rename or overwrite collision policy", collisions);
+                        + " or choose another policy (herd run --on-collision rename|overwrite)", collisions);
             }
             List<Path> out = new ArrayList<>();
             for (Step s : steps) {

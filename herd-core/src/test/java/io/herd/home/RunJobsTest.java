@@ -31,8 +31,17 @@ class RunJobsTest {
     }
 
     @AfterAll
-    void stop() {
+    void stop() throws Exception {
         cluster.close();
+        // Nothing of herd's stays in the cgroup tree (v1: one directory per controller; v2: one tree).
+        try (var controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
+            for (Path c : controllers.toList()) {
+                for (String node : new String[] {"home", "host"}) {
+                    assertThat(c.resolve("herd-" + node)).as("cgroup left behind").doesNotExist();
+                    assertThat(Path.of("/sys/fs/cgroup/herd-" + node)).as("cgroup left behind").doesNotExist();
+                }
+            }
+        }
     }
 
     private Cli.Result herd(String... args) {

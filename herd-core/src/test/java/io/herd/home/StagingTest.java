@@ -155,6 +155,22 @@ class StagingTest {
     }
 
     @Test
+    void onCollisionRenameKeepsBothAndOverwriteReplaces() throws Exception {
+        Path dir = project();
+        Files.writeString(dir.resolve("result.txt"), "precious\n");
+        Cli.Result rename = herd(dir, "run", "--on-collision", "rename", "--", "sh", "-c", "echo new > result.txt");
+        assertThat(rename.exit()).as(rename.all()).isZero();
+        assertThat(Files.readString(dir.resolve("result.txt"))).isEqualTo("precious\n");
+        assertThat(Files.readString(dir.resolve("result.txt.1"))).isEqualTo("new\n");
+        Cli.Result over = herd(dir, "run", "--on-collision", "overwrite", "--", "sh", "-c", "echo newer > result.txt");
+        assertThat(over.exit()).as(over.all()).isZero();
+        assertThat(Files.readString(dir.resolve("result.txt"))).isEqualTo("newer\n");
+        Cli.Result bad = herd(dir, "run", "--on-collision", "merge", "--", "true");
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).contains("--on-collision must be fail, rename or overwrite");
+    }
+
+    @Test
     void aJobMayRewriteItsOwnInput() throws Exception {
         Path dir = project();
         Files.writeString(dir.resolve("counter"), "1\n");

@@ -179,6 +179,8 @@ public final class TestCluster implements AutoCloseable {
                 p.onExit().join();
             });
         }
+        // Killed daemons cannot tidy up: remove their cgroups (and any job process left in them).
+        for (TestNode n : nodes.values()) io.herd.executor.Cgroups.detect("herd-" + n.name()).removeAll();
         try (Stream<Path> s = Files.walk(root)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
