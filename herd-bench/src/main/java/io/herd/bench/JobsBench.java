@@ -1,0 +1,439 @@
+package io.herd.bench;
+
+import io.herd.api.proto.ArraySubmitted;
+import io.herd.api.proto.ControlRequest;
+import io.herd.api.proto.HistoryRequest;
+import io.herd.api.proto.JobInfo;
+import io.herd.api.proto.JobSpecMsg;
+import io.herd.api.proto.PolicyRequest;
+import io.herd.api.proto.SubmitArrayRequest;
+import io.herd.api.proto.SubmitRequest;
+import io.herd.api.proto.WaitRequest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+/**
+ * Figures of issue 3 ("Running work on the pool") for BENCHMARKS.md, on real daemons on
+ * 127.0.0.1, each beside a baseline measured in the same run:
+ *
+ * <pre>
+ * herd-bench/run JobsBench latency    [--jobs 200] [--warmup 20]
+ * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2]
+ * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3]
+ * </pre>
+ *
+ * <ul>
+ *   <li><b>latency</b>: submit→start of {@code true} on the other node of a 2-node cluster, one job at a
+ *       time (each waited for before the next is submitted, so nothing queues), submitted over the
+ *       control socket from this JVM; times from the home's journal ({@code herd history}). Baseline:
+ *       fork/exec of {@code true} from this JVM.</li>
+ *   <li><b>throughput</b>: an array of {@code true} ({@code herd submit --each 1..N -- true}), first
+ *       submitted → last finished in the journal, staged and {@code --shared}. Baselines:
+ *       {@code xargs -P 2} and GNU parallel {@code -j 2} of the same on this machine.</li>
+ *   <li><b>hetero</b>: 4 nodes whose guests are capped at the given cores ({@code herd policy set
+ *       guest-cpus}), an array of CPU-bound shell loops; makespan beside {@code xargs -P 2} on the bare
+ *       machine and GNU parallel over 4 fake hosts with the same CPU quotas (a cgroup each, entered by
+ *       an {@code --ssh} wrapper) and equal slots per host.</li>
+ * </ul>
+ * Everything it makes (daemons, directories, cgroups) is removed at the end, also on failure or Ctrl-C.
+ * On a shared machine, {@code --max-load L [--max-wait S]} makes each repeat wait for the 1-minute
+ * load average to fall below L first.
+ */
+public final class JobsBench {
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            System.err.println("usage: JobsBench latency|throughput|hetero [options]  (see the class comment)");
+            System.exit(2);
+        }
+        System.out.println("machine: " + machine());
+        System.out.println("load at start: " + load());
+        switch (args[0]) {
+            case "latency" -> latency(args);
+            case "throughput" -> throughput(args);
+            case "hetero" -> hetero(args);
+            default -> {
+                System.err.println("unknown benchmark " + args[0] + ": latency, throughput or hetero");
+                System.exit(2);
+            }
+        }
+        System.out.println("load at end: " + load());
+    }
+
+    // ------------------------------------------------------------------ latency
+
+    static void latency(String[] args) throws Exception {
+        int n = intArg(args, "--jobs", 200);
+        int warmup = intArg(args, "--warmup", 20);
+        try (BenchCluster c = BenchCluster.start(2)) {
+            Path cwd = Files.createDirectories(c.root().resolve("work"));
+            Map<String, double[]> rows = new java.util.LinkedHashMap<>();
+            for (boolean shared : new boolean[] {false, true}) {
+                awaitQuiet(args);
+                System.out.printf(Locale.ROOT, "%s jobs, load %s%n", shared ? "--shared" : "staged", load());
+                JobSpecMsg spec = JobSpecMsg.newBuilder().addArgv("true").setCwd(cwd.toString()).setNode(c.name(1))
+                        .setShared(shared).setMaxRetries(0).build();
+                for (int i = 0; i < warmup; i++) submitAndWait(c, spec);
+                List<String> ids = new ArrayList<>();
+                double[] roundTrip = new double[n];
+                for (int i = 0; i < n; i++) {
+                    long t0 = System.nanoTime();
+                    ids.add(submitAndWait(c, spec));
+                    roundTrip[i] = (System.nanoTime() - t0) / 1e6;
+                }
+                Map<String, JobInfo> hist = history(c);
+                double[] toStart = new double[n];
+                double[] toEnd = new double[n];
+                for (int i = 0; i < n; i++) {
+                    JobInfo j = hist.get(ids.get(i));
+                    if (j == null || !j.getState().equals("done") || !j.getNode().equals(c.name(1))) {
+                        throw new IllegalStateException("job " + ids.get(i) + " did not run to completion on " + c.name(1) + ": " + j);
+                    }
+                    toStart[i] = j.getStartedMs() - j.getSubmittedMs();
+                    toEnd[i] = j.getFinishedMs() - j.getSubmittedMs();
+                }
+                String mode = shared ? "--shared" : "staged";
+                rows.put("herd submit→start (" + mode + ", journal)", toStart);
+                rows.put("herd submit→finish (" + mode + ", journal)", toEnd);
+                rows.put("herd submit+wait round trip (" + mode + ", client)", roundTrip);
+            }
+            double[] fork = new double[n];
+            for (int i = 0; i < warmup + n; i++) {
+                long t0 = System.nanoTime();
+                Process p = new ProcessBuilder("true").redirectErrorStream(true).start();
+                p.waitFor();
+                if (i >= warmup) fork[i - warmup] = (System.nanoTime() - t0) / 1e6;
+            }
+            rows.put("baseline: fork/exec + wait of `true` from Java", fork);
+            System.out.printf(Locale.ROOT, "%nlatency: %d sequential jobs `true` on the other node (%s → %s), after %d warm-up jobs%n",
+                    n, c.name(0), c.name(1), warmup);
+            System.out.printf(Locale.ROOT, "%-52s %9s %9s %9s %9s%n", "", "p50 ms", "p90 ms", "p99 ms", "max ms");
+            rows.forEach((k, v) -> System.out.printf(Locale.ROOT, "%-52s %9.1f %9.1f %9.1f %9.1f%n", k,
+                    pct(v, 50), pct(v, 90), pct(v, 99), pct(v, 100)));
+            double herdP50 = pct(rows.get("herd submit→start (staged, journal)"), 50);
+            System.out.printf(Locale.ROOT, "ratio: herd submit→start p50 (staged) / fork-exec p50 = %.1f×%n", herdP50 / pct(fork, 50));
+        }
+    }
+
+    private static String submitAndWait(BenchCluster c, JobSpecMsg spec) throws IOException {
+        String id = c.call(0, ControlRequest.newBuilder().setSubmit(SubmitRequest.newBuilder().setSpec(spec)).build())
+                .getSubmitted().getJobId();
+        c.call(0, ControlRequest.newBuilder().setWait(WaitRequest.newBuilder().addJobIds(id)).build());
+        return id;
+    }
+
+    // ------------------------------------------------------------------ throughput
+
+    static void throughput(String[] args) throws Exception {
+        int n = intArg(args, "--jobs", 2000);
+        int repeats = intArg(args, "--repeats", 3);
+        int nodes = intArg(args, "--nodes", 2);
+        boolean haveParallel = onPath("parallel");
+        try (BenchCluster c = BenchCluster.start(nodes)) {
+            Path cwd = Files.createDirectories(c.root().resolve("work"));
+            Path items = writeItems(c.root(), n);
+            Map<String, List<Double>> rate = new java.util.LinkedHashMap<>();
+            Map<String, List<Double>> wall = new java.util.LinkedHashMap<>();
+            Map<String, String> notes = new HashMap<>();
+            for (int r = 1; r <= repeats; r++) {
+                awaitQuiet(args);
+                System.out.printf(Locale.ROOT, "repeat %d/%d, load %s%n", r, repeats, load());
+                for (boolean shared : new boolean[] {false, true}) {
+                    String key = "herd submit --each 1.." + n + (shared ? " --shared" : "") + " -- true";
+                    JobSpecMsg t = JobSpecMsg.newBuilder().addArgv("true").setCwd(cwd.toString()).setShared(shared).build();
+                    ArrayRun run = runArray(c, t, n);
+                    rate.computeIfAbsent(key, k -> new ArrayList<>()).add(n / run.journalSeconds);
+                    wall.computeIfAbsent(key, k -> new ArrayList<>()).add(run.clientSeconds);
+                    double busy = run.runMs.values().stream().mapToLong(Long::longValue).sum()
+                            / (1000.0 * run.journalSeconds * nodes * Runtime.getRuntime().availableProcessors());
+                    notes.merge(key, String.format(Locale.ROOT, "[median start→finish %.0f ms, slots busy %.0f %%, per node %s]",
+                            run.medianRunMs, 100 * busy, run.perNode.values()), (a, b) -> a + " " + b);
+                    if (run.failed > 0) throw new IllegalStateException(run.failed + " jobs of " + key + " did not end done");
+                }
+                String xargs = "xargs -P 2 -n 1 true";
+                double xs = timeCommand(items, List.of("xargs", "-P", "2", "-n", "1", "true"));
+                rate.computeIfAbsent(xargs, k -> new ArrayList<>()).add(n / xs);
+                wall.computeIfAbsent(xargs, k -> new ArrayList<>()).add(xs);
+                if (haveParallel) {
+                    String par = "parallel -j 2 true";
+                    double ps = timeCommand(items, List.of("parallel", "--will-cite", "-j", "2", "true"));
+                    rate.computeIfAbsent(par, k -> new ArrayList<>()).add(n / ps);
+                    wall.computeIfAbsent(par, k -> new ArrayList<>()).add(ps);
+                }
+            }
+            System.out.printf(Locale.ROOT, "%nthroughput: %d jobs `true`, %d-node cluster (%d guest slots each), median of %d%n",
+                    n, nodes, Runtime.getRuntime().availableProcessors(), repeats);
+            System.out.printf(Locale.ROOT, "%-48s %12s %10s  %s%n", "", "jobs/s", "wall s", "runs (jobs/s)");
+            for (String k : rate.keySet()) {
+                System.out.printf(Locale.ROOT, "%-48s %12.0f %10.2f  %s %s%n", k, median(rate.get(k)), median(wall.get(k)),
+                        rate.get(k).stream().map(x -> String.format(Locale.ROOT, "%.0f", x)).collect(Collectors.joining(" ")),
+                        notes.getOrDefault(k, ""));
+            }
+            System.out.println("herd jobs/s: jobs ÷ (last finishedMs − first submittedMs) from the home's journal; "
+                    + "wall s for herd: client, from sending the array to the wait returning; baselines: wall of the command");
+        }
+    }
+
+    /** One array through the control socket, waited for; its figures from the journal. */
+    private static ArrayRun runArray(BenchCluster c, JobSpecMsg template, int n) throws IOException {
+        SubmitArrayRequest req = SubmitArrayRequest.newBuilder().setTemplate(template)
+                .addAllItems(IntStream.rangeClosed(1, n).mapToObj(Integer::toString).toList()).build();
+        long t0 = System.nanoTime();
+        ArraySubmitted a = c.call(0, ControlRequest.newBuilder().setSubmitArray(req).build()).getArraySubmitted();
+        c.call(0, ControlRequest.newBuilder().setWait(WaitRequest.newBuilder().addAllJobIds(a.getJobIdsList())).build());
+        double client = (System.nanoTime() - t0) / 1e9;
+        List<JobInfo> jobs = history(c).values().stream().filter(j -> j.getArrayId().equals(a.getArrayId())).toList();
+        if (jobs.size() != n) throw new IllegalStateException("history holds " + jobs.size() + " jobs of array " + a.getArrayId() + ", not " + n);
+        long first = jobs.stream().mapToLong(JobInfo::getSubmittedMs).min().orElseThrow();
+        long last = jobs.stream().mapToLong(JobInfo::getFinishedMs).max().orElseThrow();
+        Map<String, Long> perNode = new TreeMap<>(jobs.stream().collect(Collectors.groupingBy(JobInfo::getNode, Collectors.counting())));
+        Map<String, Long> runMs = new TreeMap<>(jobs.stream().collect(Collectors.groupingBy(JobInfo::getNode,
+                Collectors.summingLong(j -> j.getFinishedMs() - j.getStartedMs()))));
+        int failed = (int) jobs.stream().filter(j -> !j.getState().equals("done") || j.getExitCode() != 0).count();
+        double[] run = jobs.stream().mapToDouble(j -> j.getFinishedMs() - j.getStartedMs()).toArray();
+        return new ArrayRun((last - first) / 1000.0, client, perNode, runMs, failed, pct(run, 50));
+    }
+
+    /** @param medianRunMs median of the jobs' started → finished in the journal */
+    private record ArrayRun(double journalSeconds, double clientSeconds, Map<String, Long> perNode, Map<String, Long> runMs,
+                            int failed, double medianRunMs) {}
+
+    // ------------------------------------------------------------------ heterogeneous
+
+    static void hetero(String[] args) throws Exception {
+        int jobs = intArg(args, "--jobs", 40);
+        int loop = intArg(args, "--loop", 1_000_000);
+        int repeats = intArg(args, "--repeats", 3);
+        double[] shares = Arrays.stream(stringArg(args, "--shares", "0.8,0.6,0.4,0.2").split(","))
+                .mapToDouble(Double::parseDouble).toArray();
+        String script = "i=0; while [ $i -lt " + loop + " ]; do i=$((i+1)); done";
+        boolean haveParallel = onPath("parallel");
+        if (!haveParallel) System.out.println("GNU parallel is not installed (apt-get install -y parallel): its baseline is skipped");
+        try (BenchCluster c = BenchCluster.start(shares.length);
+             CpuSlices slices = new CpuSlices("herd-bench-par-" + ProcessHandle.current().pid())) {
+            for (int i = 0; i < shares.length; i++) {
+                c.call(i, ControlRequest.newBuilder().setPolicy(PolicyRequest.newBuilder().setKey("guest-cpus")
+                        .setValue(Double.toString(shares[i]))).build());
+            }
+            Map<String, Double> want = new HashMap<>();
+            for (int i = 0; i < shares.length; i++) want.put(c.name(i), shares[i]);
+            c.awaitNodes(0, v -> Math.abs(v.getGuestCpus() - want.get(v.getName())) < 1e-6, Duration.ofSeconds(60));
+
+            List<String> hosts = new ArrayList<>();
+            for (int i = 0; i < shares.length; i++) {
+                hosts.add("p" + (i + 1));
+                slices.node("p" + (i + 1), shares[i]);
+            }
+            Path wrapper = c.root().resolve("par-ssh");
+            Files.writeString(wrapper, slices.wrapper());
+            Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path items = writeItems(c.root(), jobs);
+            Path cwd = Files.createDirectories(c.root().resolve("work"));
+
+            for (int i = 0; i < shares.length; i++) {
+                var cap = io.herd.executor.Cgroups.detect("herd-" + c.name(i)).guestCpuShare();
+                System.out.printf(Locale.ROOT, "%s: guest CPU quota in force %s cores%n", c.name(i),
+                        cap.isPresent() ? String.format(Locale.ROOT, "%.2f", cap.getAsDouble()) : "none (!)");
+            }
+            // One job alone: the unit of work, as CPU time (its wall time on a busy machine would count others' work).
+            List<Double> single = new ArrayList<>();
+            for (int i = 0; i < 3; i++) single.add(cpuSeconds(script));
+            double t1 = median(single);
+            double total = Arrays.stream(shares).sum();
+
+            Map<String, List<Double>> makespan = new java.util.LinkedHashMap<>();
+            Map<String, List<String>> detail = new java.util.LinkedHashMap<>();
+            String xargsKey = "xargs -P 2 (bare machine, " + Runtime.getRuntime().availableProcessors() + " cores)";
+            String herdKey = "herd submit --each 1.." + jobs + " --shared (4 nodes)";
+            for (int r = 1; r <= repeats; r++) {
+                awaitQuiet(args);
+                System.out.printf(Locale.ROOT, "repeat %d/%d, load %s%n", r, repeats, load());
+                double xs = timeCommand(items, List.of("xargs", "-P", "2", "-n", "1", "sh", "-c", script));
+                makespan.computeIfAbsent(xargsKey, k -> new ArrayList<>()).add(xs);
+
+                JobSpecMsg t = JobSpecMsg.newBuilder().addAllArgv(List.of("sh", "-c", script)).setCwd(cwd.toString())
+                        .setShared(true).build();
+                ArrayRun run = runArray(c, t, jobs);
+                if (run.failed > 0) throw new IllegalStateException(run.failed + " herd jobs did not end done");
+                makespan.computeIfAbsent(herdKey, k -> new ArrayList<>()).add(run.clientSeconds);
+                Map<String, String> byNode = new TreeMap<>();
+                for (int i = 0; i < shares.length; i++) {
+                    String name = c.name(i);
+                    byNode.put(name, String.format(Locale.ROOT, "%s(%.1f):%d jobs/%.0fs", name.substring(name.lastIndexOf('-') + 1),
+                            shares[i], run.perNode.getOrDefault(name, 0L), run.runMs.getOrDefault(name, 0L) / 1000.0));
+                }
+                detail.computeIfAbsent(herdKey, k -> new ArrayList<>()).add(String.format(Locale.ROOT, "journal %.1fs; %s",
+                        run.journalSeconds, String.join(" ", byNode.values())));
+
+                if (haveParallel) {
+                    for (int slots : new int[] {2, 1}) {
+                        String key = "GNU parallel --ssh, " + slots + " slot" + (slots == 1 ? "" : "s") + "/node (4 nodes)";
+                        String logins = hosts.stream().map(h -> slots + "/" + h).collect(Collectors.joining(","));
+                        Path joblog = c.root().resolve("joblog-" + slots + "-" + r);
+                        double ps = timeCommand(items, List.of("parallel", "--will-cite", "--ssh", wrapper.toString(),
+                                "-S", logins, "--joblog", joblog.toString(), "sh -c '" + script + "'"));
+                        makespan.computeIfAbsent(key, k -> new ArrayList<>()).add(ps);
+                        detail.computeIfAbsent(key, k -> new ArrayList<>()).add(parallelPerHost(joblog, hosts, shares));
+                    }
+                }
+            }
+            double ideal = jobs * t1 / total;
+            System.out.printf(Locale.ROOT, "%nhetero: %d jobs `sh -c '%s'`, one alone %.2f s of CPU (median of 3);"
+                            + " node CPU caps %s = %.1f cores; ideal makespan %d × %.2f / %.1f = %.1f s%n",
+                    jobs, script, t1, Arrays.toString(shares), total, jobs, t1, total, ideal);
+            double xargsMedian = median(makespan.get(xargsKey));
+            System.out.printf(Locale.ROOT, "%-46s %10s %9s %9s  %s%n", "", "makespan s", "÷ xargs", "÷ ideal", "runs");
+            for (String k : makespan.keySet()) {
+                double m = median(makespan.get(k));
+                System.out.printf(Locale.ROOT, "%-46s %10.1f %9.2f %9.2f  %s%n", k, m, m / xargsMedian, m / ideal,
+                        makespan.get(k).stream().map(x -> String.format(Locale.ROOT, "%.1f", x)).collect(Collectors.joining(" ")));
+                List<String> d = detail.get(k);
+                if (d != null) for (int i = 0; i < d.size(); i++) System.out.printf(Locale.ROOT, "%-46s   run %d: %s%n", "", i + 1, d.get(i));
+            }
+            System.out.println("herd makespan: client, from sending the array to the wait returning (journal: first submitted → last finished);"
+                    + " others: wall of the command. Per node: jobs run there / sum of their run times.");
+        }
+    }
+
+    /** Jobs per fake host and their summed run time, from parallel's --joblog. */
+    private static String parallelPerHost(Path joblog, List<String> hosts, double[] shares) throws IOException {
+        Map<String, Integer> count = new HashMap<>();
+        Map<String, Double> secs = new HashMap<>();
+        for (String line : Files.readAllLines(joblog).stream().skip(1).toList()) {
+            String[] f = line.split("\t");
+            if (f.length < 4) continue;
+            count.merge(f[1], 1, Integer::sum);
+            secs.merge(f[1], Double.parseDouble(f[3]), Double::sum);
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < hosts.size(); i++) {
+            String h = hosts.get(i);
+            out.add(String.format(Locale.ROOT, "%s(%.1f):%d jobs/%.0fs", h, shares[i], count.getOrDefault(h, 0), secs.getOrDefault(h, 0.0)));
+        }
+        return String.join(" ", out);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** Every finished job in the home's journal, by id. */
+    private static Map<String, JobInfo> history(BenchCluster c) throws IOException {
+        return c.call(0, ControlRequest.newBuilder().setHistory(HistoryRequest.newBuilder().setLimit(0)).build())
+                .getHistory().getJobsList().stream().collect(Collectors.toMap(JobInfo::getId, Function.identity()));
+    }
+
+    /** Wall seconds of a command (stdin from {@code stdin} if given, output discarded); fails on a non-zero exit. */
+    private static double timeCommand(Path stdin, List<String> cmd) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.INHERIT);
+        if (stdin != null) pb.redirectInput(stdin.toFile());
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        int code = p.waitFor();
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (code != 0) throw new IllegalStateException(String.join(" ", cmd) + " exited " + code);
+        return s;
+    }
+
+    /** CPU seconds (user + system) the shell spends on {@code script}, from its own {@code times}. */
+    private static double cpuSeconds(String script) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("sh", "-c", script + "; times").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) throw new IllegalStateException("sh -c '" + script + "' failed");
+        double sum = 0;
+        for (String t : out.lines().findFirst().orElseThrow().trim().split("\\s+")) {   // "0m1.44s 0m0.00s"
+            int m = t.indexOf('m');
+            sum += Double.parseDouble(t.substring(0, m)) * 60 + Double.parseDouble(t.substring(m + 1, t.length() - 1));
+        }
+        return sum;
+    }
+
+    private static Path writeItems(Path dir, int n) throws IOException {
+        Path f = dir.resolve("items-" + n);
+        Files.write(f, IntStream.rangeClosed(1, n).mapToObj(Integer::toString).toList());
+        return f;
+    }
+
+    private static boolean onPath(String prog) {
+        for (String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            if (Files.isExecutable(Path.of(d, prog))) return true;
+        }
+        return false;
+    }
+
+    /** Nearest-rank percentile (100 = max). */
+    static double pct(double[] v, double p) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int rank = (int) Math.ceil(p / 100.0 * s.length);
+        return s[Math.max(0, Math.min(s.length - 1, rank - 1))];
+    }
+
+    static double median(List<Double> v) {
+        double[] s = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static String machine() {
+        String kernel = System.getProperty("os.version");
+        long memKb = 0;
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (l.startsWith("MemTotal:")) memKb = Long.parseLong(l.replaceAll("\\D", ""));
+            }
+        } catch (IOException ignored) {
+            // reported as 0
+        }
+        String cg = Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers")) ? "cgroup v2" : "cgroup v1";
+        return String.format(Locale.ROOT, "%d vCPU, %.1f GiB, Linux %s, %s, Java %s", Runtime.getRuntime().availableProcessors(),
+                memKb / 1048576.0, kernel, cg, System.getProperty("java.version"));
+    }
+
+    /**
+     * With {@code --max-load L}: waits (at most {@code --max-wait} seconds, default 600) until the
+     * 1-minute load average is below L, so a repeat does not start while other work floods the
+     * machine; the load is printed with every repeat either way.
+     */
+    private static void awaitQuiet(String[] args) throws InterruptedException {
+        double max = Double.parseDouble(stringArg(args, "--max-load", "0"));
+        if (max <= 0) return;
+        long deadline = System.nanoTime() + intArg(args, "--max-wait", 600) * 1_000_000_000L;
+        while (Double.parseDouble(load().split(" ")[0]) >= max) {
+            if (System.nanoTime() > deadline) {
+                System.out.printf(Locale.ROOT, "load still %s after --max-wait: measuring anyway%n", load());
+                return;
+            }
+            Thread.sleep(5000); // the load average moves slowly
+        }
+    }
+
+    private static String load() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    private static int intArg(String[] args, String name, int def) {
+        return Integer.parseInt(stringArg(args, name, Integer.toString(def)));
+    }
+
+    private static String stringArg(String[] args, String name, String def) {
+        for (int i = 0; i < args.length - 1; i++) if (args[i].equals(name)) return args[i + 1];
+        return def;
+    }
+}
