@@ -128,7 +128,7 @@ final class BenchCluster implements AutoCloseable {
         if (closed) return;
         closed = true;
         for (DataDir d : dirs) stopDaemon(d);
-        for (String name : names) removeCgroups(name);
+        for (int i = 0; i < names.size() && i < dirs.size(); i++) Cgroups.detect(dirs.get(i).cgroupName(names.get(i))).removeAll();
         try (Stream<Path> s = Files.walk(root)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {
@@ -155,18 +155,6 @@ final class BenchCluster implements AutoCloseable {
         }
     }
 
-    /** Kills leftover guests and removes the job cgroups and the {@code herd-<name>} parent the daemon made. */
-    private static void removeCgroups(String name) {
-        try {
-            Cgroups cg = Cgroups.detect("herd-" + name);
-            if (!cg.available()) return;
-            for (String job : cg.jobs()) {
-                cg.killAll(job);
-                cg.remove(job);
-            }
-            cg.removeParent();
-        } catch (RuntimeException e) {
-            System.err.println("could not remove the cgroups of " + name + ": " + e.getMessage());
-        }
-    }
+    /** The cgroup parent of node {@code i} (see {@link DataDir#cgroupName}). */
+    String cgroupName(int i) { return dirs.get(i).cgroupName(names.get(i)); }
 }

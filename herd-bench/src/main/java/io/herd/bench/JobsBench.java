@@ -244,7 +244,7 @@ public final class JobsBench {
             Path cwd = Files.createDirectories(c.root().resolve("work"));
 
             for (int i = 0; i < shares.length; i++) {
-                var cap = io.herd.executor.Cgroups.detect("herd-" + c.name(i)).guestCpuShare();
+                var cap = io.herd.executor.Cgroups.detect(c.cgroupName(i)).guestCpuShare();
                 System.out.printf(Locale.ROOT, "%s: guest CPU quota in force %s cores%n", c.name(i),
                         cap.isPresent() ? String.format(Locale.ROOT, "%.2f", cap.getAsDouble()) : "none (!)");
             }
