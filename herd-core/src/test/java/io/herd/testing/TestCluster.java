@@ -44,6 +44,8 @@ public final class TestCluster implements AutoCloseable {
     private final Map<String, TestNode> nodes = new LinkedHashMap<>();
     private final List<Long> pids = new ArrayList<>();
 
+    static final String GUEST_ACCOUNT = "-Dherd.guest-account=nobody";
+
     /** JVM options for this cluster's daemons (e.g. a small heap), or empty. */
     private final String daemonOpts;
 
@@ -53,7 +55,8 @@ public final class TestCluster implements AutoCloseable {
 
     /** @param daemonOpts JVM options for every daemon this cluster starts, as {@code HERD_DAEMON_OPTS} */
     public TestCluster(String daemonOpts) {
-        this.daemonOpts = daemonOpts;
+        // Root daemons run guests as an unprivileged account: tests use nobody rather than create herd-guest.
+        this.daemonOpts = (GUEST_ACCOUNT + " " + daemonOpts).trim();
         try {
             root = Files.createTempDirectory("herd-test-");
         } catch (IOException e) {
