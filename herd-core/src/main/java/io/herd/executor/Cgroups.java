@@ -202,6 +202,31 @@ public final class Cgroups {
         return version != Version.NONE;
     }
 
+    private volatile Boolean usable;
+
+    /**
+     * True when job cgroups can really be made here: found out once by creating and removing
+     * one (a non-root daemon, a read-only tree or a container without its own cgroup namespace
+     * has a hierarchy it cannot use).
+     */
+    public boolean usable() {
+        Boolean u = usable;
+        if (u != null) return u;
+        boolean ok = false;
+        if (available()) {
+            String probe = "herd-probe-" + ProcessHandle.current().pid();
+            try {
+                create(probe);
+                remove(probe);
+                ok = true;
+            } catch (RuntimeException e) {
+                log.info("cgroups are not usable here: {}", e.getMessage());
+            }
+        }
+        usable = ok;
+        return ok;
+    }
+
     /** One line for logs and {@code herd nodes}. */
     public String describe() {
         switch (version) {

@@ -95,7 +95,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
 
     /** True when guests get the full sandbox here: bwrap and cgroups. */
     private boolean fullySandboxed() {
-        return runner.sandbox().available() && runner.cgroups().available();
+        return runner.sandbox().available() && runner.cgroups().usable();
     }
 
     /** Why this node will not run the job as a guest, or null. */
@@ -103,7 +103,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         Policy p = policy.get();
         if (!fullySandboxed() && !p.acceptUnsandboxed()) {
             return "this node cannot sandbox guests (" + (runner.sandbox().available() ? "" : runner.sandbox().describe() + "; ")
-                    + (runner.cgroups().available() ? "" : runner.cgroups().describe() + "; ")
+                    + (runner.cgroups().usable() ? "" : "cgroups not usable: " + runner.cgroups().describe() + "; ")
                     + "its owner has not allowed unsandboxed guests: herd policy set accept-unsandboxed yes)";
         }
         if (job.getNet() && !p.guestNetwork()) return "the job asks for the network (--net) and this node's policy gives guests none (guest-network no)";

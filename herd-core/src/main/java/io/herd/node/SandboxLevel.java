@@ -15,7 +15,7 @@ public final class SandboxLevel {
 
     /** The level this node gives guests: its probed sandbox and its cgroups. */
     public static String of(io.herd.executor.Sandbox sandbox, io.herd.executor.Cgroups cgroups) {
-        int cg = switch (cgroups.version()) {
+        int cg = !cgroups.usable() ? 0 : switch (cgroups.version()) {
             case V1 -> 1;
             case V2 -> 2;
             default -> 0;

@@ -103,11 +103,39 @@ public final class TestCluster implements AutoCloseable {
         return n;
     }
 
+    private static volatile Boolean canSandbox;
+
+    /**
+     * True when this machine gives guests the full sandbox (root, a working bwrap, usable
+     * cgroups), as the daemons will find at start.
+     */
+    public static boolean machineSandboxesGuests() {
+        if (canSandbox == null) {
+            io.herd.executor.Cgroups cg = io.herd.executor.Cgroups.detect("herd-test-probe-" + ProcessHandle.current().pid());
+            boolean usable = cg.usable();
+            if (usable) cg.removeParent();
+            canSandbox = usable && io.herd.executor.Sandbox.detect(List.of(), "nobody").available();
+        }
+        return canSandbox;
+    }
+
+    /**
+     * Where the machine cannot sandbox guests (no bwrap, no usable cgroups: a plain container,
+     * a non-root CI user), nodes refuse other nodes' jobs by default; the tests that are not
+     * about the sandbox still need them to run, so their nodes opt in as an owner would.
+     */
+    private void acceptGuestsHere(TestNode n) {
+        if (machineSandboxesGuests()) return;
+        Cli.Result r = Cli.run("policy", "set", "accept-unsandboxed", "yes", "--data", n.data().toString());
+        assertThat(r.exit()).as("herd policy set accept-unsandboxed yes: %s", r.all()).isZero();
+    }
+
     public TestNode init(String name, String cluster) {
         TestNode n = plan(name);
         Cli.Result r = Cli.run(env(), List.of(), "init", "--name", name, "--cluster", cluster, "--listen", n.grpc(), "--data", n.data().toString());
         assertThat(r.exit()).as("herd init: %s", r.all()).isZero();
         track(n);
+        acceptGuestsHere(n);
         return n;
     }
 
@@ -125,6 +153,7 @@ public final class TestCluster implements AutoCloseable {
                 "--data", n.data().toString());
         assertThat(r.exit()).as("herd join: %s", r.all()).isZero();
         track(n);
+        acceptGuestsHere(n);
         return n;
     }
 
