@@ -71,6 +71,7 @@ final class JobOptions {
             Path cwd = Path.of("").toAbsolutePath();
             b.addAllInputs(Staged.inputs(cwd, command, inputs));
             for (String o : outputs) b.addOutputGlobs(Staged.checkGlob(o, "-o"));
+            if (onCollision == null) onCollision = "fail";
             if (!io.herd.journal.JobSpec.COLLISION_POLICIES.contains(onCollision)) {
                 throw new CliException("--on-collision must be fail, rename or overwrite, not '" + onCollision + "'", 2);
             }

@@ -133,16 +133,34 @@ public final class Sandbox {
         Path w = workDir.toAbsolutePath().normalize();
         List<String> c = new ArrayList<>(List.of(bwrap.toString(), "--ro-bind", "/", "/", "--dev", "/dev",
                 "--proc", "/proc"));
+        List<Path> mounted = new ArrayList<>();
         for (Path h : hidden) {
+            makeParents(c, mounted, h);
             // Scratch space for the guest's account (sticky, like the host's); hidden homes stay root's.
             boolean scratch = h.equals(Path.of("/tmp")) || h.equals(Path.of("/var/tmp"));
             c.addAll(List.of("--perms", scratch ? "1777" : "0755", "--tmpfs", h.toString()));
+            mounted.add(h);
         }
+        makeParents(c, mounted, w);
         c.addAll(List.of("--bind", w.toString(), w.toString(), "--chdir", w.toString(),
                 "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"));
         if (!network) c.add("--unshare-net");
         c.addAll(List.of("--die-with-parent", "--"));
         return c;
+    }
+
+    /**
+     * Directories between a hidden (empty) directory and a mount inside it, made explicitly
+     * with mode 0755: bwrap would make them with the daemon's umask (a JVM under a 077 umask
+     * makes them 0700), and the guests' account could not reach its own sandbox by its path.
+     */
+    private static void makeParents(List<String> c, List<Path> mounted, Path target) {
+        for (int i = 1; i < target.getNameCount(); i++) {
+            Path a = target.getRoot().resolve(target.subpath(0, i));
+            boolean inside = false;
+            for (Path m : mounted) if (a.startsWith(m) && !a.equals(m)) inside = true;
+            if (inside && !mounted.contains(a)) c.addAll(List.of("--perms", "0755", "--dir", a.toString()));
+        }
     }
 
     /** The step that drops to the guests' account, right before the program; empty when guests run as the daemon's user. */

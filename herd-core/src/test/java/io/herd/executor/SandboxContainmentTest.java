@@ -139,6 +139,19 @@ class SandboxContainmentTest {
     }
 
     @Test
+    void aStagedScriptRunsAsTheGuest() throws Exception {
+        Path script = work.resolve("make-report.sh");
+        Files.writeString(script, "#!/bin/sh\nmkdir -p out/deep\necho report > out/deep/report.txt\n");
+        Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        sandbox.handOver(work);
+        Jobs.Collect out = new Jobs.Collect();
+        String id = "sbx" + System.nanoTime() + "-" + PID;
+        ExitStatus s = exit(runner.start(new LaunchSpec(id, List.of("./make-report.sh"), work, Jobs.ENV, false, id, GUEST), out));
+        assertThat(s.code()).as(out.err()).isZero();
+        assertThat(work.resolve("out/deep/report.txt")).hasContent("report");
+    }
+
+    @Test
     void theEnvironmentIsExactlyWhatTheJobAskedFor() throws Exception {
         Jobs.Collect out = new Jobs.Collect();
         String id = "sbx" + System.nanoTime() + "-" + PID;
