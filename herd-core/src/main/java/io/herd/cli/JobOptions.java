@@ -27,6 +27,7 @@ final class JobOptions {
     @Option(names = {"-o", "--output"}, paramLabel = "GLOB", description = "Also bring back these files even when unchanged (repeatable). New and changed files always come back.") List<String> outputs = new ArrayList<>();
     @Option(names = "--on-collision", paramLabel = "POLICY", defaultValue = "fail", description = {"When an output would replace a different file here:",
             "fail (default: the job fails and writes none of its outputs), rename (write NAME.1, NAME.2 …) or overwrite."}) String onCollision = "fail";
+    @Option(names = "--net", description = "The job needs the network. Without it a job on another user's node has none; a node's owner may refuse such jobs (policy guest-network).") boolean net;
     @Option(names = "--shared", description = "Run in this same directory on the host, staging nothing (for directories on NFS or another shared file system).") boolean shared;
     @Option(names = "--each", paramLabel = "SPEC", description = {"Run the command once per item, as an array: SPEC is a range 1..100, "
             + "@FILE (one item per line) or a list a,b,c. In every word {} becomes the item and {#} its number (1-based); "
@@ -69,13 +70,14 @@ final class JobOptions {
         }
         JobSpecMsg.Builder b = JobSpecMsg.newBuilder().addAllArgv(command).putAllEnv(vars)
                 .setCwd(cwd().toString()).setCpus(cpus).setMaxRetries(maxRetries)
-                .addAllNeeds(needs).setLocal(local).setStdin(stdin).setShared(shared);
+                .addAllNeeds(needs).setLocal(local).setStdin(stdin).setShared(shared).setNet(net);
         if (shared && !(inputs.isEmpty() && outputs.isEmpty())) {
             throw new CliException("--shared runs in this directory on the host and stages nothing: drop -i/-o, or drop --shared", 2);
         }
         if (!shared) {
             b.addAllInputs(Staged.inputs(cwd(), command, inputs));
             for (String o : outputs) b.addOutputGlobs(Staged.checkGlob(o, "-o"));
+            if (onCollision == null) onCollision = "fail";
             if (!io.herd.journal.JobSpec.COLLISION_POLICIES.contains(onCollision)) {
                 throw new CliException("--on-collision must be fail, rename or overwrite, not '" + onCollision + "'", 2);
             }

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -71,9 +72,13 @@ public final class Cgroups {
     public enum Version { V1, V2, NONE }
 
     /** v1 controllers a job joins, in the order it joins them (freezer first, so a freeze can catch it early). */
-    static final List<String> V1_CONTROLLERS = List.of("freezer", "cpu", "cpuacct", "memory", "pids");
-    /** v2 controllers enabled for guests. */
-    static final List<String> V2_CONTROLLERS = List.of("cpu", "memory", "pids");
+    static final List<String> V1_CONTROLLERS = List.of("freezer", "cpu", "cpuacct", "memory", "pids", "blkio");
+    /** v2 controllers enabled for guests (io only where the kernel offers it). */
+    static final List<String> V2_CONTROLLERS = List.of("cpu", "memory", "pids", "io");
+    /** v1 {@code cpu.shares} of all guests together: the kernel's minimum (the owner's cgroups have 1024). */
+    static final long V1_GUEST_SHARES = 2;
+    /** v2 {@code cpu.weight} of all guests together: the minimum (the owner's cgroups have 100). */
+    static final long V2_GUEST_WEIGHT = 1;
     /** CFS period for the guest quota: 100 ms, the kernel default. */
     static final long PERIOD_US = 100_000;
     static final double MIN_CORES = 0.01;   // the kernel's minimum quota is 1 ms per period
@@ -195,6 +200,31 @@ public final class Cgroups {
     /** True when this node has a cgroup hierarchy herd can use (writability is found out on first use). */
     public boolean available() {
         return version != Version.NONE;
+    }
+
+    private volatile Boolean usable;
+
+    /**
+     * True when job cgroups can really be made here: found out once by creating and removing
+     * one (a non-root daemon, a read-only tree or a container without its own cgroup namespace
+     * has a hierarchy it cannot use).
+     */
+    public boolean usable() {
+        Boolean u = usable;
+        if (u != null) return u;
+        boolean ok = false;
+        if (available()) {
+            String probe = "herd-probe-" + ProcessHandle.current().pid();
+            try {
+                create(probe);
+                remove(probe);
+                ok = true;
+            } catch (RuntimeException e) {
+                log.info("cgroups are not usable here: {}", e.getMessage());
+            }
+        }
+        usable = ok;
+        return ok;
     }
 
     /** One line for logs and {@code herd nodes}. */
@@ -594,6 +624,7 @@ public final class Cgroups {
         try {
             if (version == Version.V1) {
                 for (Path parent : new LinkedHashSet<>(parents.values())) Files.createDirectories(parent.resolve(GUESTS));
+                lowestPriority();
                 return;
             }
             Path guests = guestsDir("");
@@ -615,9 +646,134 @@ public final class Cgroups {
                 for (String c : wanted) if (!on.contains(c)) add.append(add.length() == 0 ? "" : " ").append('+').append(c);
                 if (add.length() > 0) writeChecked(control, add.toString());
             }
+            lowestPriority();
         } catch (IOException e) {
             throw failure("cannot prepare the guests cgroup", e);
         }
+    }
+
+    /**
+     * Puts all guests together at the lowest CPU and I/O priority, so the owner's processes
+     * always come first: v2 {@code cpu.idle = 1} (SCHED_IDLE for the whole group, Linux 5.15+)
+     * or else {@code cpu.weight = 1}, and {@code io.weight = 1}; v1 {@code cpu.shares = 2} and
+     * {@code blkio.weight = 10} (or {@code blkio.bfq.weight = 1} under BFQ). A file the kernel
+     * does not offer is skipped: the priority is the best this node has.
+     */
+    private void lowestPriority() {
+        if (version == Version.V1) {
+            if (parents.containsKey("cpu")) writeIfPresent(guestsDir("cpu").resolve("cpu.shares"), Long.toString(V1_GUEST_SHARES));
+            if (parents.containsKey("blkio")) {
+                Path g = guestsDir("blkio");
+                if (!writeIfPresent(g.resolve("blkio.weight"), "10")) writeIfPresent(g.resolve("blkio.bfq.weight"), "1");
+            }
+        } else if (version == Version.V2) {
+            Path g = guestsDir("");
+            if (!writeIfPresent(g.resolve("cpu.idle"), "1")) writeIfPresent(g.resolve("cpu.weight"), Long.toString(V2_GUEST_WEIGHT));
+            if (!writeIfPresent(g.resolve("io.weight"), "default 1")) writeIfPresent(g.resolve("io.bfq.weight"), "default 1");
+        }
+    }
+
+    /** Writes {@code value} when {@code file} exists; false when it does not or the kernel refused it. */
+    private static boolean writeIfPresent(Path file, String value) {
+        if (!Files.exists(file)) return false;
+        try {
+            writeChecked(file, value);
+            return true;
+        } catch (IOException e) {
+            log.debug("cannot write {} to {}: {}", value, file, e.toString());
+            return false;
+        }
+    }
+
+    // ----------------------------------------------------------------- per-job limits
+
+    /**
+     * Limits the job's memory and number of tasks. {@code memBytes} 0 = no memory limit;
+     * {@code pidsMax} 0 = no pid limit. v2: {@code memory.max}, {@code memory.swap.max = 0}
+     * (a guest over its limit is killed rather than pushing the host into swap),
+     * {@code pids.max}; v1: {@code memory.limit_in_bytes}, {@code memory.memsw.limit_in_bytes}
+     * the same (where swap accounting is on), {@code pids.max}. Call after {@link #create}
+     * and before the job starts.
+     *
+     * @throws UnsupportedOperationException when a limit is asked for and its controller is missing
+     */
+    public void setLimits(String name, long memBytes, int pidsMax) {
+        requireAvailable("cannot limit " + name);
+        if (memBytes < 0 || pidsMax < 0) throw new IllegalArgumentException("negative limit");
+        Path mem = controllerDir("memory", name);
+        Path pids = controllerDir("pids", name);
+        if (memBytes > 0) {
+            if (mem == null || !Files.exists(mem.resolve(version == Version.V1 ? "memory.limit_in_bytes" : "memory.max"))) {
+                throw new UnsupportedOperationException("cannot limit the memory of " + name + ": no memory controller ("
+                        + describe() + ")");
+            }
+            if (version == Version.V1) {
+                write(mem.resolve("memory.limit_in_bytes"), Long.toString(memBytes));
+                writeIfPresent(mem.resolve("memory.memsw.limit_in_bytes"), Long.toString(memBytes));
+            } else {
+                write(mem.resolve("memory.max"), Long.toString(memBytes));
+                writeIfPresent(mem.resolve("memory.swap.max"), "0");
+            }
+        }
+        if (pidsMax > 0) {
+            if (pids == null || !Files.exists(pids.resolve("pids.max"))) {
+                throw new UnsupportedOperationException("cannot limit the tasks of " + name + ": no pids controller ("
+                        + describe() + ")");
+            }
+            write(pids.resolve("pids.max"), Integer.toString(pidsMax));
+        }
+    }
+
+    /** The job's memory limit in bytes, empty when unlimited or unknown. */
+    public OptionalLong memoryLimit(String name) {
+        Path mem = controllerDir("memory", name);
+        if (mem == null) return OptionalLong.empty();
+        try {
+            String v = read(mem.resolve(version == Version.V1 ? "memory.limit_in_bytes" : "memory.max"));
+            if (v.equals("max")) return OptionalLong.empty();
+            long l = Long.parseLong(v);
+            return l <= 0 || l >= Long.MAX_VALUE / 2 ? OptionalLong.empty() : OptionalLong.of(l);
+        } catch (IOException | NumberFormatException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    /**
+     * True when the kernel's OOM killer killed a process of the job because of its memory
+     * limit: v2 {@code memory.events oom_kill}, v1 {@code memory.oom_control oom_kill}
+     * (Linux 4.13+) or, on older kernels, a non-zero {@code memory.failcnt} (the limit was hit).
+     * Read it before {@link #remove}.
+     */
+    public boolean oomKilled(String name) {
+        Path mem = controllerDir("memory", name);
+        if (mem == null) return false;
+        try {
+            if (version == Version.V2) return counter(mem.resolve("memory.events"), "oom_kill") > 0;
+            Path control = mem.resolve("memory.oom_control");
+            long kills = Files.exists(control) ? counter(control, "oom_kill") : -1;
+            if (kills >= 0) return kills > 0;
+            return Long.parseLong(read(mem.resolve("memory.failcnt"))) > 0;
+        } catch (IOException | NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** The value of {@code key} in a flat-keyed cgroup file; -1 when absent. */
+    private static long counter(Path file, String key) throws IOException {
+        for (String line : Files.readAllLines(file)) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 2 && f[0].equals(key)) return Long.parseLong(f[1]);
+        }
+        return -1;
+    }
+
+    /** The job's directory in {@code controller}'s hierarchy (v2: the one tree); null without it. */
+    private Path controllerDir(String controller, String name) {
+        if (version == Version.V2) {
+            return v2Available.contains(controller) ? guestsDir("").resolve(name) : null;
+        }
+        Path p = parents.get(controller);
+        return p == null ? null : p.resolve(GUESTS).resolve(name);
     }
 
     private RuntimeException failure(String what, IOException e) {

@@ -21,9 +21,35 @@ import java.util.regex.Pattern;
  * @param cgroupName the job's cgroup under the herd parent's {@code guests}, or
  *                   null for none; letters, digits, '.', '_' and '-' only. The
  *                   runner creates it if missing and removes it when the job ends.
+ * @param guest      how to confine the job as a guest (sandbox, network, limits), or null for
+ *                   the node owner's own job, which runs as the daemon's user without them
  */
 public record LaunchSpec(String jobId, List<String> argv, Path workDir, Map<String, String> env,
-                         boolean stdinPiped, String cgroupName) {
+                         boolean stdinPiped, String cgroupName, Guest guest) {
+
+    /**
+     * A guest's confinement.
+     *
+     * @param network  keep the host's network (the job asked with {@code --net} and the host allows it)
+     * @param memBytes memory limit (cgroup, else an address-space rlimit); 0 = none
+     * @param pidsMax  most tasks at once (cgroup {@code pids.max}, else an rlimit); 0 = none
+     */
+    public record Guest(boolean network, long memBytes, int pidsMax) {
+        public Guest {
+            if (memBytes < 0 || pidsMax < 0) throw new IllegalArgumentException("negative guest limit");
+        }
+    }
+
+    /** An owner's job: no sandbox, no limits. */
+    public LaunchSpec(String jobId, List<String> argv, Path workDir, Map<String, String> env,
+                      boolean stdinPiped, String cgroupName) {
+        this(jobId, argv, workDir, env, stdinPiped, cgroupName, null);
+    }
+
+    /** This spec run as a guest. */
+    public LaunchSpec asGuest(Guest g) {
+        return new LaunchSpec(jobId, argv, workDir, env, stdinPiped, cgroupName, g);
+    }
 
     static final Pattern CGROUP_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 

@@ -158,6 +158,7 @@ final class LocalProcess implements RunningProcess {
             }
         }
         long cpuMillis = 0;
+        String failure = null;
         try {
             if (cgroup != null) {
                 // A job ends with its main process: whatever it left running would otherwise hold
@@ -165,6 +166,11 @@ final class LocalProcess implements RunningProcess {
                 Cgroups cgroups = runner.cgroups();
                 cgroups.killAll(cgroup);
                 cpuMillis = cgroups.cpuTime(cgroup).map(Duration::toMillis).orElse(0L);
+                // The OOM killer acted on the job's limit: say so, whatever the job's own status says
+                // (a shell may have reported its killed child as an ordinary exit code).
+                if (spec.guest() != null && spec.guest().memBytes() > 0 && cgroups.oomKilled(cgroup)) {
+                    failure = ExitStatus.outOfMemory(cgroups.memoryLimit(cgroup).orElse(spec.guest().memBytes()));
+                }
                 cgroups.remove(cgroup);
             } else {
                 sampling.cancel(false);
@@ -188,7 +194,8 @@ final class LocalProcess implements RunningProcess {
                         spec.jobId(), t == stdoutReader ? "stdout" : "stderr");
             }
         }
-        exit.complete(ExitStatus.fromJava(code, cpuMillis));
+        ExitStatus status = ExitStatus.fromJava(code, cpuMillis);
+        exit.complete(failure == null ? status : status.withFailure(failure));
     }
 
     /**

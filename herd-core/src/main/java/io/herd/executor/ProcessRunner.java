@@ -33,14 +33,21 @@ public final class ProcessRunner {
     public static final String DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
 
     /**
-     * Runs as {@code sh -c JOIN herd-join N FILE... M NAME=VALUE... PROGRAM ARGS...}:
-     * writes its own pid into each of the N cgroup.procs files, so the job is
-     * in its cgroup before it can fork; then gives the job exactly its
-     * environment (a shell sets PWD, and some set SHLVL and OLDPWD, so those
-     * are unset and re-exported from the M values the job asked for) and
-     * becomes the job by exec, keeping the pid. Exit 125 when joining fails.
+     * Runs as {@code sh -c JOIN herd-join S N FILE... M NAME=VALUE... PROGRAM ARGS...}:
+     * with S = {@code ignore}, sets the catchable signals a job may be sent to ignored (for the
+     * sandbox's own processes, which sit in the job's process group: the job's process undoes
+     * it with {@code env --default-signal} inside the sandbox); writes its own pid into each of
+     * the N cgroup.procs files, so the job is in its cgroup before it can fork; then gives the
+     * job exactly its environment (a shell sets PWD, and some set SHLVL and OLDPWD, so those
+     * are unset and re-exported from the M values the job asked for) and becomes the job by
+     * exec, keeping the pid. Exit 125 when joining fails.
      */
     static final String JOIN_SCRIPT = String.join("\n",
+            "if [ \"$1\" = ignore ]; then",
+            "  for s in HUP INT QUIT USR1 USR2 PIPE ALRM TERM TSTP TTIN TTOU XCPU XFSZ VTALRM PROF WINCH; do trap '' $s; done",
+            "  s=34; while [ $s -le 64 ]; do trap '' $s 2>/dev/null; s=$((s + 1)); done",
+            "fi",
+            "shift",
             "n=$1; shift",
             "while [ \"$n\" -gt 0 ]; do",
             "  echo $$ > \"$1\" || { echo \"herd: cannot place the job in cgroup $1\" >&2; exit 125; }",
@@ -60,17 +67,34 @@ public final class ProcessRunner {
     private final Path shell;
     private final Path kill;     // null: signals other than TERM and KILL cannot be sent
     private final Path env;      // GNU env that can reset signals, or null
+    private final Sandbox sandbox;
+    private final Path nice;     // null: not installed
+    private final Path ionice;
+    private final Path prlimit;
     private final AtomicBoolean warnedNoCgroup = new AtomicBoolean();
     private volatile ScheduledExecutorService sampler;
 
     /** A runner placing jobs in {@code cgroups} ({@link Cgroups#none} for none). */
     public ProcessRunner(Cgroups cgroups) {
+        this(cgroups, Sandbox.none("not configured"));
+    }
+
+    /** A runner placing jobs in {@code cgroups} and guests in {@code sandbox}. */
+    public ProcessRunner(Cgroups cgroups, Sandbox sandbox) {
         this(cgroups, findProgram("setsid"), firstExisting("/bin/dash", "/usr/bin/dash", "/bin/sh", "/usr/bin/sh"),
-                findProgram("kill"), signalResettingEnv());
+                findProgram("kill"), signalResettingEnv(), sandbox);
     }
 
     ProcessRunner(Cgroups cgroups, Path setsid, Path shell, Path kill, Path env) {
+        this(cgroups, setsid, shell, kill, env, Sandbox.none("not configured"));
+    }
+
+    ProcessRunner(Cgroups cgroups, Path setsid, Path shell, Path kill, Path env, Sandbox sandbox) {
         this.cgroups = Objects.requireNonNull(cgroups);
+        this.sandbox = Objects.requireNonNull(sandbox);
+        this.nice = findProgram("nice");
+        this.ionice = findProgram("ionice");
+        this.prlimit = findProgram("prlimit");
         this.setsid = setsid;
         this.shell = Objects.requireNonNull(shell, "no /bin/sh on this host");
         this.kill = kill;
@@ -83,6 +107,25 @@ public final class ProcessRunner {
 
     public Cgroups cgroups() {
         return cgroups;
+    }
+
+    public Sandbox sandbox() {
+        return sandbox;
+    }
+
+    /**
+     * Without a cgroup a guest's limits are rlimits, inherited by everything it starts:
+     * {@code RLIMIT_AS} for memory (address space, an over-estimate of what it uses) and
+     * {@code RLIMIT_NPROC} for tasks (counted per user, so it bounds all guests of the account
+     * together, and it does not bind root).
+     */
+    private List<String> rlimits(LaunchSpec.Guest guest) {
+        if (prlimit == null || (guest.memBytes() == 0 && guest.pidsMax() == 0)) return List.of();
+        List<String> c = new ArrayList<>(List.of(prlimit.toString()));
+        if (guest.memBytes() > 0) c.add("--as=" + guest.memBytes());
+        if (guest.pidsMax() > 0) c.add("--nproc=" + guest.pidsMax());
+        c.add("--");
+        return c;
     }
 
     /**
@@ -98,13 +141,18 @@ public final class ProcessRunner {
                     + " does not exist on this host");
         }
         Path program = resolveProgram(spec);
+        LaunchSpec.Guest guest = spec.guest();
         String cgroup = prepareCgroup(spec);
+        boolean sandboxed = guest != null && sandbox.available();
+        // The sandbox's own processes (bwrap and its pid 1) are in the job's process group: they ignore
+        // the signals herd forwards to the group, and the job gets them back at their defaults inside.
+        boolean ignoreInWrapper = sandboxed && env != null;
 
         List<String> command = new ArrayList<>();
         if (setsid != null) command.add(setsid.toString());
-        if (cgroup != null) {
-            command.addAll(List.of(shell.toString(), "-c", JOIN_SCRIPT, "herd-join"));
-            List<Path> procs = cgroups.procsFiles(cgroup);
+        if (cgroup != null || ignoreInWrapper) {
+            command.addAll(List.of(shell.toString(), "-c", JOIN_SCRIPT, "herd-join", ignoreInWrapper ? "ignore" : "keep"));
+            List<Path> procs = cgroup == null ? List.of() : cgroups.procsFiles(cgroup);
             command.add(Integer.toString(procs.size()));
             for (Path p : procs) command.add(p.toString());
             List<String> keep = new ArrayList<>();
@@ -114,10 +162,21 @@ public final class ProcessRunner {
             command.add(Integer.toString(keep.size()));
             command.addAll(keep);
         }
+        if (guest != null) {
+            // Owner first, also where cgroups are missing: lowest CPU and I/O priority.
+            if (nice != null) command.addAll(List.of(nice.toString(), "-n", "19"));
+            if (ionice != null) command.addAll(List.of(ionice.toString(), "-c", "3", "-t"));
+            if (!limitInCgroup(spec, cgroup)) command.addAll(rlimits(guest));
+            command.addAll(sandbox.wrap(spec.workDir(), guest.network()));
+        }
         // Children of a JVM inherit its blocked SIGQUIT (HotSpot blocks it in every Java thread),
         // so Ctrl-\ would never reach the job: GNU env puts every signal back to default, unblocked.
-        if (env != null && !program.toString().contains("=")) command.addAll(List.of(env.toString(), "--default-signal"));
-        // Issue 4's sandbox (bubblewrap) goes here: after joining the cgroup, before the job.
+        if (env != null && !program.toString().contains("=")) {
+            command.addAll(List.of(env.toString(), "--default-signal"));
+            // bwrap --chdir sets PWD: give the job the value it asked for, or none.
+            if (sandboxed) command.add(spec.env().containsKey("PWD") ? "PWD=" + spec.env().get("PWD") : "--unset=PWD");
+        }
+        if (guest != null) command.addAll(sandbox.dropPrivileges());
         command.add(program.toString());
         command.addAll(spec.argv().subList(1, spec.argv().size()));
 
@@ -179,12 +238,24 @@ public final class ProcessRunner {
         }
         try {
             cgroups.create(name);
-            return name;
         } catch (UnsupportedOperationException | UncheckedIOException e) {
             if (warnedNoCgroup.compareAndSet(false, true)) {
                 log.warn("jobs run without cgroups: {}", e.getMessage());
             }
             return null;
+        }
+        return name;
+    }
+
+    /** The guest's limits in its cgroup; false when they could not be set there (rlimits then). */
+    private boolean limitInCgroup(LaunchSpec spec, String cgroup) {
+        if (cgroup == null) return false;
+        try {
+            cgroups.setLimits(cgroup, spec.guest().memBytes(), spec.guest().pidsMax());
+            return true;
+        } catch (UnsupportedOperationException | UncheckedIOException e) {
+            log.warn("job {}: cgroup limits not in force ({}); using rlimits", spec.jobId(), e.getMessage());
+            return false;
         }
     }
 

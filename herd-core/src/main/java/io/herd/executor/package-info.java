@@ -7,15 +7,26 @@
  *  ProcessRunner.start(LaunchSpec, OutputSink)
  *    resolve argv[0] on the job's own PATH ─── missing? LaunchException "program 'foo' not found on this host"
  *    Cgroups.create(name)      v2: herd/guests/NAME     v1: the same in freezer, cpu, cpuacct, memory, pids
- *    exec chain (one pid throughout, each step exec()s the next):
+ *    exec chain (one pid throughout, each step exec()s the next; [guest] = only for guests):
  *      setsid                  new session: the job's pid is its process group and session id
- *      sh -c JOIN …            echo $$ &gt; every cgroup.procs, restore the exact environment, exec
- *      env --default-signal    unblock SIGQUIT, which every JVM child inherits blocked (GNU env only)
- *      [bwrap …]               issue 4's sandbox will slot in here
+ *      sh -c JOIN …            [guest, sandboxed] ignore the forwardable signals (for bwrap's own processes);
+ *                              echo $$ &gt; every cgroup.procs, restore the exact environment, exec
+ *      [guest] nice -n 19      lowest CPU priority, also where cgroups are missing
+ *      [guest] ionice -c 3 -t  idle I/O class where the scheduler honours it
+ *      [guest, no cgroup] prlimit --as=MEM --nproc=PIDS --   the limits as rlimits
+ *      [guest] bwrap … --      the sandbox (see {@link io.herd.executor.Sandbox}): read-only root, hidden
+ *                              homes and node data, private /tmp, the sandbox dir the only writable place,
+ *                              new PID/IPC/UTS/cgroup (and network, unless --net) namespaces, --die-with-parent
+ *      env --default-signal    unblock SIGQUIT, which every JVM child inherits blocked, and undo the ignored
+ *                              signals inside the sandbox (GNU env only); in a sandbox also drops bwrap's PWD
+ *      [guest, root daemon] setpriv --reuid=herd-guest --regid … --clear-groups --no-new-privs --
  *      PROGRAM ARGS…
+ *    guests: the cgroup gets memory.max (no swap) and pids.max before the job starts;
+ *            guests/ itself has the lowest CPU and I/O weight
  *    wait until /proc/PID shows the new process group and the job cgroup (1-2 ms)
  *    two reader threads ──▶ OutputSink, ≤ 64 KiB per call; a slow sink blocks the job, not memory
- *  exit: waitpid ─▶ kill what the job left in its cgroup ─▶ read its CPU ─▶ remove the cgroup
+ *  exit: waitpid ─▶ kill what the job left in its cgroup ─▶ read its CPU (and, for a guest, whether the
+ *        OOM killer acted: ExitStatus.failure "out of memory (limit X)") ─▶ remove the cgroup
  *        ─▶ drain stdout/stderr to end-of-file ─▶ RunningProcess.onExit() completes
  * </pre>
  *
@@ -33,6 +44,21 @@
  * asked for: the job sees exactly {@link io.herd.executor.LaunchSpec#env()}
  * (dash is preferred as the shell; bash would add {@code _}).
  *
+ * <h2>Guests and signals</h2>
+ * bwrap's outer process (the job's pid) and its pid 1 in the new PID namespace
+ * are in the job's process group, so a Ctrl-C sent to the group would kill
+ * bwrap and, through {@code --die-with-parent}, the whole sandbox before the
+ * job could handle it. The joining shell therefore sets those signals to
+ * ignored (inherited across exec), and {@code env --default-signal} puts them
+ * back for the job inside the sandbox: the job sees Ctrl-C, SIGTERM and
+ * SIGUSR1 as at a terminal, and bwrap exits with the job's status (128+N
+ * after signal N). bwrap's {@code --new-session} is not used: {@code setsid}
+ * already gave the job a session without a controlling terminal, the
+ * sandbox's {@code /dev} has no host terminal to inject into, and a second
+ * session would hide the job from the forwarded signals. A job's double-forked
+ * children die with it twice over: the PID namespace ends with its pid 1, and
+ * the cgroup is emptied.
+ *
  * <h2>How a kill finds every process</h2>
  * <ul>
  *   <li>{@code signal(N)} goes to the process group ({@code kill -N -- -PGID}):
@@ -45,8 +71,8 @@
  *       task dies only when thawed), and this repeats until the cgroup is
  *       empty. Double-forked, re-parented, setsid'ed children are found
  *       because cgroup membership is inherited; only a process that can
- *       write to the cgroup tree could leave it (issue 4 runs guests as an
- *       unprivileged account in a sandbox, where none can).</li>
+ *       write to the cgroup tree could leave it (guests run as an
+ *       unprivileged account in a sandbox whose /sys is read-only, where none can).</li>
  *   <li>Without a cgroup: SIGKILL to the process group and to every
  *       descendant found through {@code ProcessHandle} (snapshotted before
  *       anything dies, since orphans are re-parented out of reach). A
@@ -68,8 +94,9 @@
  * live descendants' times; the last fraction of a second is lost, since
  * {@code /proc} forgets a process when it is reaped). Guest CPU share,
  * memory and pid limits need cgroups: {@code setGuestCpuShare} throws
- * {@code UnsupportedOperationException} saying so. Issue 4 adds nice 19 /
- * ionice idle for that case. Without {@code setsid} (no util-linux) jobs
+ * {@code UnsupportedOperationException} saying so. Guests there run under
+ * nice 19, ionice idle and rlimits (RLIMIT_AS for memory, RLIMIT_NPROC, which
+ * counts all processes of the guests' account, for tasks). Without {@code setsid} (no util-linux) jobs
  * share the daemon's process group, so signals go to the job's process and
  * its descendants one by one.
  *

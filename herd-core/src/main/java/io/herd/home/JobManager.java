@@ -341,7 +341,7 @@ public final class JobManager implements AutoCloseable {
                 .addAllArgv(s.argv()).putAllEnv(s.env()).setCwd(s.cwd() == null ? "" : s.cwd()).setShared(s.shared())
                 .setCpus(Math.max(1, s.cpus())).setMemBytes(s.memBytes()).addAllNeeds(s.needs())
                 .setStdin(attached.containsKey(r.id())).addAllInputs(Staging.staged(s.inputs()))
-                .addAllOutputGlobs(s.outputGlobs()).build();
+                .addAllOutputGlobs(s.outputGlobs()).setNet(s.net()).build();
     }
 
     /** One attempt of a job on one host. */
@@ -352,6 +352,7 @@ public final class JobManager implements AutoCloseable {
         StreamObserver<RunInput> toHost;
         final LogFile out;
         final LogFile err;
+        volatile boolean started;
 
         Attempt(JobRecord job, String host, JobLaunch launch) {
             this.job = job;
@@ -410,6 +411,7 @@ public final class JobManager implements AutoCloseable {
             try {
                 switch (e.getKindCase()) {
                     case STARTED -> {
+                        started = true;
                         journal.transition(job.id(), new JobState.Running(host, launch.getAttempt(), now), now);
                         forEach(a -> a.started(host));
                     }
@@ -448,7 +450,8 @@ public final class JobManager implements AutoCloseable {
                 return;
             }
             if (!x.getError().isEmpty()) {
-                journal.transition(job.id(), new JobState.Failed(x.getError(), -1), now);
+                // The host ended a job that ran (out of memory): keep its exit code with the reason.
+                journal.transition(job.id(), new JobState.Failed(x.getError(), started ? x.getCode() : -1), now);
                 finish(job.id());
                 return;
             }

@@ -33,6 +33,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import io.herd.api.RequireClusterCertificate;
+import io.herd.policy.Policy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,18 +59,55 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
     /** Jobs holding a slot: running, or offered and not yet started (until the lease ends). */
     private final Map<String, Long> leases = new HashMap<>();
     private final Map<String, RunningProcess> running = new ConcurrentHashMap<>();
+    private final Supplier<Policy> policy;
+    private final String daemonUser = System.getProperty("user.name");
 
     /**
      * @param store this node's content store: staged inputs are read from it, outputs put into it
      *              for the home node to fetch
      */
     public HostJobs(String nodeName, Path sandboxRoot, ProcessRunner runner, ContentStore store, int slots, Clock clock) {
+        this(nodeName, sandboxRoot, runner, store, slots, clock, () -> Policy.DEFAULT);
+    }
+
+    /** @param policy the owner's policy now: network for guests, their default limits, unsandboxed guests */
+    public HostJobs(String nodeName, Path sandboxRoot, ProcessRunner runner, ContentStore store, int slots, Clock clock,
+                    Supplier<Policy> policy) {
         this.nodeName = nodeName;
         this.sandboxRoot = sandboxRoot;
         this.runner = runner;
         this.store = store;
         this.slots = slots;
         this.clock = clock;
+        this.policy = policy;
+    }
+
+    /**
+     * The sandbox rule: a job is a guest, and runs sandboxed, limited and (under a root daemon)
+     * as the guests' account, unless it is the node owner's own job submitted here: its home is
+     * this node and its user is the daemon's user or root. {@code homeNode} is the calling node
+     * as its certificate names it (null: unknown, so a guest).
+     */
+    boolean isGuest(String homeNode, JobLaunch job) {
+        boolean ownUser = job.getUser().equals(daemonUser) || job.getUser().equals("root");
+        return !(nodeName.equals(homeNode) && ownUser);
+    }
+
+    /** True when guests get the full sandbox here: bwrap and cgroups. */
+    private boolean fullySandboxed() {
+        return runner.sandbox().available() && runner.cgroups().usable();
+    }
+
+    /** Why this node will not run the job as a guest, or null. */
+    private String guestRefusal(JobLaunch job) {
+        Policy p = policy.get();
+        if (!fullySandboxed() && !p.acceptUnsandboxed()) {
+            return "this node cannot sandbox guests (" + (runner.sandbox().available() ? "" : runner.sandbox().describe() + "; ")
+                    + (runner.cgroups().usable() ? "" : "cgroups not usable: " + runner.cgroups().describe() + "; ")
+                    + "its owner has not allowed unsandboxed guests: herd policy set accept-unsandboxed yes)";
+        }
+        if (job.getNet() && !p.guestNetwork()) return "the job asks for the network (--net) and this node's policy gives guests none (guest-network no)";
+        return null;
     }
 
     /** Jobs running here now (gossiped as guest jobs). */
@@ -75,7 +115,11 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         return running.size();
     }
 
-    private synchronized String admit(JobLaunch job) {
+    private synchronized String admit(JobLaunch job, boolean guest) {
+        if (guest) {
+            String refusal = guestRefusal(job);
+            if (refusal != null) return refusal;
+        }
         long now = clock.millis();
         leases.values().removeIf(until -> until != Long.MAX_VALUE && until < now);
         if (leases.containsKey(job.getJobId())) return null;
@@ -104,7 +148,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
 
     @Override
     public void offer(OfferRequest request, StreamObserver<OfferReply> out) {
-        String refusal = admit(request.getJob());
+        String refusal = admit(request.getJob(), isGuest(RequireClusterCertificate.PEER.get(), request.getJob()));
         OfferReply.Builder b = OfferReply.newBuilder().setAccepted(refusal == null).setLeaseMillis(LEASE_MILLIS)
                 .setGuestJobs(inUse()).setGuestSlots(slots);
         if (refusal != null) b.setReason(refusal);
@@ -136,6 +180,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         private volatile Manifest inputs = Manifest.EMPTY;
         private volatile Path workDir;
         private volatile boolean closed;
+        /** The home node, from its certificate (the gRPC context holds it while run() is called). */
+        private final String home = RequireClusterCertificate.PEER.get();
 
         Attempt(ServerCallStreamObserver<RunEvent> out) {
             this.out = out;
@@ -214,9 +260,11 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
             job = launch;
             JobLaunch job = launch;
             jobId = job.getJobId();
+            boolean guest = isGuest(home, job);
             // admit() also succeeds for the job that holds this slot's lease from its offer.
-            if (admit(job) != null) {
-                fail(job, "no free guest slot on " + nodeName, true);
+            String refusal = admit(job, guest);
+            if (refusal != null) {
+                fail(job, refusal.startsWith("no free") ? "no free guest slot on " + nodeName : nodeName + " refused the job: " + refusal, true);
                 return;
             }
             hold(job.getJobId());
@@ -230,6 +278,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
                 try {
                     // Root ignores the read-only bit that protects hard-linked inputs: give it copies.
                     SandboxFiles.materialise(store, inputs, workDir, RUNS_AS_ROOT ? SandboxFiles.Inputs.COPIED : SandboxFiles.Inputs.LINKED);
+                    // The guests' account writes here, and only here.
+                    if (guest) runner.sandbox().handOver(workDir);
                 } catch (IOException | RuntimeException e) {
                     inputs.hashes().forEach(store::unpin);
                     removeSandbox(workDir);
@@ -252,8 +302,14 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
             };
             List<String> argv = new ArrayList<>(job.getArgvList());
             try {
-                RunningProcess p = runner.start(new LaunchSpec(job.getJobId(), argv, workDir, Map.copyOf(job.getEnvMap()),
-                        job.getStdin(), "job-" + job.getJobId().replace('.', '-') + "-" + job.getAttempt()), sink);
+                LaunchSpec spec = new LaunchSpec(job.getJobId(), argv, workDir, Map.copyOf(job.getEnvMap()),
+                        job.getStdin(), "job-" + job.getJobId().replace('.', '-') + "-" + job.getAttempt());
+                if (guest) {
+                    Policy p = policy.get();
+                    long mem = job.getMemBytes() > 0 ? job.getMemBytes() : p.guestMemDefault();
+                    spec = spec.asGuest(new LaunchSpec.Guest(job.getNet() && p.guestNetwork(), mem, p.guestPidsMax()));
+                }
+                RunningProcess p = runner.start(spec, sink);
                 process = p;
                 running.put(job.getJobId(), p);
                 send(RunEvent.newBuilder().setStarted(Started.newBuilder().setHost(nodeName).setPid(p.pid())).build(), false);
@@ -274,7 +330,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
                 b.setCode(1).setError("the job's supervisor failed: " + err);
             } else {
                 b.setCode(status.code()).setSignal(status.signal() == null ? 0 : status.signal()).setCpuMillis(status.cpuMillis());
-                if (!job.getShared()) collectOutputs(job, b);
+                if (status.failure() != null) b.setError(status.failure());   // e.g. out of memory: the job failed
+                else if (!job.getShared()) collectOutputs(job, b);
             }
             cleanUp(job);
             b.setHostGuestJobs(inUse());

@@ -35,11 +35,13 @@ import java.util.TreeSet;
  * @param arrayId     the array this job belongs to, or null (set by {@link Journal#submitArray})
  * @param arrayIndex  0-based position in its array, or -1
  * @param arrayItem   the array item this job was expanded from, or null
+ * @param net         {@code --net}: the job needs the network; a guest without it has none
  */
 public record JobSpec(List<String> argv, String cwd, Map<String, String> env, int cpus, long memBytes,
                       String constraint, Set<String> needs, List<String> inputGlobs, List<String> outputGlobs,
                       boolean shared, String pinnedNode, boolean local, int maxRetries,
-                      String arrayId, int arrayIndex, String arrayItem, List<InputFile> inputs, String onCollision) {
+                      String arrayId, int arrayIndex, String arrayItem, List<InputFile> inputs, String onCollision,
+                      boolean net) {
 
     public static final int DEFAULT_MAX_RETRIES = 3;
     public static final List<String> COLLISION_POLICIES = List.of("fail", "rename", "overwrite");
@@ -76,19 +78,20 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         b.needs = needs; b.inputGlobs = inputGlobs; b.outputGlobs = outputGlobs; b.shared = shared;
         b.pinnedNode = pinnedNode; b.local = local; b.maxRetries = maxRetries;
         b.arrayId = arrayId; b.arrayIndex = arrayIndex; b.arrayItem = arrayItem; b.inputs = inputs; b.onCollision = onCollision;
+        b.net = net;
         return b;
     }
 
     /** This spec as element {@code index} of array {@code arrayId}; the item is kept. */
     JobSpec inArray(String id, int index) {
         return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
-                shared, pinnedNode, local, maxRetries, id, index, arrayItem, inputs, onCollision);
+                shared, pinnedNode, local, maxRetries, id, index, arrayItem, inputs, onCollision, net);
     }
 
     /** This spec with its staged inputs snapshotted. */
     public JobSpec withInputs(List<InputFile> files) {
         return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
-                shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, files, onCollision);
+                shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, files, onCollision, net);
     }
 
     public static final class Builder {
@@ -110,6 +113,7 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         private String arrayItem;
         private List<InputFile> inputs = List.of();
         private String onCollision;
+        private boolean net;
 
         private Builder(List<String> argv) { this.argv = new ArrayList<>(argv); }
 
@@ -127,12 +131,13 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         public Builder local(boolean v) { local = v; return this; }
         public Builder maxRetries(int v) { maxRetries = v; return this; }
         public Builder onCollision(String v) { onCollision = v; return this; }
+        public Builder net(boolean v) { net = v; return this; }
         /** The item this job was expanded from ({@code {}}); the array id and index are set by the journal. */
         public Builder arrayItem(String v) { arrayItem = v; return this; }
 
         public JobSpec build() {
             return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
-                    shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, inputs, onCollision);
+                    shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, inputs, onCollision, net);
         }
     }
 }

@@ -101,7 +101,7 @@ public final class Node implements AutoCloseable {
     private io.herd.transfer.TransferServer transfers;
     private volatile io.herd.home.JobManager jobs;
     private JobControl jobControl;
-    private NodeAdmin admin;
+    private volatile NodeAdmin admin;
     private io.grpc.netty.shaded.io.netty.handler.ssl.SslContext clientTls;
     private final java.util.Map<String, ManagedChannel> channels = new java.util.concurrent.ConcurrentHashMap<>();
     private long startedAt;
@@ -151,10 +151,15 @@ public final class Node implements AutoCloseable {
         }
         cgroups = io.herd.executor.Cgroups.detect(dir.cgroupName(config.name()));
         cgroups.removeAll(); // a crashed previous life's jobs: their homes run them again
+        // Guests see nothing of this node's data directory but their own sandbox (see HostJobs.isGuest for who is one).
+        io.herd.executor.Sandbox sandbox = io.herd.executor.Sandbox.detect(List.of(dir.root()),
+                System.getProperty("herd.guest-account", io.herd.executor.Sandbox.DEFAULT_ACCOUNT));
+        log.info("guests: {}; {}", sandbox.describe(), cgroups.describe());
         hostJobs = new io.herd.host.HostJobs(config.name(), dir.root().resolve("sandboxes"),
-                new io.herd.executor.ProcessRunner(cgroups), store, slots, clock);
+                new io.herd.executor.ProcessRunner(cgroups, sandbox), store, slots, clock,
+                () -> admin == null ? io.herd.policy.Policy.DEFAULT : admin.policy());
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
-                SandboxLevel.detect(), Version.get(), hostJobs::runningJobs);
+                SandboxLevel.of(sandbox, cgroups), Version.get(), hostJobs::runningJobs);
         admin = new NodeAdmin(config.name(), dir.root(), cgroups, this::adminChanged);
         admin.start();
         sampler.setAdmin(admin.labels(), admin.guestCpusInForce());

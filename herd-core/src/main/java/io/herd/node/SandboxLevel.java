@@ -6,11 +6,24 @@ import java.nio.file.Path;
 /**
  * What isolation this node can give guests, as shown in {@code herd nodes}:
  * {@code bwrap+cgroup2}, {@code bwrap+cgroup1}, {@code cgroup2}, {@code cgroup1},
- * {@code bwrap} or {@code nice} (priority only). Detected, never assumed.
+ * {@code bwrap} or {@code nice} (priority and rlimits only). Detected, never assumed:
+ * {@link #of} reports what the daemon found working (a bwrap that built a test sandbox,
+ * a cgroup hierarchy it can use).
  */
 public final class SandboxLevel {
     private SandboxLevel() {}
 
+    /** The level this node gives guests: its probed sandbox and its cgroups. */
+    public static String of(io.herd.executor.Sandbox sandbox, io.herd.executor.Cgroups cgroups) {
+        int cg = !cgroups.usable() ? 0 : switch (cgroups.version()) {
+            case V1 -> 1;
+            case V2 -> 2;
+            default -> 0;
+        };
+        return describe(sandbox.available(), cg);
+    }
+
+    /** A guess from what is installed (bwrap on PATH, a cgroup mount), without probing. */
     public static String detect() {
         return describe(hasBwrap(), cgroupVersion(Path.of("/sys/fs/cgroup")));
     }

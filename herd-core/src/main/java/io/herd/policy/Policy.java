@@ -20,8 +20,16 @@ import java.util.regex.Pattern;
  *
  * <h2>Keys</h2>
  * <pre>
- *   guest-cpus   cores all guests together may use, e.g. 0.5 or 2;
- *                none or unlimited lifts the cap (stored as 0)
+ *   guest-cpus          cores all guests together may use, e.g. 0.5 or 2;
+ *                       none or unlimited lifts the cap (stored as 0)
+ *   guest-network       yes | no: whether a guest that asked for the network (--net) may have it
+ *                       (default yes); guests that did not ask never have it
+ *   guest-mem-default   memory limit of a guest that gave no --mem, e.g. 2G (the default) or 512M;
+ *                       none for no limit
+ *   guest-pids-max      most tasks (processes and threads) one guest may have at once (default 512);
+ *                       none for no limit
+ *   accept-unsandboxed  yes | no: run other users' guests even where this node cannot sandbox them
+ *                       (no working bwrap or no cgroups; default no)
  * </pre>
  * More keys (which users' guests to accept, idle time, time windows) are
  * added here: one component, one {@link #KEYS} entry, one case in
@@ -30,19 +38,27 @@ import java.util.regex.Pattern;
  * <p>Kept in the data directory as {@value #FILE}, a properties file
  * written atomically. A key the file does not mention has its default.
  *
- * @param guestCpus cap on the CPU of all guests together, in cores; 0 = no cap
+ * @param guestCpus         cap on the CPU of all guests together, in cores; 0 = no cap
+ * @param guestNetwork      guests that ask for the network get it
+ * @param guestMemDefault   memory limit of guests without {@code --mem}, bytes; 0 = none
+ * @param guestPidsMax      tasks per guest; 0 = no limit
+ * @param acceptUnsandboxed other users' guests are run even without a full sandbox
  */
-public record Policy(double guestCpus) {
+public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefault, int guestPidsMax,
+                     boolean acceptUnsandboxed) {
 
     /** File name in the data directory. */
     public static final String FILE = "policy.properties";
     /** The keys {@code herd policy set} knows, in the order {@code herd policy show} prints them. */
-    public static final List<String> KEYS = List.of("guest-cpus");
+    public static final List<String> KEYS = List.of("guest-cpus", "guest-network", "guest-mem-default",
+            "guest-pids-max", "accept-unsandboxed");
     /** Smallest cap: the kernel's minimum CFS quota is 1 ms per 100 ms period. */
     public static final double MIN_GUEST_CPUS = 0.01;
     /** Largest cap. */
     public static final double MAX_GUEST_CPUS = 4096;
-    /** Everything at its default: no cap. */
+    public static final long DEFAULT_GUEST_MEM = 2L << 30;
+    public static final int DEFAULT_GUEST_PIDS = 512;
+    /** Everything at its default: no CPU cap, network on request, 2 GiB and 512 tasks per guest, sandbox required. */
     public static final Policy DEFAULT = new Policy(0);
 
     private static final Pattern DECIMAL = Pattern.compile("[0-9]+(\\.[0-9]+)?|\\.[0-9]+");
@@ -51,6 +67,13 @@ public record Policy(double guestCpus) {
         if (guestCpus != 0 && !(guestCpus >= MIN_GUEST_CPUS && guestCpus <= MAX_GUEST_CPUS)) {
             throw new IllegalArgumentException(guestCpusRule(Double.toString(guestCpus)));
         }
+        if (guestMemDefault < 0) throw new IllegalArgumentException("guest-mem-default must not be negative");
+        if (guestPidsMax < 0) throw new IllegalArgumentException("guest-pids-max must not be negative");
+    }
+
+    /** The given CPU cap, everything else at its default. */
+    public Policy(double guestCpus) {
+        this(guestCpus, true, DEFAULT_GUEST_MEM, DEFAULT_GUEST_PIDS, false);
     }
 
     /** True when guests are capped. */
@@ -66,7 +89,11 @@ public record Policy(double guestCpus) {
     public Policy with(String key, String value) {
         String v = value == null ? "" : value.strip();
         return switch (key == null ? "" : key) {
-            case "guest-cpus" -> new Policy(parseGuestCpus(v));
+            case "guest-cpus" -> new Policy(parseGuestCpus(v), guestNetwork, guestMemDefault, guestPidsMax, acceptUnsandboxed);
+            case "guest-network" -> new Policy(guestCpus, parseYesNo(key, v), guestMemDefault, guestPidsMax, acceptUnsandboxed);
+            case "guest-mem-default" -> new Policy(guestCpus, guestNetwork, parseSize(key, v), guestPidsMax, acceptUnsandboxed);
+            case "guest-pids-max" -> new Policy(guestCpus, guestNetwork, guestMemDefault, parsePids(v), acceptUnsandboxed);
+            case "accept-unsandboxed" -> new Policy(guestCpus, guestNetwork, guestMemDefault, guestPidsMax, parseYesNo(key, v));
             default -> throw new IllegalArgumentException("unknown policy key '" + key + "'; known keys: "
                     + String.join(", ", KEYS));
         };
@@ -86,6 +113,57 @@ public record Policy(double guestCpus) {
         throw new IllegalArgumentException(guestCpusRule(text));
     }
 
+    static boolean parseYesNo(String key, String text) {
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "yes", "true", "on" -> true;
+            case "no", "false", "off" -> false;
+            default -> throw new IllegalArgumentException(key + " must be yes or no, not '" + text + "'");
+        };
+    }
+
+    private static final Pattern SIZE = Pattern.compile("([0-9]+(?:\\.[0-9]+)?)\\s*([kmgt]?)(?:i?b)?");
+
+    /** A size such as 512M, 2G, 1.5G or 1048576 (bytes); none or unlimited for 0. At least 1 MiB. */
+    static long parseSize(String key, String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT);
+        if (t.equals("none") || t.equals("unlimited")) return 0;
+        java.util.regex.Matcher m = SIZE.matcher(t);
+        if (m.matches()) {
+            int shift = switch (m.group(2)) {
+                case "k" -> 10;
+                case "m" -> 20;
+                case "g" -> 30;
+                case "t" -> 40;
+                default -> 0;
+            };
+            double bytes = Double.parseDouble(m.group(1)) * (1L << shift);
+            if (bytes >= (1 << 20) && bytes < Long.MAX_VALUE / 2) return (long) bytes;
+        }
+        throw new IllegalArgumentException(key + " must be a size of at least 1M such as 512M or 2G, or none; not '" + text + "'");
+    }
+
+    static int parsePids(String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT);
+        if (t.equals("none") || t.equals("unlimited")) return 0;
+        try {
+            int n = Integer.parseInt(t);
+            if (n >= 8 && n <= 4_194_304) return n;
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw new IllegalArgumentException("guest-pids-max must be a number of tasks from 8 to 4194304, or none; not '" + text + "'");
+    }
+
+    /** Bytes as the shortest exact size: 2G, 512M, 1536K, 1000. */
+    public static String formatSize(long bytes) {
+        String[] units = {"T", "G", "M", "K"};
+        int[] shifts = {40, 30, 20, 10};
+        for (int i = 0; i < units.length; i++) {
+            if (bytes >= (1L << shifts[i]) && bytes % (1L << shifts[i]) == 0) return (bytes >> shifts[i]) + units[i];
+        }
+        return Long.toString(bytes);
+    }
+
     private static String guestCpusRule(String given) {
         return "guest-cpus must be a number of cores from " + MIN_GUEST_CPUS + " to " + (int) MAX_GUEST_CPUS
                 + " (e.g. 0.5), or none/unlimited to lift the cap; not '" + given + "'";
@@ -95,6 +173,10 @@ public record Policy(double guestCpus) {
     public Map<String, String> settings() {
         Map<String, String> out = new LinkedHashMap<>();
         out.put("guest-cpus", capsGuestCpus() ? formatCores(guestCpus) : "unlimited");
+        out.put("guest-network", guestNetwork ? "yes" : "no");
+        out.put("guest-mem-default", guestMemDefault == 0 ? "none" : formatSize(guestMemDefault));
+        out.put("guest-pids-max", guestPidsMax == 0 ? "none" : Integer.toString(guestPidsMax));
+        out.put("accept-unsandboxed", acceptUnsandboxed ? "yes" : "no");
         return out;
     }
 

@@ -33,9 +33,9 @@ class CgroupsTest {
 
         Path guests = root.resolve("herd-n1/guests");
         assertThat(guests.resolve("job-1")).isDirectory();
-        // Each level hands cpu, memory and pids down: root, the herd parent, guests.
+        // Each level hands cpu, memory, pids and io down: root, the herd parent, guests.
         for (Path level : new Path[] {root, root.resolve("herd-n1"), guests}) {
-            assertThat(level.resolve("cgroup.subtree_control")).hasContent("+cpu +memory +pids");
+            assertThat(level.resolve("cgroup.subtree_control")).hasContent("+cpu +memory +pids +io");
         }
         cg.place("job-1", 4242);
         assertThat(guests.resolve("job-1/cgroup.procs")).hasContent("4242");
@@ -52,12 +52,91 @@ class CgroupsTest {
     }
 
     @Test
+    void v2GuestsGetTheLowestCpuAndIoWeightAndEachJobItsLimits() throws IOException {
+        Cgroups cg = fakeV2("cpu io memory pids");
+        Path guests = Files.createDirectories(root.resolve("herd-n1/guests"));
+        // The kernel's files (a fake tree has only those a test writes): cpu.idle is missing before 5.15.
+        Files.writeString(guests.resolve("cpu.weight"), "100\n");
+        Files.writeString(guests.resolve("io.weight"), "default 100\n");
+        cg.create("job-1");
+        assertThat(guests.resolve("cpu.weight")).hasContent("1");
+        assertThat(guests.resolve("io.weight")).hasContent("default 1");
+
+        Path job = guests.resolve("job-1");
+        for (String f : new String[] {"memory.max", "memory.swap.max", "pids.max"}) Files.writeString(job.resolve(f), "max\n");
+        cg.setLimits("job-1", 64L << 20, 512);
+        assertThat(job.resolve("memory.max")).hasContent(Long.toString(64L << 20));
+        assertThat(job.resolve("memory.swap.max")).hasContent("0");
+        assertThat(job.resolve("pids.max")).hasContent("512");
+        assertThat(cg.memoryLimit("job-1")).hasValue(64L << 20);
+
+        Files.writeString(job.resolve("memory.events"), "low 0\nhigh 0\nmax 12\noom 1\noom_kill 0\n");
+        assertThat(cg.oomKilled("job-1")).isFalse();
+        Files.writeString(job.resolve("memory.events"), "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\n");
+        assertThat(cg.oomKilled("job-1")).isTrue();
+    }
+
+    @Test
+    void v2PrefersCpuIdleWhereTheKernelHasIt() throws IOException {
+        Cgroups cg = fakeV2("cpu memory pids");
+        Path guests = Files.createDirectories(root.resolve("herd-n1/guests"));
+        Files.writeString(guests.resolve("cpu.idle"), "0\n");
+        Files.writeString(guests.resolve("cpu.weight"), "100\n");
+        cg.create("job-1");
+        assertThat(guests.resolve("cpu.idle")).hasContent("1");
+        assertThat(guests.resolve("cpu.weight")).hasContent("100");
+    }
+
+    @Test
+    void v2LimitsWithoutTheirControllerAreRefused() throws IOException {
+        Cgroups cg = fakeV2("cpu");
+        cg.create("job-1");
+        cg.setLimits("job-1", 0, 0);   // nothing asked, nothing needed
+        assertThatThrownBy(() -> cg.setLimits("job-1", 1L << 30, 0)).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("no memory controller");
+        assertThatThrownBy(() -> cg.setLimits("job-1", 0, 100)).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("no pids controller");
+        assertThat(cg.oomKilled("job-1")).isFalse();
+    }
+
+    @Test
+    void v1GuestsGetTheLowestSharesAndEachJobItsLimits() throws IOException {
+        for (String c : new String[] {"cpu", "memory", "pids", "blkio"}) Files.createDirectories(root.resolve(c));
+        Cgroups cg = new Cgroups(root, Cgroups.Version.V1, "herd-n1");
+        Path cpuGuests = Files.createDirectories(root.resolve("cpu/herd-n1/guests"));
+        Files.writeString(cpuGuests.resolve("cpu.shares"), "1024\n");
+        Path blkioGuests = Files.createDirectories(root.resolve("blkio/herd-n1/guests"));
+        Files.writeString(blkioGuests.resolve("blkio.bfq.weight"), "100\n");   // BFQ: no blkio.weight
+        cg.create("job-1");
+        assertThat(cpuGuests.resolve("cpu.shares")).hasContent("2");
+        assertThat(blkioGuests.resolve("blkio.bfq.weight")).hasContent("1");
+
+        Path mem = root.resolve("memory/herd-n1/guests/job-1");
+        Files.writeString(mem.resolve("memory.limit_in_bytes"), "9223372036854771712\n");
+        Files.writeString(mem.resolve("memory.memsw.limit_in_bytes"), "9223372036854771712\n");
+        Files.writeString(root.resolve("pids/herd-n1/guests/job-1/pids.max"), "max\n");
+        assertThat(cg.memoryLimit("job-1")).isEmpty();
+        cg.setLimits("job-1", 2L << 30, 64);
+        assertThat(mem.resolve("memory.limit_in_bytes")).hasContent(Long.toString(2L << 30));
+        assertThat(mem.resolve("memory.memsw.limit_in_bytes")).hasContent(Long.toString(2L << 30));
+        assertThat(root.resolve("pids/herd-n1/guests/job-1/pids.max")).hasContent("64");
+
+        Files.writeString(mem.resolve("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+        assertThat(cg.oomKilled("job-1")).isFalse();
+        Files.writeString(mem.resolve("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+        assertThat(cg.oomKilled("job-1")).isTrue();
+        Files.delete(mem.resolve("memory.oom_control"));   // before Linux 4.13: the limit was hit
+        Files.writeString(mem.resolve("memory.failcnt"), "3\n");
+        assertThat(cg.oomKilled("job-1")).isTrue();
+    }
+
+    @Test
     void v2EnablesOnlyWhatIsMissingAndOffered() throws IOException {
         Cgroups cg = fakeV2("cpu io memory");   // no pids controller on this machine
         Files.writeString(root.resolve("cgroup.subtree_control"), "cpu io memory\n");   // the kernel's own format
         cg.create("a");
         assertThat(root.resolve("cgroup.subtree_control")).hasContent("cpu io memory");   // untouched
-        assertThat(root.resolve("herd-n1/cgroup.subtree_control")).hasContent("+cpu +memory");
+        assertThat(root.resolve("herd-n1/cgroup.subtree_control")).hasContent("+cpu +memory +io");
         cg.create("b");
         assertThat(cg.jobs()).containsExactly("a", "b");
     }

@@ -200,7 +200,8 @@ class BatchJobsTest {
     @Test
     void logsFollowPrintsOutputAsItComesAndExitsWithTheJob() throws Exception {
         Path go = cluster.root().resolve("go-" + System.nanoTime());
-        String id = herd("submit", "--node", "host", "--", "sh", "-c",
+        // --local: a guest on another node has a private /tmp and would never see the go file.
+        String id = herd("submit", "--local", "--", "sh", "-c",
                 "echo first; while [ ! -f " + go + " ]; do sleep 0.05; done; echo second; echo late >&2; exit 4").out().trim();
         Process p = start("logs", "-f", id);
         ByteArrayOutputStream out = collect(p.getInputStream());

@@ -178,6 +178,8 @@ class StagingTest {
     @Test
     void sharedRunsInTheSameDirectoryAndStagesNothing() throws Exception {
         Path dir = project();
+        // On another node the job is a guest: it writes the shared directory as the guests' account.
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
         Cli.Result r = herd(dir, "run", "--shared", "--node", "host", "--", "sh", "-c", "pwd; echo here > made.txt");
         assertThat(r.exit()).as(r.all()).isZero();
         assertThat(r.out().trim()).isEqualTo(dir.toString());

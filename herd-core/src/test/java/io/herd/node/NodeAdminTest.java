@@ -171,7 +171,7 @@ class NodeAdminTest {
         assertThat(r.getError().getMessage()).startsWith("guest-cpus must be a number of cores from 0.01 to 4096")
                 .endsWith("; nothing was changed");
         assertThat(a.handle(set("guest-cpu", "2"), ADMIN).getError().getMessage())
-                .isEqualTo("unknown policy key 'guest-cpu'; known keys: guest-cpus; nothing was changed");
+                .isEqualTo("unknown policy key 'guest-cpu'; known keys: " + String.join(", ", Policy.KEYS) + "; nothing was changed");
         assertThat(quotaFile()).hasContent("200000");
         assertThat(a.policy()).isEqualTo(new Policy(2));
     }

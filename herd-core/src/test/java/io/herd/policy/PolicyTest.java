@@ -46,15 +46,16 @@ class PolicyTest {
         assertThat(p.with("guest-cpus", "none")).isEqualTo(Policy.DEFAULT);
         assertThat(Policy.DEFAULT.capsGuestCpus()).isFalse();
         assertThatThrownBy(() -> p.with("guest-cpu", "1")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("unknown policy key 'guest-cpu'; known keys: guest-cpus");
+                .hasMessage("unknown policy key 'guest-cpu'; known keys: guest-cpus, guest-network, guest-mem-default, guest-pids-max, accept-unsandboxed");
         assertThatThrownBy(() -> new Policy(-1)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
     void settingsShowEveryKey() {
-        assertThat(Policy.DEFAULT.settings()).isEqualTo(Map.of("guest-cpus", "unlimited"));
-        assertThat(new Policy(0.5).settings()).isEqualTo(Map.of("guest-cpus", "0.5"));
-        assertThat(new Policy(2).settings()).isEqualTo(Map.of("guest-cpus", "2"));
+        assertThat(Policy.DEFAULT.settings()).isEqualTo(Map.of("guest-cpus", "unlimited", "guest-network", "yes",
+                "guest-mem-default", "2G", "guest-pids-max", "512", "accept-unsandboxed", "no"));
+        assertThat(new Policy(0.5).settings()).containsEntry("guest-cpus", "0.5");
+        assertThat(new Policy(2).settings()).containsEntry("guest-cpus", "2");
         assertThat(Policy.formatCores(0.25)).isEqualTo("0.25");
         assertThat(Policy.formatCores(1.1)).isEqualTo("1.1");
         assertThat(List.copyOf(new Policy(1).settings().keySet())).isEqualTo(Policy.KEYS);
@@ -82,8 +83,26 @@ class PolicyTest {
         assertThatThrownBy(() -> Policy.load(f)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith(f + ": guest-cpus must be");
         Files.writeString(f, "# comment\nwhen-idle=10m\n");
-        assertThatThrownBy(() -> Policy.load(f)).hasMessage(f + ": unknown policy key 'when-idle'; known keys: guest-cpus");
+        assertThatThrownBy(() -> Policy.load(f)).hasMessage(f + ": unknown policy key 'when-idle'; known keys: guest-cpus, guest-network, guest-mem-default, guest-pids-max, accept-unsandboxed");
         Files.writeString(f, "# only a comment\n");
         assertThat(Policy.load(f)).isEqualTo(Policy.DEFAULT);
+    }
+
+    @Test
+    void guestSandboxKeys() throws Exception {
+        Policy p = Policy.DEFAULT.with("guest-network", "no").with("guest-mem-default", "512M")
+                .with("guest-pids-max", "100").with("accept-unsandboxed", "yes");
+        assertThat(p).isEqualTo(new Policy(0, false, 512L << 20, 100, true));
+        assertThat(p.settings()).containsEntry("guest-mem-default", "512M").containsEntry("guest-network", "no");
+        assertThat(Policy.DEFAULT.with("guest-mem-default", "none").guestMemDefault()).isZero();
+        assertThat(Policy.DEFAULT.with("guest-mem-default", "1.5G").settings()).containsEntry("guest-mem-default", "1536M");
+        assertThat(Policy.DEFAULT.with("guest-pids-max", "none").settings()).containsEntry("guest-pids-max", "none");
+        assertThatThrownBy(() -> Policy.DEFAULT.with("guest-network", "maybe")).hasMessageContaining("yes or no");
+        assertThatThrownBy(() -> Policy.DEFAULT.with("guest-mem-default", "12")).hasMessageContaining("at least 1M");
+        assertThatThrownBy(() -> Policy.DEFAULT.with("guest-pids-max", "2")).hasMessageContaining("from 8");
+
+        Path f = dir.resolve("policy.properties");
+        p.save(f);
+        assertThat(Policy.load(f)).isEqualTo(p);
     }
 }

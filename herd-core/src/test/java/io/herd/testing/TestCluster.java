@@ -47,6 +47,8 @@ public final class TestCluster implements AutoCloseable {
     private final Map<String, TestNode> nodes = new LinkedHashMap<>();
     private final List<Long> pids = new ArrayList<>();
 
+    static final String GUEST_ACCOUNT = "-Dherd.guest-account=nobody";
+
     /** JVM options for this cluster's daemons (e.g. a small heap), or empty. */
     private final String daemonOpts;
 
@@ -56,7 +58,8 @@ public final class TestCluster implements AutoCloseable {
 
     /** @param daemonOpts JVM options for every daemon this cluster starts, as {@code HERD_DAEMON_OPTS} */
     public TestCluster(String daemonOpts) {
-        this.daemonOpts = daemonOpts;
+        // Root daemons run guests as an unprivileged account: tests use nobody rather than create herd-guest.
+        this.daemonOpts = (GUEST_ACCOUNT + " " + daemonOpts).trim();
         try {
             root = Files.createTempDirectory("herd-test-");
         } catch (IOException e) {
@@ -103,11 +106,39 @@ public final class TestCluster implements AutoCloseable {
         return n;
     }
 
+    private static volatile Boolean canSandbox;
+
+    /**
+     * True when this machine gives guests the full sandbox (root, a working bwrap, usable
+     * cgroups), as the daemons will find at start.
+     */
+    public static boolean machineSandboxesGuests() {
+        if (canSandbox == null) {
+            io.herd.executor.Cgroups cg = io.herd.executor.Cgroups.detect("herd-test-probe-" + ProcessHandle.current().pid());
+            boolean usable = cg.usable();
+            if (usable) cg.removeParent();
+            canSandbox = usable && io.herd.executor.Sandbox.detect(List.of(), "nobody").available();
+        }
+        return canSandbox;
+    }
+
+    /**
+     * Where the machine cannot sandbox guests (no bwrap, no usable cgroups: a plain container,
+     * a non-root CI user), nodes refuse other nodes' jobs by default; the tests that are not
+     * about the sandbox still need them to run, so their nodes opt in as an owner would.
+     */
+    private void acceptGuestsHere(TestNode n) {
+        if (machineSandboxesGuests()) return;
+        Cli.Result r = Cli.run("policy", "set", "accept-unsandboxed", "yes", "--data", n.data().toString());
+        assertThat(r.exit()).as("herd policy set accept-unsandboxed yes: %s", r.all()).isZero();
+    }
+
     public TestNode init(String name, String cluster) {
         TestNode n = plan(name);
         Cli.Result r = Cli.run(env(), List.of(), "init", "--name", name, "--cluster", cluster, "--listen", n.grpc(), "--data", n.data().toString());
         assertThat(r.exit()).as("herd init: %s", r.all()).isZero();
         track(n);
+        acceptGuestsHere(n);
         return n;
     }
 
@@ -125,6 +156,7 @@ public final class TestCluster implements AutoCloseable {
                 "--data", n.data().toString());
         assertThat(r.exit()).as("herd join: %s", r.all()).isZero();
         track(n);
+        acceptGuestsHere(n);
         return n;
     }
 
