@@ -285,6 +285,8 @@ public final class JobManager implements AutoCloseable {
         List<Assignment> assigned;
         // The queue is single-threaded; submits (control threads) and this loop share it.
         synchronized (queue) {
+            // Woken on every gossip receipt: with nothing waiting, do not even build the host views.
+            if (queue.isEmpty()) return;
             assigned = queue.dispatch(freshest(hosts.get()), fairShare, now);
         }
         for (Assignment a : assigned) {
