@@ -77,18 +77,17 @@ public final class Admission {
      * @param reason one line for people: "locked by the owner (backup running)",
      *               "outside the owner's windows (next opens Mon 19:00)",
      *               "owner active 2 min ago; accepts after 10 min idle"; "" when accepting
-     * @param brief  the same in a form that changes only when the decision's grounds change
-     *               (no minute counts), at most {@value #MAX_BRIEF} characters: what gossip carries
+     * @param brief  the gist, for gossip next to the state's word: it changes only when the
+     *               decision's grounds change (no minute counts): "next opens Mon 19:00",
+     *               "after 10 min idle", the lock's reason; "" when there is nothing to add
      */
     public record Decision(State state, String reason, String brief) {
-        /** Most characters of {@link #brief}: gossip's string cap. */
-        public static final int MAX_BRIEF = 64;
         public static final Decision ACCEPTING = new Decision(State.YES, "", "");
 
         public Decision {
             Objects.requireNonNull(state, "state");
             reason = reason == null ? "" : reason;
-            brief = brief == null ? "" : brief.length() > MAX_BRIEF ? brief.substring(0, MAX_BRIEF - 1) + "…" : brief;
+            brief = brief == null ? "" : brief;
         }
 
         public boolean accepting() {
@@ -111,19 +110,19 @@ public final class Admission {
     public static Decision decide(Policy policy, OwnerLock lock, long ownerIdleSeconds, Instant now, ZoneId zone) {
         if (lock.locked()) {
             String why = lock.reason().isEmpty() ? "" : " (" + lock.reason() + ")";
-            return new Decision(State.LOCKED, "locked by the owner" + why, "locked" + why);
+            return new Decision(State.LOCKED, "locked by the owner" + why, lock.reason());
         }
         AcceptRule rule = policy.accept();
         if (rule instanceof AcceptRule.Always) return Decision.ACCEPTING;
         if (rule instanceof AcceptRule.Never) {
-            return new Decision(State.NEVER, "the owner accepts no guests (accept never)", "accept never");
+            return new Decision(State.NEVER, "the owner accepts no guests (accept never)", "");
         }
         if (rule instanceof AcceptRule.WhenIdle idle) {
             long needed = idle.idle().getSeconds();
             long idleSeconds = ownerIdleSeconds;
             if (idleSeconds < 0 || idleSeconds >= needed) return Decision.ACCEPTING;
-            String after = "accepts after " + human(Duration.ofSeconds(needed)) + " idle";
-            return new Decision(State.IDLE_WAIT, "owner active " + ago(idleSeconds) + "; " + after, after);
+            String after = "after " + human(Duration.ofSeconds(needed)) + " idle";
+            return new Decision(State.IDLE_WAIT, "owner active " + ago(idleSeconds) + "; accepts " + after, after);
         }
         AcceptRule.InWindows w = (AcceptRule.InWindows) rule;
         LocalDateTime local = LocalDateTime.ofInstant(now, zone);

@@ -46,12 +46,10 @@ class AdmissionTest {
         Decision d = Admission.decide(Policy.DEFAULT, lock, -1, Instant.EPOCH, BERLIN);
         assertThat(d.state()).isEqualTo(State.LOCKED);
         assertThat(d.reason()).isEqualTo("locked by the owner (backup running)");
-        assertThat(d.brief()).isEqualTo("locked (backup running)");
+        assertThat(d.brief()).isEqualTo("backup running");
         assertThat(Admission.decide(Policy.DEFAULT.with("accept", "never"),
                 OwnerLock.lockedBy("alice", "", Instant.EPOCH), -1, Instant.EPOCH, BERLIN).reason())
                 .isEqualTo("locked by the owner");
-        OwnerLock wordy = OwnerLock.lockedBy("alice", "x".repeat(200), Instant.EPOCH);
-        assertThat(Admission.decide(Policy.DEFAULT, wordy, -1, Instant.EPOCH, BERLIN).brief()).hasSize(Decision.MAX_BRIEF);
     }
 
     @Test
@@ -60,7 +58,7 @@ class AdmissionTest {
         Decision busy = Admission.decide(p, OwnerLock.UNLOCKED, 120, Instant.EPOCH, BERLIN);
         assertThat(busy.state()).isEqualTo(State.IDLE_WAIT);
         assertThat(busy.reason()).isEqualTo("owner active 2 min ago; accepts after 10 min idle");
-        assertThat(busy.brief()).isEqualTo("accepts after 10 min idle");
+        assertThat(busy.brief()).isEqualTo("after 10 min idle");
         assertThat(Admission.decide(p, OwnerLock.UNLOCKED, 0, Instant.EPOCH, BERLIN).reason())
                 .isEqualTo("owner active just now; accepts after 10 min idle");
         assertThat(Admission.decide(p, OwnerLock.UNLOCKED, 599, Instant.EPOCH, BERLIN).accepting()).isFalse();
