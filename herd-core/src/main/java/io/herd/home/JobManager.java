@@ -236,7 +236,7 @@ public final class JobManager implements AutoCloseable {
      * Users whose jobs are no guests on this (their home) node: the daemon's user and root, as
      * the host side decides it ({@code HostJobs.isGuest}).
      */
-    private static final Set<String> OWNERS = Set.of(System.getProperty("user.name"), "root");
+    private static final Set<String> OWNERS = Set.copyOf(List.of(System.getProperty("user.name"), "root"));
 
     private JobRequest request(String id, String user, JobSpec spec) {
         Constraint c = spec.constraint() == null || spec.constraint().isBlank() ? Constraint.ALWAYS : Constraint.parse(spec.constraint());
