@@ -314,6 +314,10 @@ public final class NodeAdmin {
         policy.settings().forEach((k, v) -> {
             PolicySetting.Builder s = PolicySetting.newBuilder().setKey(k).setValue(v);
             if (k.equals("guest-cpus") && notInForce != null) s.setNote("not in force: " + notInForce);
+            if (k.equals("guest-mem-default") && policy.guestMemMax() > 0
+                    && policy.guestMemLimit(0) != policy.guestMemDefault()) {
+                s.setNote("capped at " + Policy.formatSize(policy.guestMemMax()) + " by guest-mem-max");
+            }
             b.addSettings(s);
         });
         return ControlReply.newBuilder().setPolicy(b).build();

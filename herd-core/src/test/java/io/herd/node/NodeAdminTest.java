@@ -252,7 +252,12 @@ class NodeAdminTest {
         assertThat(g.reason()).isEqualTo("next opens Mon 19:00");
         assertThat(a.decisionNow().reason()).isEqualTo("outside the owner's windows (next opens Mon 19:00)");
 
-        a.handle(set("accept", "when-idle 10m"), ADMIN);
+        a.handle(set("guest-mem-max", "1G"), ADMIN);
+        var memDefault = a.handle(PolicyRequest.getDefaultInstance(), USER).getPolicy().getSettingsList().stream()
+                .filter(x -> x.getKey().equals("guest-mem-default")).findFirst().orElseThrow();
+        assertThat(memDefault.getValue()).isEqualTo("2G");
+        assertThat(memDefault.getNote()).isEqualTo("capped at 1G by guest-mem-max");
+                a.handle(set("accept", "when-idle 10m"), ADMIN);
         assertThat(a.guestAccess(120).closed()).isEqualTo("idle-wait");
         assertThat(a.decisionNow().reason()).as("the last sampled idle time")
                 .isEqualTo("owner active 2 min ago; accepts after 10 min idle");
