@@ -142,7 +142,7 @@ public final class LoadSampler {
         try {
             g = guests.apply(o.idleSeconds());
         } catch (RuntimeException e) {
-            g = new GuestAccess("never", "cannot decide: " + e.getClass().getSimpleName(), 0);
+            g = new GuestAccess("never", GuestAccess.brief("cannot decide: " + e.getClass().getSimpleName()), 0);
         }
         return new LoadVector(node, address, incarnation, 0, h.cores(), speed, h.load1(),
                 Math.min(100.0, Math.max(0.0, cpuAverage)), h.memTotalBytes(), h.memFreeBytes(),
