@@ -188,7 +188,10 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         if (refusal != null) {
             b.setReason(refusal);
             if (guest && policyRefusal(request.getJob(), home) != null) b.setPolicyStamp(policyStamp.getAsLong());
-            log.info("refused job {} of {} from {}: {}", request.getJob().getJobId(), request.getJob().getUser(), home, refusal);
+            // The owner's policy speaks rarely and matters to them; a full node is routine.
+            if (guest && guestRefusal(request.getJob(), home) != null) {
+                log.info("refused job {} of {} from {}: {}", request.getJob().getJobId(), request.getJob().getUser(), home, refusal);
+            }
         }
         out.onNext(b.build());
         out.onCompleted();
