@@ -13,8 +13,9 @@ import picocli.CommandLine.Option;
  * offering); guests already running go on. Kept across restarts until
  * {@code herd unlock}.
  */
-@Command(name = "lock", description = {"Stop lending this node at once (admin only): no new guests until `herd unlock`,",
-        "whatever the policy's accept rule says; guests already running go on. Kept across restarts.",
+@Command(name = "lock", description = {"Stop lending this node at once (admin only): no new guests until",
+        "`herd unlock`, whatever the policy's accept rule says; guests already",
+        "running go on. Kept across restarts.",
         "Example: herd lock --reason \"rendering until Friday\""})
 final class LockCommand implements Callable<Integer> {
     @Mixin DataOption data;
@@ -33,8 +34,8 @@ final class LockCommand implements Callable<Integer> {
     }
 
     /** {@code herd unlock}: lend this node again, as its policy's accept rule says. */
-    @Command(name = "unlock", description = {"Lend this node again after `herd lock` (admin only);",
-            "guests are then welcome as the policy's accept rule says (see `herd policy show`)."})
+    @Command(name = "unlock", description = {"Lend this node again after `herd lock` (admin only): guests are",
+            "then welcome as the policy's accept rule says (see `herd policy show`)."})
     static final class Unlock implements Callable<Integer> {
         @Mixin DataOption data;
 

@@ -9,13 +9,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "policy", description = {"This node's owner policy for guests.",
-        "Keys (herd policy show lists them with their values):",
-        "  accept always|when-idle 10m|windows \"Mon-Fri 19:00-08:00; Sat-Sun\"|never   when guests are welcome",
-        "  guest-cpus N|none        cores all guests together may use (e.g. 0.5)",
-        "  guest-mem-max SIZE|none  most memory one guest may have (e.g. 4G); larger --mem is refused",
-        "  guest-network yes|no, guest-mem-default SIZE|none, guest-pids-max N|none, accept-unsandboxed yes|no",
-        "  allow-users, deny-users, allow-nodes, deny-nodes  comma lists (none = empty); deny wins",
+@Command(name = "policy", description = {"This node's owner policy for guests. Keys:",
+        "  accept                 always | when-idle 10m | never |",
+        "                         windows \"Mon-Fri 19:00-08:00; Sat-Sun\"",
+        "  guest-cpus N|none      cores all guests together may use (e.g. 0.5)",
+        "  guest-mem-max SIZE     most memory one guest may have (e.g. 4G, none)",
+        "  guest-network yes|no   guests that ask (--net) get the network",
+        "  guest-mem-default SIZE, guest-pids-max N, accept-unsandboxed yes|no",
+        "  allow-users, deny-users, allow-nodes, deny-nodes   comma lists or none;",
+        "                         deny wins",
         "`herd lock` / `herd unlock` stop and resume lending at once."},
         subcommands = {PolicyCommand.Set.class, PolicyCommand.Show.class})
 final class PolicyCommand implements Runnable {
@@ -27,12 +29,14 @@ final class PolicyCommand implements Runnable {
                 "missing subcommand: try `herd policy show` or `herd policy set guest-cpus 0.5`");
     }
 
-    @Command(name = "set", description = {"Set one policy key on this node (admin only); applied at once and kept",
-            "across restarts. A bad value changes nothing. Examples: herd policy set guest-cpus 0.5;",
-            "herd policy set accept when-idle 10m; herd policy set accept windows \"Mon-Fri 19:00-08:00; Sat-Sun\""})
+    @Command(name = "set", description = {"Set one policy key on this node (admin only); applied at once and",
+            "kept across restarts. A bad value changes nothing. Examples:",
+            "  herd policy set guest-cpus 0.5",
+            "  herd policy set accept when-idle 10m",
+            "  herd policy set accept windows \"Mon-Fri 19:00-08:00; Sat-Sun\""})
     static final class Set implements Callable<Integer> {
         @Mixin DataOption data;
-        @Parameters(index = "0", paramLabel = "KEY", description = "accept, guest-cpus, guest-mem-max, ... (see herd policy --help)") String key;
+        @Parameters(index = "0", paramLabel = "KEY", description = "accept, guest-cpus, guest-mem-max, ... (see herd help policy)") String key;
         @Parameters(index = "1..*", arity = "1..*", paramLabel = "VALUE",
                 description = "The value; several words are joined with spaces (accept when-idle 10m).") java.util.List<String> value;
 
