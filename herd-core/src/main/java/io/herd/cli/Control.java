@@ -32,6 +32,7 @@ final class Control {
         return new NodeView(i.getName(), i.getAddress(), i.getState(), i.getCores(), i.getSpeed(), i.getLoad(),
                 i.getCpuPercent(), i.getMemFreeBytes(), i.getMemTotalBytes(), i.getSwapFreeBytes(), i.getSwapTotalBytes(),
                 i.getOwnerIdleSeconds(), i.getOwnerPresent(), i.getGuestJobs(), i.getGuestSlots(), i.getSandbox(),
-                i.getVersion(), i.getLastHeardSeconds(), i.getSelf(), i.getLabelsList(), i.getGuestCpus());
+                i.getVersion(), i.getLastHeardSeconds(), i.getSelf(), i.getLabelsList(), i.getGuestCpus(), i.getGuests(),
+                i.getGuestsReason(), i.getPolicyStamp());
     }
 }

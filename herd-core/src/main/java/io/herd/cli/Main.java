@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
         description = {"A secure pool of Linux machines that you use as one big machine.", ""},
         subcommands = {InitCommand.class, JoinCommand.class, TokenCommand.class, NodesCommand.class, MonCommand.class,
                 RunCommand.class, SubmitCommand.class, PsCommand.class, LogsCommand.class, HistoryCommand.class, WaitCommand.class, CancelCommand.class,
-                NodeCommand.class, LabelCommand.class, PolicyCommand.class, LeaveCommand.class, StatusCommand.class, DaemonCommand.class, DemoCommand.class,
+                NodeCommand.class, LabelCommand.class, PolicyCommand.class, LockCommand.class, LockCommand.Unlock.class,
+                LeaveCommand.class, StatusCommand.class, DaemonCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -478,7 +478,7 @@ public final class GossipEngine {
         return new LoadVector(node, address, v.incarnation(), v.seq(), v.cores(), v.speed(), v.load1(),
                 v.cpuPercent(), v.memTotalBytes(), v.memFreeBytes(), v.swapTotalBytes(), v.swapFreeBytes(),
                 v.ownerIdleSeconds(), v.ownerPresent(), v.guestSlots(), v.guestJobs(), sandbox, version, v.leaving(),
-                v.labels(), v.guestCpus());
+                v.labels(), v.guestCpus(), v.guests());
     }
 
     /** A bounded intern table: a cluster runs a handful of versions and sandbox levels. */

@@ -45,6 +45,7 @@ final class LoadChange {
                 || known.leaving() != incoming.leaving()
                 || Double.compare(known.guestCpus(), incoming.guestCpus()) != 0
                 || !known.labels().equals(incoming.labels())
+                || !known.guests().equals(incoming.guests())
                 || !Objects.equals(known.address(), incoming.address())
                 || !Objects.equals(known.sandbox(), incoming.sandbox())
                 || !Objects.equals(known.version(), incoming.version())) {

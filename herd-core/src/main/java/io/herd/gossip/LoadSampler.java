@@ -38,6 +38,9 @@ public final class LoadSampler {
     private record Admin(List<String> labels, double guestCpus) {
     }
 
+    /** Whether the node takes guests, given the owner's idle seconds now; set by the daemon. */
+    private volatile java.util.function.LongFunction<GuestAccess> guests = idle -> GuestAccess.OPEN;
+
     private double cpuAverage;
     private long samples;
     private long lastSampleNanos;
@@ -107,6 +110,14 @@ public final class LoadSampler {
         admin = new Admin(List.copyOf(labels), guestCpus);
     }
 
+    /**
+     * How each sample learns whether the node takes guests: called with the owner's idle
+     * seconds just read (-1 = unknown). It must be cheap and must not throw.
+     */
+    public void setGuests(java.util.function.LongFunction<GuestAccess> decide) {
+        guests = Objects.requireNonNull(decide, "decide");
+    }
+
     /** The node's vector now (seq 0: the gossip engine assigns it). */
     public synchronized LoadVector sample() {
         HostProbe.HostSample h = host.get();
@@ -127,9 +138,15 @@ public final class LoadSampler {
             cpuAverage += alpha * (h.cpuPercent() - cpuAverage);
         }
         lastSampleNanos = now;
+        GuestAccess g;
+        try {
+            g = guests.apply(o.idleSeconds());
+        } catch (RuntimeException e) {
+            g = new GuestAccess("never", GuestAccess.brief("cannot decide: " + e.getClass().getSimpleName()), 0);
+        }
         return new LoadVector(node, address, incarnation, 0, h.cores(), speed, h.load1(),
                 Math.min(100.0, Math.max(0.0, cpuAverage)), h.memTotalBytes(), h.memFreeBytes(),
                 h.swapTotalBytes(), h.swapFreeBytes(), o.idleSeconds(), o.ownerPresent(), guestSlots,
-                Math.max(0, guestJobs.getAsInt()), sandbox, version, false, a.labels(), a.guestCpus());
+                Math.max(0, guestJobs.getAsInt()), sandbox, version, false, a.labels(), a.guestCpus(), g);
     }
 }

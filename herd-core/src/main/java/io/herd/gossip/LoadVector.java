@@ -34,6 +34,7 @@ import java.util.List;
  *                         see {@link io.herd.policy.Labels} for what a label may be
  * @param guestCpus        cap on the CPU all guests together may use, in cores, as
  *                         enforced now ({@code herd policy set guest-cpus}); 0 = no cap
+ * @param guests           whether it takes guests now (owner policy and lock), and its policy stamp
  */
 public record LoadVector(
         String node,
@@ -56,10 +57,22 @@ public record LoadVector(
         String version,
         boolean leaving,
         List<String> labels,
-        double guestCpus) {
+        double guestCpus,
+        GuestAccess guests) {
 
     public LoadVector {
         labels = labels == null ? List.of() : List.copyOf(labels);
+        guests = guests == null ? GuestAccess.OPEN : guests;
+    }
+
+    /** A vector that says nothing of the owner's policy (accepting, as older peers' vectors mean). */
+    public LoadVector(String node, String address, long incarnation, long seq, int cores, double speed, double load1,
+                      double cpuPercent, long memTotalBytes, long memFreeBytes, long swapTotalBytes,
+                      long swapFreeBytes, long ownerIdleSeconds, boolean ownerPresent, int guestSlots, int guestJobs,
+                      String sandbox, String version, boolean leaving, List<String> labels, double guestCpus) {
+        this(node, address, incarnation, seq, cores, speed, load1, cpuPercent, memTotalBytes, memFreeBytes,
+                swapTotalBytes, swapFreeBytes, ownerIdleSeconds, ownerPresent, guestSlots, guestJobs, sandbox, version,
+                leaving, labels, guestCpus, GuestAccess.OPEN);
     }
 
     /** A vector without labels or guest CPU cap (the fields older peers do not send). */
@@ -82,19 +95,26 @@ public record LoadVector(
     public LoadVector withSeq(long newSeq) {
         return new LoadVector(node, address, incarnation, newSeq, cores, speed, load1, cpuPercent,
                 memTotalBytes, memFreeBytes, swapTotalBytes, swapFreeBytes, ownerIdleSeconds,
-                ownerPresent, guestSlots, guestJobs, sandbox, version, leaving, labels, guestCpus);
+                ownerPresent, guestSlots, guestJobs, sandbox, version, leaving, labels, guestCpus, guests);
     }
 
     public LoadVector withLeaving(boolean isLeaving) {
         return new LoadVector(node, address, incarnation, seq, cores, speed, load1, cpuPercent,
                 memTotalBytes, memFreeBytes, swapTotalBytes, swapFreeBytes, ownerIdleSeconds,
-                ownerPresent, guestSlots, guestJobs, sandbox, version, isLeaving, labels, guestCpus);
+                ownerPresent, guestSlots, guestJobs, sandbox, version, isLeaving, labels, guestCpus, guests);
     }
 
     /** This vector with the admin's labels and the guest CPU cap in force. */
     public LoadVector withAdmin(List<String> newLabels, double newGuestCpus) {
         return new LoadVector(node, address, incarnation, seq, cores, speed, load1, cpuPercent,
                 memTotalBytes, memFreeBytes, swapTotalBytes, swapFreeBytes, ownerIdleSeconds,
-                ownerPresent, guestSlots, guestJobs, sandbox, version, leaving, newLabels, newGuestCpus);
+                ownerPresent, guestSlots, guestJobs, sandbox, version, leaving, newLabels, newGuestCpus, guests);
+    }
+
+    /** This vector with whether the node takes guests now. */
+    public LoadVector withGuests(GuestAccess access) {
+        return new LoadVector(node, address, incarnation, seq, cores, speed, load1, cpuPercent,
+                memTotalBytes, memFreeBytes, swapTotalBytes, swapFreeBytes, ownerIdleSeconds,
+                ownerPresent, guestSlots, guestJobs, sandbox, version, leaving, labels, guestCpus, access);
     }
 }

@@ -207,6 +207,7 @@ public final class LoadVectorCodec {
         finiteNonNegative(node, "cpuPercent", v.cpuPercent());
         finiteNonNegative(node, "guestCpus", v.guestCpus());
         checkLabels(node, v.labels());
+        checkGuests(node, v.guests());
         if (v.cpuPercent() > 100.0) {
             throw new IllegalArgumentException(node + ": cpuPercent " + v.cpuPercent() + " exceeds 100");
         }
@@ -235,6 +236,9 @@ public final class LoadVectorCodec {
                 .setLeaving(v.leaving())
                 .addAllLabels(v.labels())
                 .setGuestCpus(v.guestCpus())
+                .setGuests(GuestAccess.WORDS.indexOf(v.guests().closed()))
+                .setGuestsReason(v.guests().reason())
+                .setPolicyStamp(v.guests().policyStamp())
                 .build();
     }
 
@@ -243,7 +247,7 @@ public final class LoadVectorCodec {
                 p.getSpeed(), p.getLoad1(), p.getCpuPercent(), p.getMemTotalBytes(), p.getMemFreeBytes(),
                 p.getSwapTotalBytes(), p.getSwapFreeBytes(), p.getOwnerIdleSeconds(), p.getOwnerPresent(),
                 p.getGuestSlots(), p.getGuestJobs(), p.getSandbox(), p.getVersion(), p.getLeaving(), p.getLabelsList(),
-                p.getGuestCpus());
+                p.getGuestCpus(), new GuestAccess(guestsWord(p.getGuests()), p.getGuestsReason(), p.getPolicyStamp()));
     }
 
     private static LoadVector worstCaseVector() {
@@ -254,7 +258,8 @@ public final class LoadVectorCodec {
         int bigInt = Integer.MAX_VALUE;
         return new LoadVector(name, s, big, big, bigInt, Double.MAX_VALUE, Double.MAX_VALUE, 100.0,
                 big, big, big, big, big, true, bigInt, bigInt, s, s, true, worstCaseLabels(),
-                io.herd.policy.Policy.MAX_GUEST_CPUS);
+                io.herd.policy.Policy.MAX_GUEST_CPUS, new GuestAccess("never",
+                "z".repeat(GuestAccess.MAX_REASON_CHARS), GuestAccess.MAX_POLICY_STAMP));
     }
 
     /** As many labels as a node may carry, each as long as allowed and distinct. */
@@ -264,6 +269,34 @@ public final class LoadVectorCodec {
             labels.add(i + "z".repeat(io.herd.policy.Labels.MAX_CHARS - Integer.toString(i).length()));
         }
         return labels;
+    }
+
+    /** A known kind, a short ASCII reason and a 31-bit stamp: each kept small, as every entry carries them. */
+    private static void checkGuests(String node, GuestAccess g) {
+        if (!GuestAccess.WORDS.contains(g.closed())) {
+            throw new IllegalArgumentException(node + ": guests '" + printable(g.closed()) + "' is not one of "
+                    + GuestAccess.WORDS);
+        }
+        String r = g.reason();
+        if (r.length() > GuestAccess.MAX_REASON_CHARS) {
+            throw new IllegalArgumentException(node + ": guests reason has " + r.length() + " characters; at most "
+                    + GuestAccess.MAX_REASON_CHARS + " allowed");
+        }
+        for (int i = 0; i < r.length(); i++) {
+            if (r.charAt(i) < 0x20 || r.charAt(i) >= 0x7f) {
+                throw new IllegalArgumentException(node + ": guests reason '" + printable(r)
+                        + "' is not printable ASCII");
+            }
+        }
+        if (g.policyStamp() < 0 || g.policyStamp() > GuestAccess.MAX_POLICY_STAMP) {
+            throw new IllegalArgumentException(node + ": policy stamp " + g.policyStamp() + " is outside 0.."
+                    + GuestAccess.MAX_POLICY_STAMP);
+        }
+    }
+
+    /** The kind a wire code names: one this node does not know (a newer peer's) counts as not accepting. */
+    private static String guestsWord(int code) {
+        return code >= 0 && code < GuestAccess.WORDS.size() ? GuestAccess.WORDS.get(code) : "never";
     }
 
     /** Labels as {@code herd label add} allows them: the scheduler matches them, terminals print them. */

@@ -232,13 +232,20 @@ public final class JobManager implements AutoCloseable {
         });
     }
 
+    /**
+     * Users whose jobs are no guests on this (their home) node: the daemon's user and root, as
+     * the host side decides it ({@code HostJobs.isGuest}).
+     */
+    private static final Set<String> OWNERS = Set.copyOf(List.of(System.getProperty("user.name"), "root"));
+
     private JobRequest request(String id, String user, JobSpec spec) {
         Constraint c = spec.constraint() == null || spec.constraint().isBlank() ? Constraint.ALWAYS : Constraint.parse(spec.constraint());
         String pinned = spec.local() ? self : spec.pinnedNode();
         // Programs are checked by the host itself when it is offered the job.
         // Staging cost counts in placement: a host far from home pays for the inputs it must receive.
         long inputBytes = spec.inputs().stream().mapToLong(io.herd.journal.InputFile::size).sum();
-        return new JobRequest(id, user, Math.max(1, spec.cpus()), spec.memBytes(), c, Set.of(), inputBytes, 1.0, pinned, self);
+        return new JobRequest(id, user, Math.max(1, spec.cpus()), spec.memBytes(), c, Set.of(), inputBytes, 1.0, pinned, self)
+                .ownedAtHome(OWNERS.contains(user));
     }
 
     /**
@@ -314,8 +321,14 @@ public final class JobManager implements AutoCloseable {
         }
         if (!reply.getAccepted()) {
             log.info("{} refused job {}: {}", a.host(), id, reply.getReason());
+            JobRequest again = a.job();
+            if (reply.getPolicyStamp() != 0) {
+                // Refused by the host's policy for good: not offered there again until that policy changes.
+                again = again.refusedBy(a.host(), reply.getPolicyStamp());
+                requests.put(id, again);
+            }
             synchronized (queue) {
-                queue.add(a.job(), r.submittedMs());
+                queue.add(again, r.submittedMs());
             }
             return;
         }

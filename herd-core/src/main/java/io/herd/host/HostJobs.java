@@ -35,13 +35,15 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import io.herd.api.RequireClusterCertificate;
+import io.herd.policy.Admission;
 import io.herd.policy.Policy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The host side of jobs: admits offers against this node's own, fresher view
- * (free guest slots, programs present), runs accepted jobs through the
+ * (for guests the owner's policy first: lock, accept rule, users, nodes,
+ * memory; then free guest slots, programs present), runs accepted jobs through the
  * executor and streams their output back to the home node with flow control
  * (a slow home slows the job's output, it never fills this node's memory).
  */
@@ -60,6 +62,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
     private final Map<String, Long> leases = new HashMap<>();
     private final Map<String, RunningProcess> running = new ConcurrentHashMap<>();
     private final Supplier<Policy> policy;
+    private final Supplier<Admission.Decision> accepting;
+    private final java.util.function.LongSupplier policyStamp;
     private final String daemonUser = System.getProperty("user.name");
 
     /**
@@ -73,6 +77,16 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
     /** @param policy the owner's policy now: network for guests, their default limits, unsandboxed guests */
     public HostJobs(String nodeName, Path sandboxRoot, ProcessRunner runner, ContentStore store, int slots, Clock clock,
                     Supplier<Policy> policy) {
+        this(nodeName, sandboxRoot, runner, store, slots, clock, policy, () -> Admission.Decision.ACCEPTING, () -> 0);
+    }
+
+    /**
+     * @param accepting   whether the node takes guests now (the owner's lock and accept rule)
+     * @param policyStamp the policy's stamp now, told to a home whose job the policy refused for good
+     */
+    public HostJobs(String nodeName, Path sandboxRoot, ProcessRunner runner, ContentStore store, int slots, Clock clock,
+                    Supplier<Policy> policy, Supplier<Admission.Decision> accepting,
+                    java.util.function.LongSupplier policyStamp) {
         this.nodeName = nodeName;
         this.sandboxRoot = sandboxRoot;
         this.runner = runner;
@@ -80,6 +94,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         this.slots = slots;
         this.clock = clock;
         this.policy = policy;
+        this.accepting = accepting;
+        this.policyStamp = policyStamp;
     }
 
     /**
@@ -98,9 +114,25 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         return runner.sandbox().available() && runner.cgroups().usable();
     }
 
-    /** Why this node will not run the job as a guest, or null. */
-    private String guestRefusal(JobLaunch job) {
+    /**
+     * Why this node will not run the job as a guest, or null: first whether it takes guests at
+     * all now (the owner's lock, the accept rule), then {@link #policyRefusal}.
+     */
+    private String guestRefusal(JobLaunch job, String homeNode) {
+        Admission.Decision now = accepting.get();
+        if (!now.accepting()) return "it takes no guests now: " + now.reason();
+        return policyRefusal(job, homeNode);
+    }
+
+    /**
+     * Why the owner's policy refuses this guest whatever the time (its user, its home node, its
+     * memory, its network, an unsandboxed node), or null. Such a refusal holds until the policy
+     * changes, so the home is told the policy stamp with it.
+     */
+    private String policyRefusal(JobLaunch job, String homeNode) {
         Policy p = policy.get();
+        String listed = Admission.refuseGuest(p, job.getUser(), homeNode, job.getMemBytes());
+        if (listed != null) return listed;
         if (!fullySandboxed() && !p.acceptUnsandboxed()) {
             return "this node cannot sandbox guests (" + (runner.sandbox().available() ? "" : runner.sandbox().describe() + "; ")
                     + (runner.cgroups().usable() ? "" : "cgroups not usable: " + runner.cgroups().describe() + "; ")
@@ -115,9 +147,9 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         return running.size();
     }
 
-    private synchronized String admit(JobLaunch job, boolean guest) {
+    private synchronized String admit(JobLaunch job, boolean guest, String homeNode) {
         if (guest) {
-            String refusal = guestRefusal(job);
+            String refusal = guestRefusal(job, homeNode);
             if (refusal != null) return refusal;
         }
         long now = clock.millis();
@@ -148,10 +180,19 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
 
     @Override
     public void offer(OfferRequest request, StreamObserver<OfferReply> out) {
-        String refusal = admit(request.getJob(), isGuest(RequireClusterCertificate.PEER.get(), request.getJob()));
+        String home = RequireClusterCertificate.PEER.get();
+        boolean guest = isGuest(home, request.getJob());
+        String refusal = admit(request.getJob(), guest, home);
         OfferReply.Builder b = OfferReply.newBuilder().setAccepted(refusal == null).setLeaseMillis(LEASE_MILLIS)
                 .setGuestJobs(inUse()).setGuestSlots(slots);
-        if (refusal != null) b.setReason(refusal);
+        if (refusal != null) {
+            b.setReason(refusal);
+            if (guest && policyRefusal(request.getJob(), home) != null) b.setPolicyStamp(policyStamp.getAsLong());
+            // The owner's policy speaks rarely and matters to them; a full node is routine.
+            if (guest && guestRefusal(request.getJob(), home) != null) {
+                log.info("refused job {} of {} from {}: {}", request.getJob().getJobId(), request.getJob().getUser(), home, refusal);
+            }
+        }
         out.onNext(b.build());
         out.onCompleted();
     }
@@ -262,7 +303,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
             jobId = job.getJobId();
             boolean guest = isGuest(home, job);
             // admit() also succeeds for the job that holds this slot's lease from its offer.
-            String refusal = admit(job, guest);
+            String refusal = admit(job, guest, home);
             if (refusal != null) {
                 fail(job, refusal.startsWith("no free") ? "no free guest slot on " + nodeName : nodeName + " refused the job: " + refusal, true);
                 return;
@@ -306,7 +347,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
                         job.getStdin(), "job-" + job.getJobId().replace('.', '-') + "-" + job.getAttempt());
                 if (guest) {
                     Policy p = policy.get();
-                    long mem = job.getMemBytes() > 0 ? job.getMemBytes() : p.guestMemDefault();
+                    long mem = p.guestMemLimit(job.getMemBytes());
                     spec = spec.asGuest(new LaunchSpec.Guest(job.getNet() && p.guestNetwork(), mem, p.guestPidsMax()));
                 }
                 RunningProcess p = runner.start(spec, sink);

@@ -122,7 +122,8 @@ public final class ClusterMap {
             out.add(new NodeView(n, v.address(), state, v.cores(), v.speed(), v.load1(), v.cpuPercent(),
                     v.memFreeBytes(), v.memTotalBytes(), v.swapFreeBytes(), v.swapTotalBytes(), v.ownerIdleSeconds(),
                     v.ownerPresent(), v.guestJobs(), v.guestSlots(), v.sandbox(), v.version(), heard, n.equals(self),
-                    v.labels(), v.guestCpus()));
+                    v.labels(), v.guestCpus(), v.guests().accepting() ? "yes" : v.guests().closed(),
+                    v.guests().reason(), v.guests().policyStamp()));
         }
         out.sort(Comparator.comparing(NodeView::name));
         return out;

@@ -14,13 +14,19 @@ final class HostViews {
     }
 
     /**
-     * The node's gossiped state, labels and guest CPU cap. A label is a plain
+     * The node's gossiped state, labels, guest CPU cap and whether it takes guests. A label is a plain
      * name, so it becomes a key with an empty value: {@code label==fast}
      * holds where the key is present.
      */
     static HostView of(NodeView v) {
         return new HostView(v.name(), v.state(), v.cores(), v.speed(), v.load(), v.cpuPercent(), v.memFreeBytes(),
-                v.memTotalBytes(), v.guestSlots(), v.guestJobs(), labelMap(v.labels()), Set.of(), 0, v.guestCpus());
+                v.memTotalBytes(), v.guestSlots(), v.guestJobs(), labelMap(v.labels()), Set.of(), 0, v.guestCpus(),
+                v.acceptsGuests() ? "" : closed(v), v.policyStamp());
+    }
+
+    /** "locked (backup running)", "window (next opens Mon 19:00)": the word and the gossiped reason. */
+    private static String closed(NodeView v) {
+        return v.guestsReason().isEmpty() ? v.guests() : v.guests() + " (" + v.guestsReason() + ")";
     }
 
     static Map<String, String> labelMap(List<String> labels) {

@@ -157,12 +157,15 @@ public final class Node implements AutoCloseable {
         log.info("guests: {}; {}", sandbox.describe(), cgroups.describe());
         hostJobs = new io.herd.host.HostJobs(config.name(), dir.root().resolve("sandboxes"),
                 new io.herd.executor.ProcessRunner(cgroups, sandbox), store, slots, clock,
-                () -> admin == null ? io.herd.policy.Policy.DEFAULT : admin.policy());
+                () -> admin == null ? io.herd.policy.Policy.DEFAULT : admin.policy(),
+                () -> admin == null ? io.herd.policy.Admission.Decision.ACCEPTING : admin.decisionNow(),
+                () -> admin == null ? 0 : admin.policyStamp());
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
                 SandboxLevel.of(sandbox, cgroups), Version.get(), hostJobs::runningJobs);
-        admin = new NodeAdmin(config.name(), dir.root(), cgroups, this::adminChanged);
+        admin = new NodeAdmin(config.name(), dir.root(), cgroups, this::adminChanged, clock);
         admin.start();
         sampler.setAdmin(admin.labels(), admin.guestCpusInForce());
+        sampler.setGuests(admin::guestAccess);
         gossip = new GossipEngine(config.name(), options.gossip(), new Random());
         GossipEngine.GossipConfig g = options.gossip();
         // A node's entry reaches a given peer through the background refresh about every
@@ -258,7 +261,10 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    /** Labels or the guest CPU cap changed: publish at once, so peers hear it as news within the freshness bound. */
+    /**
+     * Labels, the guest CPU cap, the policy or the lock changed: publish at once, so peers hear
+     * it as news within the freshness bound (and homes stop or start offering guests here).
+     */
     private void adminChanged() {
         sampler.setAdmin(admin.labels(), admin.guestCpusInForce());
         publish();
@@ -467,6 +473,7 @@ public final class Node implements AutoCloseable {
             case SUBMIT, PS, WAIT, CANCEL, INPUT, LOGS, HISTORY, SUBMIT_ARRAY -> jobControl.handle(req, caller);
             case LABEL -> admin.handle(req.getLabel(), caller);
             case POLICY -> admin.handle(req.getPolicy(), caller);
+            case LOCK -> admin.handle(req.getLock(), caller);
             case KIND_NOT_SET -> ControlServer.error("empty request: this herd CLI and daemon may be of different versions", 2);
         };
     }
@@ -556,7 +563,8 @@ public final class Node implements AutoCloseable {
                 .setOwnerIdleSeconds(v.ownerIdleSeconds()).setOwnerPresent(v.ownerPresent()).setGuestJobs(v.guestJobs())
                 .setGuestSlots(v.guestSlots()).setSandbox(v.sandbox()).setVersion(v.version())
                 .setLastHeardSeconds(v.lastHeardSeconds()).setSelf(v.self()).addAllLabels(v.labels())
-                .setGuestCpus(v.guestCpus()).build();
+                .setGuestCpus(v.guestCpus()).setGuests(v.guests()).setGuestsReason(v.guestsReason())
+                .setPolicyStamp(v.policyStamp()).build();
     }
 
     // --- gRPC backend -------------------------------------------------------

@@ -5,12 +5,17 @@ import io.herd.api.ControlServer;
 import io.herd.api.proto.ControlReply;
 import io.herd.api.proto.LabelReply;
 import io.herd.api.proto.LabelRequest;
+import io.herd.api.proto.LockRequest;
 import io.herd.api.proto.PolicyReply;
 import io.herd.api.proto.PolicyRequest;
 import io.herd.api.proto.PolicySetting;
 import io.herd.executor.Cgroups;
+import io.herd.gossip.GuestAccess;
+import io.herd.policy.Admission;
 import io.herd.policy.Labels;
+import io.herd.policy.OwnerLock;
 import io.herd.policy.Policy;
+import java.time.Clock;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -20,11 +25,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's admin settings: its labels ({@code herd label}) and its owner
- * policy ({@code herd policy}). Loads them from the data directory at start,
+ * The node's admin settings: its labels ({@code herd label}), its owner
+ * policy ({@code herd policy}) and the owner's lock ({@code herd lock} /
+ * {@code herd unlock}). Loads them from the data directory at start,
  * applies the policy (the guest CPU cap through {@link Cgroups}), answers the
- * control requests that change them, and tells the daemon when what it
- * gossips has changed.
+ * control requests that change them, tells the daemon when what it
+ * gossips has changed, and decides with {@link Admission} whether the node
+ * takes guests now (for gossip and for the host's admission of each offer).
  *
  * <p>A change is all or nothing: it is validated, then applied to the
  * machine, then stored; if applying fails nothing is stored, and if storing
@@ -45,9 +52,16 @@ public final class NodeAdmin {
     private final Path policyFile;
     private final Cgroups cgroups;
     private final Runnable changed;
+    private final Clock clock;
+    private final Path lockFile;
+    /** Differs between daemon lives, so a restarted node's policy stamp is new (its sandbox may differ). */
+    private final long stampSalt = new java.security.SecureRandom().nextLong();
+    /** The owner's idle seconds at the last sample (-1 = unknown); read by {@link #decisionNow}. */
+    private volatile long lastIdleSeconds = -1;
 
     private Labels labels = Labels.NONE;
     private Policy policy = Policy.DEFAULT;
+    private OwnerLock lock = OwnerLock.UNLOCKED;
     /** The cap the cgroup enforces now (0 = none); differs from the policy's only when applying it failed at start. */
     private double guestCpusInForce;
     /** Why the stored cap is not in force, or null. */
@@ -58,14 +72,22 @@ public final class NodeAdmin {
      * @param nodeName this node's name, for messages
      * @param dataDir  the node's data directory, where the settings files live
      * @param cgroups  the node's cgroups ({@link Cgroups#none} where there are none)
-     * @param changed  called (outside any request's failure path) after labels or the cap in force changed
+     * @param changed  called (outside any request's failure path) after labels, the cap in force,
+     *                 the policy or the lock changed
      */
     public NodeAdmin(String nodeName, Path dataDir, Cgroups cgroups, Runnable changed) {
+        this(nodeName, dataDir, cgroups, changed, Clock.systemDefaultZone());
+    }
+
+    /** @param clock the time and the time zone the owner's accept windows are read in */
+    public NodeAdmin(String nodeName, Path dataDir, Cgroups cgroups, Runnable changed, Clock clock) {
         this.nodeName = nodeName;
         this.labelsFile = dataDir.resolve(Labels.FILE);
         this.policyFile = dataDir.resolve(Policy.FILE);
+        this.lockFile = dataDir.resolve(OwnerLock.FILE);
         this.cgroups = Objects.requireNonNull(cgroups, "cgroups");
         this.changed = Objects.requireNonNull(changed, "changed");
+        this.clock = Objects.requireNonNull(clock, "clock");
     }
 
     /**
@@ -79,6 +101,9 @@ public final class NodeAdmin {
     public synchronized void start() throws IOException {
         labels = Labels.load(labelsFile);
         policy = Policy.load(policyFile);
+        lock = OwnerLock.load(lockFile);
+        if (lock.locked()) log.info("locked by its owner {}{}: no new guests until `herd unlock`", lock.by(),
+                lock.reason().isEmpty() ? "" : " (" + lock.reason() + ")");
         if (policy.capsGuestCpus()) {
             try {
                 cgroups.setGuestCpuShare(policy.guestCpus());
@@ -106,6 +131,88 @@ public final class NodeAdmin {
     /** The stored policy. */
     public synchronized Policy policy() {
         return policy;
+    }
+
+    /** The owner's lock. */
+    public synchronized OwnerLock lock() {
+        return lock;
+    }
+
+    /**
+     * Whether the node takes guests, with the owner's idle time just sampled: what gossip
+     * carries. Remembers the idle time for {@link #decisionNow}.
+     */
+    public GuestAccess guestAccess(long ownerIdleSeconds) {
+        lastIdleSeconds = ownerIdleSeconds;
+        Admission.Decision d = decide(ownerIdleSeconds);
+        if (d.accepting()) return new GuestAccess("", "", policyStamp());
+        return new GuestAccess(d.state().word(), GuestAccess.brief(d.brief()), policyStamp());
+    }
+
+    /** Whether the node takes guests now, with the owner's idle time of the last sample. */
+    public Admission.Decision decisionNow() {
+        return decide(lastIdleSeconds);
+    }
+
+    private Admission.Decision decide(long idleSeconds) {
+        Policy p;
+        OwnerLock l;
+        synchronized (this) {
+            p = policy;
+            l = lock;
+        }
+        return Admission.decide(p, l, idleSeconds, clock.instant(), clock.getZone());
+    }
+
+    /**
+     * A number that changes whenever the policy does (and at each daemon start): a home that
+     * this policy refused a job need not offer it here again until it changes. 31 bits, never 0.
+     */
+    public synchronized long policyStamp() {
+        long h = stampSalt ^ (policy.hashCode() * 0x9E3779B97F4A7C15L);
+        h ^= h >>> 31;
+        long stamp = h & GuestAccess.MAX_POLICY_STAMP;
+        return stamp == 0 ? 1 : stamp;
+    }
+
+    /** Answers {@code herd lock} and {@code herd unlock} (admin only). */
+    public ControlReply handle(LockRequest req, Caller caller) {
+        String verb = req.getUnlock() ? "herd unlock" : "herd lock";
+        String message;
+        synchronized (this) {
+            if (!caller.admin()) return Node.notAdmin(verb, caller);
+            OwnerLock next;
+            try {
+                next = req.getUnlock() ? OwnerLock.UNLOCKED : OwnerLock.lockedBy(caller.user(), req.getReason(), clock.instant());
+            } catch (IllegalArgumentException e) {
+                return ControlServer.error(e.getMessage() + "; nothing was changed", 2);
+            }
+            if (req.getUnlock() && !lock.locked()) {
+                return ack(nodeName + " was not locked; " + acceptingLine(decide(lastIdleSeconds)));
+            }
+            try {
+                next.save(lockFile);
+            } catch (IOException e) {
+                return ControlServer.error("cannot store the lock in " + lockFile + " (" + e.getMessage()
+                        + "); nothing was changed", 1);
+            }
+            log.info("{} by {}{}", req.getUnlock() ? "unlocked" : "locked", caller.user(),
+                    next.reason().isEmpty() ? "" : ": " + next.reason());
+            lock = next;
+            message = req.getUnlock()
+                    ? "unlocked " + nodeName + "; " + acceptingLine(decide(lastIdleSeconds))
+                    : "locked " + nodeName + ": it takes no new guests until `herd unlock`; guests already running go on";
+        }
+        changed.run();
+        return ack(message);
+    }
+
+    private static String acceptingLine(Admission.Decision d) {
+        return d.accepting() ? "it takes guests again" : "it still takes no guests: " + d.reason();
+    }
+
+    private static ControlReply ack(String message) {
+        return ControlReply.newBuilder().setAck(io.herd.api.proto.Ack.newBuilder().setMessage(message)).build();
     }
 
     /** Answers a {@code label} or {@code policy} control request. */
@@ -180,7 +287,7 @@ public final class NodeAdmin {
                         + "); nothing was changed", 1);
             }
             log.info("policy changed by {}: {}={}", caller.user(), req.getKey(), next.settings().get(req.getKey()));
-            didChange = Double.compare(before, guestCpusInForce) != 0;
+            didChange = Double.compare(before, guestCpusInForce) != 0 || !next.equals(policy);
             policy = next;
             notInForce = null;
             reply = policyReply(req.getKey() + " of " + nodeName + ": " + next.settings().get(req.getKey()));
@@ -201,10 +308,16 @@ public final class NodeAdmin {
     }
 
     private ControlReply policyReply(String message) {
-        PolicyReply.Builder b = PolicyReply.newBuilder().setMessage(message);
+        Admission.Decision now = decide(lastIdleSeconds);
+        PolicyReply.Builder b = PolicyReply.newBuilder().setMessage(message)
+                .setAccepting(now.accepting() ? "yes" : now.reason());
         policy.settings().forEach((k, v) -> {
             PolicySetting.Builder s = PolicySetting.newBuilder().setKey(k).setValue(v);
             if (k.equals("guest-cpus") && notInForce != null) s.setNote("not in force: " + notInForce);
+            if (k.equals("guest-mem-default") && policy.guestMemMax() > 0
+                    && policy.guestMemLimit(0) != policy.guestMemDefault()) {
+                s.setNote("capped at " + Policy.formatSize(policy.guestMemMax()) + " by guest-mem-max");
+            }
             b.addSettings(s);
         });
         return ControlReply.newBuilder().setPolicy(b).build();

@@ -19,6 +19,15 @@ final class AtomicFiles {
     private AtomicFiles() {
     }
 
+    /** The file's text, or null when there is no such file. */
+    static String readOrNull(Path file) throws IOException {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;
+        }
+    }
+
     static void write(Path target, String text) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);

@@ -2,9 +2,6 @@ package io.herd.policy;
 
 import java.io.IOException;
 import java.io.StringReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,12 +13,17 @@ import java.util.regex.Pattern;
 /**
  * The owner's policy for guests on this node, as set with
  * {@code herd policy set KEY VALUE}. Pure: parsing, validation and the file
- * format; applying it (cgroups) is the daemon's business.
+ * format; applying it (cgroups) is the daemon's business, deciding with it
+ * {@link Admission}'s.
  *
  * <h2>Keys</h2>
  * <pre>
+ *   accept              when guests are welcome at all: always (default) | when-idle 10m |
+ *                       windows "Mon-Fri 19:00-08:00; Sat-Sun" | never (see {@link AcceptRule})
  *   guest-cpus          cores all guests together may use, e.g. 0.5 or 2;
  *                       none or unlimited lifts the cap (stored as 0)
+ *   guest-mem-max       most memory one guest may have, e.g. 4G; a job asking for more (--mem) is
+ *                       refused, and guest-mem-default is capped by it; none (default) for no limit
  *   guest-network       yes | no: whether a guest that asked for the network (--net) may have it
  *                       (default yes); guests that did not ask never have it
  *   guest-mem-default   memory limit of a guest that gave no --mem, e.g. 2G (the default) or 512M;
@@ -30,9 +32,12 @@ import java.util.regex.Pattern;
  *                       none for no limit
  *   accept-unsandboxed  yes | no: run other users' guests even where this node cannot sandbox them
  *                       (no working bwrap or no cgroups; default no)
+ *   allow-users         users whose guests are welcome, e.g. alice,bob; none (default) = every user
+ *   deny-users          users whose guests are refused; deny wins over allow
+ *   allow-nodes         nodes whose guests are welcome (the job's home node); none (default) = every node
+ *   deny-nodes          nodes whose guests are refused; deny wins over allow
  * </pre>
- * More keys (which users' guests to accept, idle time, time windows) are
- * added here: one component, one {@link #KEYS} entry, one case in
+ * A key is added here: one component, one {@link #KEYS} entry, one case in
  * {@link #with} and {@link #settings}.
  *
  * <p>Kept in the data directory as {@value #FILE}, a properties file
@@ -43,25 +48,37 @@ import java.util.regex.Pattern;
  * @param guestMemDefault   memory limit of guests without {@code --mem}, bytes; 0 = none
  * @param guestPidsMax      tasks per guest; 0 = no limit
  * @param acceptUnsandboxed other users' guests are run even without a full sandbox
+ * @param accept            when guests are welcome at all
+ * @param guestMemMax       most memory one guest may have, bytes; 0 = no limit
+ * @param allowUsers        users whose guests are welcome; empty = all
+ * @param denyUsers         users whose guests are refused
+ * @param allowNodes        home nodes whose guests are welcome; empty = all
+ * @param denyNodes         home nodes whose guests are refused
  */
 public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefault, int guestPidsMax,
-                     boolean acceptUnsandboxed) {
+                     boolean acceptUnsandboxed, AcceptRule accept, long guestMemMax, List<String> allowUsers,
+                     List<String> denyUsers, List<String> allowNodes, List<String> denyNodes) {
 
     /** File name in the data directory. */
     public static final String FILE = "policy.properties";
     /** The keys {@code herd policy set} knows, in the order {@code herd policy show} prints them. */
-    public static final List<String> KEYS = List.of("guest-cpus", "guest-network", "guest-mem-default",
-            "guest-pids-max", "accept-unsandboxed");
+    public static final List<String> KEYS = List.of("accept", "guest-cpus", "guest-mem-max", "guest-network",
+            "guest-mem-default", "guest-pids-max", "accept-unsandboxed", "allow-users", "deny-users", "allow-nodes",
+            "deny-nodes");
     /** Smallest cap: the kernel's minimum CFS quota is 1 ms per 100 ms period. */
     public static final double MIN_GUEST_CPUS = 0.01;
     /** Largest cap. */
     public static final double MAX_GUEST_CPUS = 4096;
     public static final long DEFAULT_GUEST_MEM = 2L << 30;
     public static final int DEFAULT_GUEST_PIDS = 512;
-    /** Everything at its default: no CPU cap, network on request, 2 GiB and 512 tasks per guest, sandbox required. */
+    /** Most names in one allow or deny list. */
+    public static final int MAX_NAMES = 64;
+    /** Everything at its default: guests always welcome, no CPU cap, network on request, 2 GiB and 512 tasks per guest, sandbox required. */
     public static final Policy DEFAULT = new Policy(0);
 
     private static final Pattern DECIMAL = Pattern.compile("[0-9]+(\\.[0-9]+)?|\\.[0-9]+");
+    /** A user or node name in an allow or deny list. */
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}");
 
     public Policy {
         if (guestCpus != 0 && !(guestCpus >= MIN_GUEST_CPUS && guestCpus <= MAX_GUEST_CPUS)) {
@@ -69,6 +86,19 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
         }
         if (guestMemDefault < 0) throw new IllegalArgumentException("guest-mem-default must not be negative");
         if (guestPidsMax < 0) throw new IllegalArgumentException("guest-pids-max must not be negative");
+        if (guestMemMax < 0) throw new IllegalArgumentException("guest-mem-max must not be negative");
+        accept = accept == null ? AcceptRule.ALWAYS : accept;
+        allowUsers = allowUsers == null ? List.of() : List.copyOf(allowUsers);
+        denyUsers = denyUsers == null ? List.of() : List.copyOf(denyUsers);
+        allowNodes = allowNodes == null ? List.of() : List.copyOf(allowNodes);
+        denyNodes = denyNodes == null ? List.of() : List.copyOf(denyNodes);
+    }
+
+    /** The sandbox keys given, the rest (accept, lists, guest-mem-max) at their defaults. */
+    public Policy(double guestCpus, boolean guestNetwork, long guestMemDefault, int guestPidsMax,
+                  boolean acceptUnsandboxed) {
+        this(guestCpus, guestNetwork, guestMemDefault, guestPidsMax, acceptUnsandboxed, AcceptRule.ALWAYS, 0,
+                List.of(), List.of(), List.of(), List.of());
     }
 
     /** The given CPU cap, everything else at its default. */
@@ -82,21 +112,72 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
     }
 
     /**
+     * The memory limit of a guest that asked for {@code requestedBytes} (0 = did not ask): its
+     * request, else guest-mem-default, never more than guest-mem-max. 0 = no limit.
+     */
+    public long guestMemLimit(long requestedBytes) {
+        long mem = requestedBytes > 0 ? requestedBytes : guestMemDefault;
+        if (guestMemMax > 0 && (mem == 0 || mem > guestMemMax)) mem = guestMemMax;
+        return mem;
+    }
+
+    /**
      * This policy with {@code key} set from its text form.
      *
      * @throws IllegalArgumentException for an unknown key or a bad value, saying what is allowed
      */
     public Policy with(String key, String value) {
         String v = value == null ? "" : value.strip();
-        return switch (key == null ? "" : key) {
-            case "guest-cpus" -> new Policy(parseGuestCpus(v), guestNetwork, guestMemDefault, guestPidsMax, acceptUnsandboxed);
-            case "guest-network" -> new Policy(guestCpus, parseYesNo(key, v), guestMemDefault, guestPidsMax, acceptUnsandboxed);
-            case "guest-mem-default" -> new Policy(guestCpus, guestNetwork, parseSize(key, v), guestPidsMax, acceptUnsandboxed);
-            case "guest-pids-max" -> new Policy(guestCpus, guestNetwork, guestMemDefault, parsePids(v), acceptUnsandboxed);
-            case "accept-unsandboxed" -> new Policy(guestCpus, guestNetwork, guestMemDefault, guestPidsMax, parseYesNo(key, v));
+        AcceptRule a = accept;
+        double cpus = guestCpus;
+        boolean net = guestNetwork;
+        long memDefault = guestMemDefault;
+        int pids = guestPidsMax;
+        boolean unsandboxed = acceptUnsandboxed;
+        long memMax = guestMemMax;
+        List<String> au = allowUsers;
+        List<String> du = denyUsers;
+        List<String> an = allowNodes;
+        List<String> dn = denyNodes;
+        switch (key == null ? "" : key) {
+            case "accept" -> a = AcceptRule.parse(v);
+            case "guest-cpus" -> cpus = parseGuestCpus(v);
+            case "guest-mem-max" -> memMax = parseSize(key, v);
+            case "guest-network" -> net = parseYesNo(key, v);
+            case "guest-mem-default" -> memDefault = parseSize(key, v);
+            case "guest-pids-max" -> pids = parsePids(v);
+            case "accept-unsandboxed" -> unsandboxed = parseYesNo(key, v);
+            case "allow-users" -> au = parseNames(key, v, "users", "alice,bob");
+            case "deny-users" -> du = parseNames(key, v, "users", "mallory");
+            case "allow-nodes" -> an = parseNames(key, v, "nodes", "lab-1,lab-2");
+            case "deny-nodes" -> dn = parseNames(key, v, "nodes", "laptop-7");
             default -> throw new IllegalArgumentException("unknown policy key '" + key + "'; known keys: "
                     + String.join(", ", KEYS));
-        };
+        }
+        return new Policy(cpus, net, memDefault, pids, unsandboxed, a, memMax, au, du, an, dn);
+    }
+
+    /**
+     * A list of user or node names, separated by commas or spaces; {@code none} or nothing
+     * for the empty list. Duplicates are dropped, the order kept.
+     */
+    static List<String> parseNames(String key, String text, String what, String example) {
+        String t = text.strip();
+        if (t.isEmpty() || t.equalsIgnoreCase("none")) return List.of();
+        java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>();
+        for (String n : t.split("[,\\s]+")) {
+            if (n.isEmpty()) continue;
+            if (!NAME.matcher(n).matches()) {
+                throw new IllegalArgumentException(key + ": '" + n + "' is not a name of " + what
+                        + " (letters, digits, _ . @ -, at most 64); give a comma list such as " + example
+                        + ", or none");
+            }
+            names.add(n);
+        }
+        if (names.size() > MAX_NAMES) {
+            throw new IllegalArgumentException(key + ": " + names.size() + " names; at most " + MAX_NAMES);
+        }
+        return List.copyOf(names);
     }
 
     /**
@@ -172,12 +253,22 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
     /** Every key with its value as {@code herd policy show} prints it, in {@link #KEYS} order. */
     public Map<String, String> settings() {
         Map<String, String> out = new LinkedHashMap<>();
+        out.put("accept", accept.toString());
         out.put("guest-cpus", capsGuestCpus() ? formatCores(guestCpus) : "unlimited");
+        out.put("guest-mem-max", guestMemMax == 0 ? "none" : formatSize(guestMemMax));
         out.put("guest-network", guestNetwork ? "yes" : "no");
         out.put("guest-mem-default", guestMemDefault == 0 ? "none" : formatSize(guestMemDefault));
         out.put("guest-pids-max", guestPidsMax == 0 ? "none" : Integer.toString(guestPidsMax));
         out.put("accept-unsandboxed", acceptUnsandboxed ? "yes" : "no");
+        out.put("allow-users", names(allowUsers));
+        out.put("deny-users", names(denyUsers));
+        out.put("allow-nodes", names(allowNodes));
+        out.put("deny-nodes", names(denyNodes));
         return out;
+    }
+
+    private static String names(List<String> names) {
+        return names.isEmpty() ? "none" : String.join(",", names);
     }
 
     /** Cores as a short decimal: 0.5, 2, 0.25. */
@@ -192,13 +283,8 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
      * @throws IllegalArgumentException when the file has an unknown key or a bad value (naming the file)
      */
     public static Policy load(Path file) throws IOException {
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            return DEFAULT;
-        }
-        return parse(text, file.toString());
+        String text = AtomicFiles.readOrNull(file);
+        return text == null ? DEFAULT : parse(text, file.toString());
     }
 
     /** Parses the file format; {@code source} names it in errors. */

@@ -14,6 +14,13 @@ import java.util.TreeSet;
  * <li><b>state</b>: the node is alive (suspect and dead nodes may come back;
  *     leaving and left ones will not)</li>
  * <li><b>pinned</b>: the job names no node ({@code --node}), or names this one</li>
+ * <li><b>guests</b>: the node takes guests now (its owner has not locked it and its
+ *     {@code accept} rule holds: idle long enough, inside the windows, not never), or
+ *     the job is its home owner's own job at home, which is no guest there. Waiting
+ *     can fix it: the owner unlocks, goes idle, a window opens.</li>
+ * <li><b>policy</b>: the node's owner's policy has not refused this very job (its
+ *     user, its home node, its memory) under the policy stamp it gossips now; a
+ *     changed policy gets a new stamp and the job may be offered there again.</li>
  * <li><b>slots</b>: a guest slot is free: guestJobs &lt; guestSlots</li>
  * <li><b>cpus</b>: cpus ≤ cores; cpus ≤ the guest CPU limit (the guest CPU share
  *     rounded up, so half a core still runs a one-CPU job); and the guests'
@@ -94,6 +101,8 @@ public final class Feasibility {
         int limit;
         return "alive".equals(h.state())
                 && (job.pinnedNode() == null || job.pinnedNode().equals(h.name()))
+                && (h.acceptsGuests() || job.homeOwner() && h.name().equals(job.homeNode()))
+                && (job.refusedBy().isEmpty() || !job.refusedUnder(h.name(), h.policyStamp()))
                 && h.guestJobs() < h.guestSlots()
                 && cpus <= h.cores() && cpus <= (limit = h.guestCpuLimit()) && guestCpus + cpus <= limit
                 && (job.memBytes() == 0 || job.memBytes() <= h.memFreeBytes() - reserveBytes(h.memTotalBytes()))
@@ -134,6 +143,32 @@ public final class Feasibility {
 
             @Override String never(JobRequest job, HostView h) {
                 return passes(job, h, 0) ? null : why(job, h, 0);
+            }
+        },
+        GUESTS("guests") {
+            @Override boolean passes(JobRequest job, HostView h, int guestCpus) {
+                return h.acceptsGuests() || job.homeOwner() && h.name().equals(job.homeNode());
+            }
+
+            @Override String why(JobRequest job, HostView h, int guestCpus) {
+                return "guests: node takes none now: " + h.closedToGuests();
+            }
+
+            @Override String never(JobRequest job, HostView h) {
+                return null; // the owner may unlock, go idle, or open a window
+            }
+        },
+        POLICY("policy") {
+            @Override boolean passes(JobRequest job, HostView h, int guestCpus) {
+                return !job.refusedUnder(h.name(), h.policyStamp());
+            }
+
+            @Override String why(JobRequest job, HostView h, int guestCpus) {
+                return "policy: its owner's policy refused this job";
+            }
+
+            @Override String never(JobRequest job, HostView h) {
+                return null; // the owner may change the policy
             }
         },
         SLOTS("slots") {

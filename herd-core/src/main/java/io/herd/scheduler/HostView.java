@@ -25,23 +25,47 @@ import java.util.Set;
  *                               {@link Placement#DEFAULT_BYTES_PER_SECOND}
  * @param guestCpuShare          cap on the CPU all guests together may use, in cores
  *                               ({@code herd policy set guest-cpus}); 0 = no cap (all cores)
+ * @param closedToGuests         "" when the node takes guests now; else why not, as it gossips it
+ *                               (its owner locked it, is active, is outside the accept windows, never)
+ * @param policyStamp            the node's policy stamp: changes whenever its owner's policy does
  */
 public record HostView(String name, String state, int cores, double speed, double load1, double cpuPercent,
                        long memFreeBytes, long memTotalBytes, int guestSlots, int guestJobs,
                        Map<String, String> labels, Set<String> programs, double bytesPerSecondFromHome,
-                       double guestCpuShare) {
+                       double guestCpuShare, String closedToGuests, long policyStamp) {
 
     public HostView {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(state, "state");
         labels = labels == null ? Map.of() : Map.copyOf(labels);
         programs = programs == null ? Set.of() : Set.copyOf(programs);
+        closedToGuests = closedToGuests == null ? "" : closedToGuests;
+    }
+
+    /** A host that takes guests, policy stamp unknown. */
+    public HostView(String name, String state, int cores, double speed, double load1, double cpuPercent,
+                    long memFreeBytes, long memTotalBytes, int guestSlots, int guestJobs,
+                    Map<String, String> labels, Set<String> programs, double bytesPerSecondFromHome,
+                    double guestCpuShare) {
+        this(name, state, cores, speed, load1, cpuPercent, memFreeBytes, memTotalBytes, guestSlots, guestJobs, labels,
+                programs, bytesPerSecondFromHome, guestCpuShare, "", 0);
+    }
+
+    /** True when the node takes guests now (its owner's lock and accept rule). */
+    public boolean acceptsGuests() {
+        return closedToGuests.isEmpty();
+    }
+
+    /** This view with the owner's policy: why it takes no guests ("" if it does) and its stamp. */
+    public HostView withGuests(String closed, long stamp) {
+        return new HostView(name, state, cores, speed, load1, cpuPercent, memFreeBytes, memTotalBytes, guestSlots,
+                guestJobs, labels, programs, bytesPerSecondFromHome, guestCpuShare, closed, stamp);
     }
 
     /** This view with another count of guests running (a fresher one than gossip's). */
     public HostView withGuestJobs(int jobs) {
         return new HostView(name, state, cores, speed, load1, cpuPercent, memFreeBytes, memTotalBytes, guestSlots, jobs,
-                labels, programs, bytesPerSecondFromHome, guestCpuShare);
+                labels, programs, bytesPerSecondFromHome, guestCpuShare, closedToGuests, policyStamp);
     }
 
     /** Guest slots not taken, never negative. */
@@ -70,6 +94,7 @@ public record HostView(String name, String state, int cores, double speed, doubl
      */
     HostView plusGuest(int cpus, long memBytes) {
         return new HostView(name, state, cores, speed, load1 + cpus, cpuPercent, memFreeBytes - memBytes,
-                memTotalBytes, guestSlots, guestJobs + 1, labels, programs, bytesPerSecondFromHome, guestCpuShare);
+                memTotalBytes, guestSlots, guestJobs + 1, labels, programs, bytesPerSecondFromHome, guestCpuShare,
+                closedToGuests, policyStamp);
     }
 }

@@ -172,6 +172,8 @@ public final class Placement {
     private static String busyPhrase(Filter f) {
         return switch (f) {
             case STATE -> "not alive now";
+            case GUESTS -> "not taking guests now";
+            case POLICY -> "refusing it by their owner's policy";
             case SLOTS -> "with no free guest slot";
             case CPUS -> "short of free guest CPUs";
             case MEM -> "short of free memory";

@@ -9,8 +9,8 @@
  *  gossip + membership + labels ─▶ HostView (one per node, a snapshot)
  *  job options (--cpus --mem --on --needs --node, inputs) ─▶ JobRequest
  *
- *  JobRequest × HostView ─▶ Feasibility.check ─ filters in order: state → pinned → slots
- *                                               → cpus → mem → needs → constraint
+ *  JobRequest × HostView ─▶ Feasibility.check ─ filters in order: state → pinned → guests
+ *                                               → policy → slots → cpus → mem → needs → constraint
  *       feasible hosts ─▶ Placement.rank ─▶ Plan: candidates by expected completion time,
  *                                                 rejected hosts with their reasons
  *       nothing feasible ─▶ Placement.explainUnsatisfiable ─▶ WAIT (queue) or NEVER (refuse, say why)
@@ -30,6 +30,11 @@
  *       fails a filter that waiting cannot fix (too few cores, too little
  *       physical memory, a missing program, a label) can <em>never</em> run
  *       the job.</dd>
+ *   <dt>accepting guests</dt><dd>what the node's owner allows now, gossiped: not
+ *       locked ({@code herd lock}) and its {@code accept} rule holds (always, after
+ *       N minutes idle, inside time windows, never). A node not accepting is
+ *       skipped for guests, but the job only waits: the owner can change that.
+ *       The home owner's own jobs at home are not guests there.</dd>
  *   <dt>reason</dt><dd>the first failing filter's short line, prefixed with
  *       its name: {@code mem: needs 8.0G, has 3.2G free}.</dd>
  *   <dt>candidate</dt><dd>a feasible host with its expected completion time.</dd>

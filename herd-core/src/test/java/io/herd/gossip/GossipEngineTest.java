@@ -111,6 +111,15 @@ class GossipEngineTest {
     // --- merging ----------------------------------------------------------------
 
     @Test
+    void everyFieldSurvivesTheEngineIncludingWhetherTheNodeTakesGuests() {
+        GossipEngine e = engine("a");
+        LoadVector x = vector("x", 5, 10).withAdmin(List.of("fast"), 0.5)
+                .withGuests(new GuestAccess("locked", "backup running", 77));
+        e.receive(news("b", 0, x), 0);
+        assertThat(e.entry("x").orElseThrow().vector()).isEqualTo(x);
+    }
+
+    @Test
     void theNewerVectorWins() {
         GossipEngine e = engine("a");
         e.receive(news("b", 0, vector("x", 5, 10)), 0);

@@ -27,6 +27,14 @@ class LoadChangeTest {
     }
 
     @Test
+    void whetherTheNodeTakesGuestsIsNews() {
+        LoadVector open = BASE.withGuests(new GuestAccess("", "", 5));
+        assertThat(LoadChange.isNews(open, open.withSeq(2))).isFalse();
+        assertThat(LoadChange.isNews(open, open.withSeq(2).withGuests(new GuestAccess("locked", "", 5)))).isTrue();
+        assertThat(LoadChange.isNews(open, open.withSeq(2).withGuests(new GuestAccess("", "", 6)))).as("new policy").isTrue();
+    }
+
+    @Test
     void jitterIsNotNews() {
         LoadVector b = BASE;
         assertThat(LoadChange.isNews(b, with(b.load1() + 0.4, b.cpuPercent() + 10, b.memFreeBytes() - (300L << 20),

@@ -43,6 +43,24 @@ class LoadSamplerTest {
     }
 
     @Test
+    void everySampleSaysWhetherTheNodeTakesGuestsGivenTheOwnersIdleTime() {
+        FixedOwnerActivity owner = new FixedOwnerActivity(30, true);
+        LoadSampler s = new LoadSampler("n", "a:1", 1, 1, 1, "nice", "v", () -> 0, () -> host(0), owner);
+        assertThat(s.sample().guests()).isEqualTo(GuestAccess.OPEN);
+        s.setGuests(idle -> idle >= 600 ? new GuestAccess("", "", 9) : new GuestAccess("idle-wait", "after 10 min idle", 9));
+        assertThat(s.sample().guests()).isEqualTo(new GuestAccess("idle-wait", "after 10 min idle", 9));
+        owner.set(new OwnerActivity(600, true));
+        assertThat(s.sample().guests().accepting()).isTrue();
+        // A broken decision closes the node to guests rather than stop it gossiping.
+        s.setGuests(idle -> {
+            throw new IllegalStateException("boom");
+        });
+        LoadVector v = s.sample();
+        assertThat(v.guests().closed()).isEqualTo("never");
+        LoadVectorCodec.validate(v);
+    }
+
+    @Test
     void aBrokenOwnerSourceDoesNotStopSampling() {
         LoadSampler s = new LoadSampler("n", "a:1", 1, 1, 1, "nice", "v", () -> 0, () -> host(0), () -> {
             throw new IllegalStateException("boom");

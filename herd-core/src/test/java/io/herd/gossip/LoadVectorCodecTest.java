@@ -112,9 +112,10 @@ class LoadVectorCodecTest {
         LoadVector worst = new LoadVector(name, s, Long.MAX_VALUE, Long.MAX_VALUE, Integer.MAX_VALUE,
                 Double.MAX_VALUE, Double.MAX_VALUE, 100, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE,
                 Long.MAX_VALUE, Long.MAX_VALUE, true, Integer.MAX_VALUE, Integer.MAX_VALUE, s, s, true,
-                maxLabels(), 4096);
+                maxLabels(), 4096, new GuestAccess("never",
+                "z".repeat(GuestAccess.MAX_REASON_CHARS), GuestAccess.MAX_POLICY_STAMP));
         assertThat(LoadVectorCodec.encodedSize(worst)).isEqualTo(LoadVectorCodec.MAX_ENTRY_BYTES);
-        // Labels and the guest CPU cap leave room for the default window of 12.
+        // Labels, the guest CPU cap and the owner policy leave room for the default window of 12.
         assertThat(GossipEngine.GossipConfig.MAX_WINDOW).isGreaterThanOrEqualTo(GossipEngine.GossipConfig.defaults().window());
         // The largest window of worst-case entries still fits one message.
         List<GossipMessage.Item> items = new ArrayList<>();
@@ -155,6 +156,43 @@ class LoadVectorCodecTest {
         LoadVector v = LoadVectorCodec.decode(wire).items().get(0).vector();
         assertThat(v.labels()).isEmpty();
         assertThat(v.guestCpus()).isZero();
+    }
+
+    @Test
+    void whetherTheNodeTakesGuestsTravelsAndOlderPeersMeanYes() {
+        LoadVector locked = realistic("ws-1", 7).withGuests(new GuestAccess("locked", "rendering until Friday", 123_456));
+        for (String word : GuestAccess.WORDS) {
+            LoadVector v = realistic("ws-1", 7).withGuests(new GuestAccess(word, "", 1));
+            assertThat(LoadVectorCodec.decode(LoadVectorCodec.encode(message("ws-1", v))).items().get(0).vector()).isEqualTo(v);
+        }
+        LoadVector back = LoadVectorCodec.decode(LoadVectorCodec.encode(message("ws-1", locked))).items().get(0).vector();
+        assertThat(back).isEqualTo(locked);
+        assertThat(back.guests().accepting()).isFalse();
+        LoadVector open = realistic("ws-1", 7).withGuests(new GuestAccess("", "", 123_456));
+        // Accepting costs the stamp only: a two-byte tag and a 3-byte varint here.
+        assertThat(LoadVectorCodec.encodedSize(open) - LoadVectorCodec.encodedSize(realistic("ws-1", 7))).isEqualTo(5);
+        byte[] wire = io.herd.gossip.proto.GossipMessage.newBuilder().setFormatVersion(1).setSender("old")
+                .addEntries(LoadVectorCodec.toProto(realistic("old", 1)).toBuilder().clearGuests().clearGuestsReason()
+                        .clearPolicyStamp()).addAgeMillis(0).setNewsCount(1).build().toByteArray();
+        assertThat(LoadVectorCodec.decode(wire).items().get(0).vector().guests()).isEqualTo(GuestAccess.OPEN);
+        assertThat(GuestAccess.OPEN.accepting()).isTrue();
+        // A newer peer's kind this node does not know: not accepting.
+        byte[] newer = io.herd.gossip.proto.GossipMessage.newBuilder().setFormatVersion(1).setSender("new")
+                .addEntries(LoadVectorCodec.toProto(realistic("new", 1)).toBuilder().setGuests(9)).addAgeMillis(0)
+                .setNewsCount(1).build().toByteArray();
+        assertThat(LoadVectorCodec.decode(newer).items().get(0).vector().guests().accepting()).isFalse();
+        // What gossip carries of a reason: printable ASCII, cut short.
+        assertThat(GuestAccess.brief("rendering until Friday, please")).isEqualTo("rendering until Frida...");
+        assertThat(GuestAccess.brief("gr\u00fc\u00dfe")).isEqualTo("gr??e");
+    }
+
+    @Test
+    void guestFieldsAreCheckedOnDecode() {
+        assertRejected(b -> b.setGuestsReason("x".repeat(25)), "at most 24");
+        assertRejected(b -> b.setGuestsReason("next\u001b[2J"), "not printable ASCII");
+        assertRejected(b -> b.setGuestsReason("gr\u00fc\u00dfe"), "not printable ASCII");
+        assertRejected(b -> b.setPolicyStamp(1L << 40), "policy stamp");
+        assertRejected(b -> b.setPolicyStamp(-1), "policy stamp");
     }
 
     @Test

@@ -160,7 +160,7 @@ class LabelsAndPolicyClusterTest {
         }
         assertThat(set.out()).isEqualTo("guest-cpus of lbl-b: 0.5\n");
         assertThat(cg.guestCpuShare()).isEqualTo(OptionalDouble.of(0.5));
-        assertThat(herd(b, "policy", "show").out()).startsWith("guest-cpus 0.5\n");
+        assertThat(herd(b, "policy", "show").out()).contains("\nguest-cpus 0.5\n");
         Awaitility.await().atMost(FRESHNESS).pollInterval(Duration.ofMillis(100))
                 .until(() -> viewOf(a, "lbl-b").guestCpus() == 0.5);
         assertThat(jsonOf(a, "lbl-b").get("guestCpus").asDouble()).isEqualTo(0.5);
@@ -173,7 +173,7 @@ class LabelsAndPolicyClusterTest {
         cluster.restart(b);
         cluster.awaitStates(a, Map.of("lbl-b", "alive"), Duration.ofSeconds(30));
         assertThat(cg.guestCpuShare()).isEqualTo(OptionalDouble.of(0.5));
-        assertThat(herd(b, "policy", "show").out()).startsWith("guest-cpus 0.5\n");
+        assertThat(herd(b, "policy", "show").out()).contains("\nguest-cpus 0.5\n");
         assertThat(herd(b, "label", "ls").out()).isEqualTo("fast\n");
         Awaitility.await().atMost(FRESHNESS).pollInterval(Duration.ofMillis(100))
                 .until(() -> viewOf(a, "lbl-b").guestCpus() == 0.5 && viewOf(a, "lbl-b").labels().equals(List.of("fast")));
@@ -201,8 +201,9 @@ class LabelsAndPolicyClusterTest {
 
     /** What `herd policy show` prints for a node nobody changed (test clusters accept unsandboxed guests where the machine cannot sandbox). */
     private static String defaultPolicy() {
-        return "guest-cpus unlimited\nguest-network yes\nguest-mem-default 2G\nguest-pids-max 512\naccept-unsandboxed "
-                + (io.herd.testing.TestCluster.machineSandboxesGuests() ? "no" : "yes") + "\n";
+        return "accept always\nguest-cpus unlimited\nguest-mem-max none\nguest-network yes\nguest-mem-default 2G\n"
+                + "guest-pids-max 512\naccept-unsandboxed " + (io.herd.testing.TestCluster.machineSandboxesGuests() ? "no" : "yes")
+                + "\nallow-users none\ndeny-users none\nallow-nodes none\ndeny-nodes none\n\naccepting guests now: yes\n";
     }
 
     private static boolean noCpuCapStored(TestCluster.TestNode n) {

@@ -5,13 +5,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.herd.api.Caller;
 import io.herd.api.proto.ControlReply;
 import io.herd.api.proto.LabelRequest;
+import io.herd.api.proto.LockRequest;
 import io.herd.api.proto.PolicyRequest;
 import io.herd.executor.Cgroups;
+import io.herd.gossip.GuestAccess;
 import io.herd.policy.Labels;
+import io.herd.policy.OwnerLock;
 import io.herd.policy.Policy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -98,7 +104,7 @@ class NodeAdminTest {
         assertThat(Files.exists(data.resolve(Labels.FILE))).isFalse();
         assertThat(Files.exists(data.resolve(Policy.FILE))).isFalse();
         assertThat(Files.exists(quotaFile())).isFalse();
-        assertThat(a.handle(PolicyRequest.getDefaultInstance(), USER).getPolicy().getSettings(0).getValue())
+        assertThat(a.handle(PolicyRequest.getDefaultInstance(), USER).getPolicy().getSettingsList().stream().filter(s -> s.getKey().equals("guest-cpus")).findFirst().orElseThrow().getValue())
                 .isEqualTo("unlimited");
     }
 
@@ -112,7 +118,7 @@ class NodeAdminTest {
         assertThat(a.guestCpusInForce()).isEqualTo(0.5);
         assertThat(Policy.load(data.resolve(Policy.FILE))).isEqualTo(new Policy(0.5));
         assertThat(changes).hasValue(1);
-        var show = a.handle(PolicyRequest.getDefaultInstance(), ADMIN).getPolicy().getSettings(0);
+        var show = a.handle(PolicyRequest.getDefaultInstance(), ADMIN).getPolicy().getSettingsList().stream().filter(s -> s.getKey().equals("guest-cpus")).findFirst().orElseThrow();
         assertThat(show.getKey()).isEqualTo("guest-cpus");
         assertThat(show.getValue()).isEqualTo("0.5");
         assertThat(show.getNote()).isEmpty();
@@ -157,7 +163,7 @@ class NodeAdminTest {
         new Policy(0.5).save(data.resolve(Policy.FILE));
         NodeAdmin a = admin(Cgroups.none("no cgroup or cgroup2 file system is mounted"));
         assertThat(a.guestCpusInForce()).as("gossip tells the truth: no cap").isZero();
-        var show = a.handle(PolicyRequest.getDefaultInstance(), USER).getPolicy().getSettings(0);
+        var show = a.handle(PolicyRequest.getDefaultInstance(), USER).getPolicy().getSettingsList().stream().filter(s -> s.getKey().equals("guest-cpus")).findFirst().orElseThrow();
         assertThat(show.getValue()).isEqualTo("0.5");
         assertThat(show.getNote()).startsWith("not in force: cgroups are not available on this node");
     }
@@ -174,5 +180,106 @@ class NodeAdminTest {
                 .isEqualTo("unknown policy key 'guest-cpu'; known keys: " + String.join(", ", Policy.KEYS) + "; nothing was changed");
         assertThat(quotaFile()).hasContent("200000");
         assertThat(a.policy()).isEqualTo(new Policy(2));
+    }
+
+    private NodeAdmin admin(Clock clock) throws IOException {
+        NodeAdmin a = new NodeAdmin("n1", data, Cgroups.none("test"), changes::incrementAndGet, clock);
+        a.start();
+        return a;
+    }
+
+    private static final Clock MONDAY_NOON = Clock.fixed(Instant.parse("2026-11-23T12:00:00Z"), ZoneId.of("UTC"));
+
+    @Test
+    void lockStopsGuestsAtOnceSurvivesARestartAndUnlockLendsAgain() throws IOException {
+        NodeAdmin a = admin(MONDAY_NOON);
+        assertThat(a.decisionNow().accepting()).isTrue();
+        assertThat(a.guestAccess(-1).accepting()).isTrue();
+        ControlReply r = a.handle(LockRequest.newBuilder().setReason("backup running").build(), ADMIN);
+        assertThat(r.getAck().getMessage())
+                .isEqualTo("locked n1: it takes no new guests until `herd unlock`; guests already running go on");
+        assertThat(changes).as("gossiped at once").hasValue(1);
+        assertThat(a.decisionNow().reason()).isEqualTo("locked by the owner (backup running)");
+        GuestAccess g = a.guestAccess(-1);
+        assertThat(g.closed()).isEqualTo("locked");
+        assertThat(g.reason()).isEqualTo("backup running");
+        assertThat(a.handle(PolicyRequest.getDefaultInstance(), USER).getPolicy().getAccepting())
+                .isEqualTo("locked by the owner (backup running)");
+
+        NodeAdmin restarted = admin(MONDAY_NOON);
+        assertThat(restarted.lock().locked()).isTrue();
+        assertThat(restarted.lock().by()).isEqualTo("root");
+        assertThat(restarted.lock().since()).isEqualTo(MONDAY_NOON.instant());
+        assertThat(restarted.decisionNow().accepting()).isFalse();
+
+        ControlReply u = restarted.handle(LockRequest.newBuilder().setUnlock(true).build(), ADMIN);
+        assertThat(u.getAck().getMessage()).isEqualTo("unlocked n1; it takes guests again");
+        assertThat(restarted.decisionNow().accepting()).isTrue();
+        assertThat(OwnerLock.load(data.resolve(OwnerLock.FILE)).locked()).isFalse();
+        assertThat(restarted.handle(LockRequest.newBuilder().setUnlock(true).build(), ADMIN).getAck().getMessage())
+                .isEqualTo("n1 was not locked; it takes guests again");
+    }
+
+    @Test
+    void onlyAnAdminLocksAndABadReasonChangesNothing() throws IOException {
+        NodeAdmin a = admin(MONDAY_NOON);
+        ControlReply r = a.handle(LockRequest.getDefaultInstance(), USER);
+        assertThat(r.getError().getExitCode()).isEqualTo(77);
+        assertThat(r.getError().getMessage()).startsWith("herd lock needs an admin of this node");
+        assertThat(a.handle(LockRequest.newBuilder().setUnlock(true).build(), USER).getError().getMessage())
+                .startsWith("herd unlock needs an admin");
+        ControlReply bad = a.handle(LockRequest.newBuilder().setReason("line one\nline two").build(), ADMIN);
+        assertThat(bad.getError().getMessage())
+                .isEqualTo("the reason must be one line of text without control characters; nothing was changed");
+        assertThat(a.handle(LockRequest.newBuilder().setReason("x".repeat(201)).build(), ADMIN).getError().getMessage())
+                .startsWith("the reason has 201 characters; at most 200");
+        assertThat(Files.exists(data.resolve(OwnerLock.FILE))).isFalse();
+        assertThat(a.decisionNow().accepting()).isTrue();
+        assertThat(changes).hasValue(0);
+    }
+
+    @Test
+    void acceptRulesAreDecidedOnTheInjectedClockAndAStampFollowsThePolicy() throws IOException {
+        NodeAdmin a = admin(MONDAY_NOON);
+        long stamp = a.policyStamp();
+        assertThat(stamp).isBetween(1L, GuestAccess.MAX_POLICY_STAMP);
+        ControlReply r = a.handle(set("accept", "windows Mon-Fri 19:00-08:00; Sat-Sun"), ADMIN);
+        assertThat(r.getPolicy().getMessage()).isEqualTo("accept of n1: windows Mon-Fri 19:00-08:00; Sat-Sun");
+        assertThat(changes).as("a new policy is gossiped at once").hasValue(1);
+        assertThat(a.policyStamp()).isNotEqualTo(stamp);
+        GuestAccess g = a.guestAccess(-1);
+        assertThat(g.closed()).isEqualTo("window");
+        assertThat(g.reason()).isEqualTo("next opens Mon 19:00");
+        assertThat(a.decisionNow().reason()).isEqualTo("outside the owner's windows (next opens Mon 19:00)");
+
+        a.handle(set("guest-mem-max", "1G"), ADMIN);
+        var memDefault = a.handle(PolicyRequest.getDefaultInstance(), USER).getPolicy().getSettingsList().stream()
+                .filter(x -> x.getKey().equals("guest-mem-default")).findFirst().orElseThrow();
+        assertThat(memDefault.getValue()).isEqualTo("2G");
+        assertThat(memDefault.getNote()).isEqualTo("capped at 1G by guest-mem-max");
+                a.handle(set("accept", "when-idle 10m"), ADMIN);
+        assertThat(a.guestAccess(120).closed()).isEqualTo("idle-wait");
+        assertThat(a.decisionNow().reason()).as("the last sampled idle time")
+                .isEqualTo("owner active 2 min ago; accepts after 10 min idle");
+        assertThat(a.guestAccess(600).accepting()).isTrue();
+        assertThat(a.decisionNow().accepting()).isTrue();
+    }
+
+    @Test
+    void aBadPolicyValueNeverChangesTheStoredFile() throws IOException {
+        NodeAdmin a = admin(MONDAY_NOON);
+        a.handle(set("deny-users", "mallory"), ADMIN);
+        String before = Files.readString(data.resolve(Policy.FILE));
+        int announced = changes.get();
+        for (String[] kv : new String[][] {{"accept", "sometimes"}, {"accept", "windows Mon 25:00-26:00"},
+                {"accept", "when-idle ten"}, {"guest-mem-max", "huge"}, {"deny-users", "a;b"}, {"allow-nodes", "-x"},
+                {"no-such-key", "1"}}) {
+            ControlReply r = a.handle(set(kv[0], kv[1]), ADMIN);
+            assertThat(r.getError().getExitCode()).as(kv[0] + " " + kv[1]).isEqualTo(2);
+            assertThat(r.getError().getMessage()).endsWith("; nothing was changed");
+            assertThat(Files.readString(data.resolve(Policy.FILE))).isEqualTo(before);
+        }
+        assertThat(a.policy().denyUsers()).containsExactly("mallory");
+        assertThat(changes).hasValue(announced);
     }
 }

@@ -25,7 +25,8 @@ class FeasibilityTest {
 
     @Test
     void filtersRunInTheDocumentedOrder() {
-        assertThat(Feasibility.filters()).containsExactly("state", "pinned", "slots", "cpus", "mem", "needs", "constraint");
+        assertThat(Feasibility.filters()).containsExactly("state", "pinned", "guests", "policy", "slots", "cpus", "mem", "needs",
+                "constraint");
         // Fails everything: the first filter speaks. (Hosts is a mutable builder: each line fixes one more thing.)
         Hosts bad = host("a").state("dead").slots(0).cores(1).memFree(0).programs();
         JobRequest greedy = JOB.withCpus(4).withMem(G).withNeeds(Set.of("povray")).pinnedTo("b")
@@ -57,6 +58,30 @@ class FeasibilityTest {
     void pinned() {
         assertThat(check(JOB.pinnedTo("a"), host("a"))).isEmpty();
         assertThat(check(JOB.pinnedTo("b"), host("a"))).contains("pinned: job runs only on b");
+    }
+
+    @Test
+    void guestsOnlyWhereTheOwnerTakesThemNowButTheJobJustWaits() {
+        Hosts locked = host("a").closed("locked (backup running)");
+        assertThat(check(JOB, locked)).contains("guests: node takes none now: locked (backup running)");
+        assertThat(Feasibility.neverReason(JOB, locked.build())).as("the owner may unlock").isNull();
+        assertThat(check(JOB, host("a").closed("window (next opens Mon 19:00)")))
+                .contains("guests: node takes none now: window (next opens Mon 19:00)");
+        // The home owner's own job at home is no guest there; elsewhere, or another user's, it is.
+        JobRequest own = JOB.from("a").ownedAtHome(true);
+        assertThat(check(own, locked)).isEmpty();
+        assertThat(check(own, host("b").closed("never"))).contains("guests: node takes none now: never");
+        assertThat(check(JOB.from("a"), locked)).isPresent();
+    }
+
+    @Test
+    void policyRefusalHoldsUntilTheStampChanges() {
+        JobRequest refused = JOB.refusedBy("a", 42);
+        assertThat(check(refused, host("a").stamp(42))).contains("policy: its owner's policy refused this job");
+        assertThat(check(refused, host("a").stamp(43))).isEmpty();
+        assertThat(check(refused, host("b").stamp(42))).isEmpty();
+        assertThat(Feasibility.neverReason(refused, host("a").stamp(42).build())).isNull();
+        assertThat(refused.withCpus(2).refusedBy()).as("kept through copies").containsEntry("a", 42L);
     }
 
     @Test

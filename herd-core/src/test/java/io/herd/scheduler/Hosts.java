@@ -23,6 +23,8 @@ final class Hosts {
     private Set<String> programs = Set.of("sh", "openssl");
     private double bandwidth;
     private double share;
+    private String closed = "";
+    private long stamp;
 
     private Hosts(String name) {
         this.name = name;
@@ -47,6 +49,8 @@ final class Hosts {
         h.programs = v.programs();
         h.bandwidth = v.bytesPerSecondFromHome();
         h.share = v.guestCpuShare();
+        h.closed = v.closedToGuests();
+        h.stamp = v.policyStamp();
         return h;
     }
 
@@ -65,9 +69,11 @@ final class Hosts {
     Hosts programs(String... p) { programs = Set.of(p); return this; }
     Hosts bandwidth(double bytesPerSecond) { bandwidth = bytesPerSecond; return this; }
     Hosts share(double cores) { share = cores; return this; }
+    Hosts closed(String why) { closed = why; return this; }
+    Hosts stamp(long s) { stamp = s; return this; }
 
     HostView build() {
         return new HostView(name, state, cores, speed, load, cpu, memFree, memTotal, slots, guests, labels, programs,
-                bandwidth, share);
+                bandwidth, share, closed, stamp);
     }
 }

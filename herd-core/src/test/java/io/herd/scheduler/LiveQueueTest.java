@@ -169,6 +169,41 @@ class LiveQueueTest {
         assertThat(q.size()).isEqualTo(2000 - as.size());
     }
 
+    @Test
+    void aHostNotTakingGuestsIsSkippedAndTheJobWaitsUntilOneDoes() {
+        HostView fastButLocked = host("fast").speed(50).closed("locked (backup)").build();
+        HostView slow = host("slow").speed(1).build();
+        LiveQueue q = new LiveQueue();
+        q.add(job("j1", "ann"), 0);
+        assertThat(placed(q.dispatch(List.of(fastButLocked, slow), new FairShare(), 0))).containsExactly("j1@slow");
+
+        q.add(job("j2", "ann"), 1);
+        assertThat(q.dispatch(List.of(fastButLocked, host("slow").slots(0).build()), new FairShare(), 0)).isEmpty();
+        assertThat(q.contains("j2")).as("waits, not failed").isTrue();
+        // The owner unlocks: the next round (the home runs one on every gossip receipt) places it.
+        assertThat(placed(q.dispatch(List.of(host("fast").speed(50).build()), new FairShare(), 0))).containsExactly("j2@fast");
+
+        // The home owner's own job still runs at home while the home takes no guests.
+        LiveQueue own = new LiveQueue();
+        own.add(job("j3", "root").from("fast").ownedAtHome(true), 0);
+        own.add(job("j4", "ann").from("fast"), 0);
+        assertThat(placed(own.dispatch(List.of(fastButLocked), new FairShare(), 0))).containsExactly("j3@fast");
+    }
+
+    @Test
+    void aJobRefusedByAHostsPolicyGoesElsewhereUntilThatPolicyChanges() {
+        HostView best = host("best").speed(50).stamp(7).build();
+        HostView other = host("other").speed(1).stamp(3).build();
+        LiveQueue q = new LiveQueue();
+        q.add(job("j1", "mallory").refusedBy("best", 7), 0);
+        assertThat(placed(q.dispatch(List.of(best, other), new FairShare(), 0))).containsExactly("j1@other");
+        q.add(job("j2", "mallory").refusedBy("best", 7), 0);
+        assertThat(placed(q.dispatch(List.of(best), new FairShare(), 0))).isEmpty();
+        // A new policy there (another stamp): worth asking again.
+        assertThat(placed(q.dispatch(List.of(host("best").speed(50).stamp(8).build()), new FairShare(), 0)))
+                .containsExactly("j2@best");
+    }
+
     // --- properties ------------------------------------------------------------
 
     record Submitted(JobRequest job, long at) {
@@ -259,6 +294,9 @@ class LiveQueueTest {
                     .isLessThanOrEqualTo(Math.max(0, h.memFreeBytes() - Feasibility.reserveBytes(h.memTotalBytes())));
             for (JobRequest j : mine) {
                 assertThat(j.pinnedNode() == null || j.pinnedNode().equals(h.name())).isTrue();
+                assertThat(h.acceptsGuests() || j.homeOwner() && h.name().equals(j.homeNode()))
+                        .as(j + " given to " + h.name() + ", which takes no guests").isTrue();
+                assertThat(j.refusedUnder(h.name(), h.policyStamp())).as(j + " given back to the host that refused it").isFalse();
                 assertThat(h.programs()).containsAll(j.needs());
                 assertThat(j.cpus()).isLessThanOrEqualTo(h.cores());
             }
@@ -272,7 +310,7 @@ class LiveQueueTest {
                 Arbitraries.doubles().between(0, 6), Arbitraries.of(0.0, 0.5, 1.0, 2.5));
         var room = Combinators.combine(Arbitraries.integers().between(0, 6), Arbitraries.integers().between(0, 3),
                 Arbitraries.longs().between(0, 24), Arbitraries.of(Set.of("sh"), Set.of("sh", "povray")),
-                Arbitraries.of(true, false));
+                Arbitraries.of(true, false), Arbitraries.of("", "", "", "locked (backup)"), Arbitraries.of(0L, 7L));
         Arbitrary<HostView> one = Combinators.combine(shape.as(List::of), room.as(List::of)).as((s, r) -> {
             long memFree = (Long) r.get(2) * G;
             Hosts h = host("x").state((String) s.get(0)).cores((Integer) s.get(1)).speed((Double) s.get(2))
@@ -280,7 +318,7 @@ class LiveQueueTest {
                     .guests((Integer) r.get(1)).memFree(memFree).memTotal(Math.max(memFree, 16 * G))
                     .programs(((Set<?>) r.get(3)).toArray(String[]::new));
             if ((Boolean) r.get(4)) h.label("fast");
-            return h.build();
+            return h.closed((String) r.get(5)).stamp((Long) r.get(6)).build();
         });
         return one.list().ofMinSize(1).ofMaxSize(8).map(list -> {
             List<HostView> named = new ArrayList<>();
@@ -297,14 +335,20 @@ class LiveQueueTest {
         var shape = Combinators.combine(Arbitraries.of("ann", "bob", "cy"), Arbitraries.integers().between(1, 4),
                 Arbitraries.of(0L, G, 4 * G, 16 * G), constraints, Arbitraries.of(Set.<String>of(), Set.of("povray")),
                 Arbitraries.of(null, "n0", "n1"), Arbitraries.longs().between(0, 5), Arbitraries.doubles().between(0.1, 100));
-        Arbitrary<Submitted> one = shape.as((user, cpus, mem, c, needs, pin, at, work) -> new Submitted(
+        Arbitrary<Submitted> base = shape.as((user, cpus, mem, c, needs, pin, at, work) -> new Submitted(
                 new JobRequest("x", user, cpus, mem, c, needs, 0, work, pin, "n0"), at));
+        // Some are the home owner's (not guests at n0), some were refused by n1's policy stamp 7.
+        Arbitrary<Submitted> one = Combinators.combine(base, Arbitraries.of(false, true), Arbitraries.of(false, false, true))
+                .as((sub, owner, refused) -> {
+                    JobRequest j = sub.job.ownedAtHome(owner);
+                    return new Submitted(refused ? j.refusedBy("n1", 7) : j, sub.at);
+                });
         return one.list().ofMaxSize(40).map(list -> {
             List<Submitted> named = new ArrayList<>();
             for (int i = 0; i < list.size(); i++) {
                 JobRequest j = list.get(i).job;
                 named.add(new Submitted(new JobRequest("j" + i, j.user(), j.cpus(), j.memBytes(), j.constraint(), j.needs(),
-                        j.inputBytes(), j.work(), j.pinnedNode(), j.homeNode()), list.get(i).at));
+                        j.inputBytes(), j.work(), j.pinnedNode(), j.homeNode(), j.homeOwner(), j.refusedBy()), list.get(i).at));
             }
             return named;
         });

@@ -234,6 +234,25 @@ class PlacementTest {
     }
 
     @Test
+    void nodesNotTakingGuestsAreSkippedAndOnlyMakeTheJobWait() {
+        Plan plan = Placement.rank(JOB, List.of(host("fast").speed(50).closed("locked (backup)").build(),
+                host("slow").speed(1).build()));
+        assertThat(plan.best().orElseThrow().host()).isEqualTo("slow");
+        assertThat(plan.rejected()).containsEntry("fast", "guests: node takes none now: locked (backup)");
+        Explanation one = Placement.explainUnsatisfiable(JOB, List.of(host("a").closed("never").build()));
+        assertThat(one.verdict()).as("the owner may change their mind").isEqualTo(Verdict.WAIT);
+        assertThat(one.message()).isEqualTo("the only node that can run this, a, is busy (guests: node takes none now: "
+                + "never); the job waits in the queue");
+        Explanation all = Placement.explainUnsatisfiable(JOB, List.of(host("a").closed("never").build(),
+                host("b").closed("window (next opens Mon 19:00)").build(), host("c").build().withGuests("", 0)));
+        assertThat(all.verdict()).isEqualTo(Verdict.RUNNABLE);
+        Explanation none = Placement.explainUnsatisfiable(JOB, List.of(host("a").closed("never").build(),
+                host("b").closed("locked").build()));
+        assertThat(none.message()).isEqualTo("all 2 nodes that can run this are busy (2 not taking guests now); "
+                + "the job waits in the queue");
+    }
+
+    @Test
     void neverWhenTheLargestNodeIsTooSmall() {
         Explanation e = explain(JOB.withMem(64 * G), host("alpha").memTotal(16 * G),
                 host("beta").memTotal((long) (23.5 * G)), host("gamma").memTotal(8 * G).slots(1).guests(1));

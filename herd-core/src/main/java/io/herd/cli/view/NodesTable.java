@@ -18,7 +18,9 @@ import java.util.function.Function;
  * and LABELS, then it shortens long names, then drops GUEST CPU and the
  * figures; only if all that is not enough are lines cut. GUEST CPU (the
  * guests' CPU cap, {@code all} for none) and LABELS are shown only when some
- * node has a cap or a label.
+ * node has a cap or a label; ACCEPT (whether the node takes guests now:
+ * {@code yes}, {@code locked}, {@code idle-wait}, {@code window}, {@code never})
+ * only when some alive node does not take them.
  *
  * <p>Node states are printed as the words {@code herd} uses everywhere
  * ({@code alive}, {@code suspect}, {@code dead}, {@code leaving}, {@code left})
@@ -62,6 +64,8 @@ public final class NodesTable {
             n -> gone(n) ? Units.UNKNOWN : Units.duration(n.ownerIdleSeconds()) + (n.ownerPresent() ? OWNER_MARK : ""));
     private static final Column GUESTS = new Column("GUESTS", "GUESTS", true,
             n -> gone(n) ? Units.UNKNOWN : n.guestJobs() + "/" + n.guestSlots());
+    private static final Column ACCEPT = new Column("ACCEPT", "ACC", false,
+            n -> gone(n) || n.guests().isEmpty() ? Units.UNKNOWN : n.guests());
     private static final Column GUEST_CPU = new Column("GUEST CPU", "GCPU", true,
             n -> gone(n) ? Units.UNKNOWN : n.guestCpus() > 0 ? io.herd.policy.Policy.formatCores(n.guestCpus()) : "all");
     private static final Column LABELS = new Column("LABELS", "LABELS", false,
@@ -70,9 +74,10 @@ public final class NodesTable {
     private static final Column VERSION = new Column("VERSION", "VERSION", false, n -> Text.orDash(n.version()));
 
     private static final List<Column> ALL =
-            List.of(NAME, ADDRESS, STATE, CORES, SPEED, LOAD, CPU, MEM, IDLE, GUESTS, GUEST_CPU, LABELS, SANDBOX, VERSION);
+            List.of(NAME, ADDRESS, STATE, CORES, SPEED, LOAD, CPU, MEM, IDLE, GUESTS, ACCEPT, GUEST_CPU, LABELS, SANDBOX,
+                    VERSION);
     /** Given up in this order when the table is too wide, after VERSION, SANDBOX, ADDRESS and LABELS. */
-    private static final List<Column> LAST_RESORT = List.of(GUEST_CPU, SPEED, CPU, GUESTS, IDLE, CORES);
+    private static final List<Column> LAST_RESORT = List.of(GUEST_CPU, SPEED, CPU, GUESTS, IDLE, ACCEPT, CORES);
     private static final int SHORT_HEADERS = 3;
     private static final int CUT_NAMES = 5;
     private static final int MAX_LEVEL = CUT_NAMES + LAST_RESORT.size();
@@ -85,6 +90,7 @@ public final class NodesTable {
         List<Column> columns = new ArrayList<>(ALL);
         if (nodes.stream().noneMatch(n -> n.guestCpus() > 0 && !gone(n))) columns.remove(GUEST_CPU);
         if (nodes.stream().allMatch(n -> n.labels().isEmpty())) columns.remove(LABELS);
+        if (nodes.stream().allMatch(n -> gone(n) || n.acceptsGuests())) columns.remove(ACCEPT);
         if (level >= 1) {
             columns.remove(VERSION);
         }

@@ -26,9 +26,12 @@ class NodesJsonTest {
         assertThat(array).extracting(n -> n.get("name").asText())
                 .containsExactly("alpha", "bravo", "charlie", "delta");
         List<String> components = Arrays.stream(NodeView.class.getRecordComponents())
-                .map(RecordComponent::getName).toList();
-        assertThat(components).contains("name", "address", "state", "cores", "speed", "load", "cpuPercent",
+                .map(RecordComponent::getName).filter(c -> !c.equals("policyStamp")).toList();
+        assertThat(components).contains("guests", "guestsReason", "name", "address", "state", "cores", "speed", "load", "cpuPercent",
                 "memFreeBytes", "ownerIdleSeconds", "guestJobs", "version");
+        // The policy stamp is placement's business, not a script's.
+        assertThat(array.get(0).has("policyStamp")).isFalse();
+        assertThat(array.get(0).get("guests").asText()).isEqualTo("yes");
         for (JsonNode object : array) {
             List<String> keys = new ArrayList<>();
             object.fieldNames().forEachRemaining(keys::add);

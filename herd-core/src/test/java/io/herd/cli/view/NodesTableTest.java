@@ -50,6 +50,28 @@ class NodesTableTest {
     }
 
     @Test
+    void acceptColumnAppearsWhenSomeNodeTakesNoGuests() {
+        assertThat(lines(NodesTable.render(TestNodes.four(), 0)).get(0)).doesNotContain("ACCEPT");
+        List<NodeView> nodes = List.of(node("alpha").accept("locked", "backup").build(),
+                node("bravo").accept("window", "next opens Mon 19:00").build(), node("charlie").build(),
+                node("delta").state("dead").accept("never", "").build());
+        String table = NodesTable.render(nodes, 0);
+        assertThat(lines(table).get(0).split(" {2,}")).containsExactly(
+                "NAME", "ADDRESS", "STATE", "CORES", "SPEED", "LOAD", "CPU%", "MEM FREE", "OWNER IDLE", "GUESTS",
+                "ACCEPT", "SANDBOX", "VERSION");
+        assertThat(row(table, "alpha").trim().split(" {2,}")).contains("locked");
+        assertThat(row(table, "bravo").trim().split(" {2,}")).contains("window");
+        assertThat(row(table, "charlie").trim().split(" {2,}")).contains("yes");
+        assertThat(row(table, "delta").trim().split(" {2,}")).doesNotContain("never");
+        // A dead node that took no guests does not bring the column back.
+        assertThat(lines(NodesTable.render(List.of(node("a").build(), node("d").state("dead").accept("locked", "").build()), 0))
+                .get(0)).doesNotContain("ACCEPT");
+        // At 80 columns it stays, as the figures do, under its short header.
+        assertThat(lines(NodesTable.render(nodes, 80)).get(0)).endsWith("GUESTS  ACC");
+        assertThat(row(NodesTable.render(nodes, 80), "alpha")).endsWith("locked");
+    }
+
+    @Test
     void at80ColumnsVersionSandboxAndAddressGiveWayBeforeTheFigures() {
         String table = NodesTable.render(TestNodes.four(), 80);
 

@@ -29,6 +29,8 @@ final class TestNodes {
     private boolean self;
     private List<String> labels = List.of();
     private double guestCpus;
+    private String accept = "yes";
+    private String acceptReason = "";
 
     static TestNodes node(String name) {
         TestNodes b = new TestNodes();
@@ -50,11 +52,12 @@ final class TestNodes {
     TestNodes self() { self = true; return this; }
     TestNodes labels(String... v) { labels = List.of(v); return this; }
     TestNodes guestCpus(double v) { guestCpus = v; return this; }
+    TestNodes accept(String word, String reason) { accept = word; acceptReason = reason; return this; }
 
     NodeView build() {
         return new NodeView(name, address, state, cores, speed, load, cpuPercent, memFree, memTotal,
                 G, 2 * G, ownerIdle, ownerPresent, guestJobs, guestSlots, sandbox, version, lastHeard, self, labels,
-                guestCpus);
+                guestCpus, accept, acceptReason, 0);
     }
 
     /** Four nodes out of name order: alpha (self), bravo, charlie (dead), delta (owner present). */
