@@ -144,6 +144,9 @@ public final class Journal implements AutoCloseable {
     private final String homeNode;
     private final Connection writer;
     private final ReentrantLock writeLock = new ReentrantLock();
+    private final java.util.concurrent.ConcurrentLinkedQueue<PendingWrite<?>> pendingWrites = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicLong batches = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong batchedWrites = new java.util.concurrent.atomic.AtomicLong();
     private final ConcurrentLinkedDeque<Connection> readers = new ConcurrentLinkedDeque<>();
     private volatile boolean closed;
 
@@ -841,25 +844,164 @@ public final class Journal implements AutoCloseable {
         T run(Connection c) throws SQLException;
     }
 
+    /**
+     * Runs {@code tx} in a write transaction and returns once it is on disk.
+     *
+     * <p>Group commit: writers that arrive while another commits queue up, and
+     * the next to get the write lock runs every queued transaction in one
+     * {@code BEGIN IMMEDIATE … COMMIT}, so one fsync makes them all durable.
+     * Each runs inside its own savepoint: one that fails is rolled back alone
+     * and only its caller sees the error; the others commit. No caller returns
+     * before the commit that holds its change has reached the disk.
+     */
     private <T> T write(String what, Tx<T> tx) {
+        PendingWrite<T> mine = new PendingWrite<>(what, tx);
+        pendingWrites.add(mine);
         writeLock.lock();
         try {
-            ensureOpen();
-            try (Statement st = writer.createStatement()) {
-                st.execute("BEGIN IMMEDIATE");
-                try {
-                    T result = tx.run(writer);
-                    st.execute("COMMIT");
-                    return result;
-                } catch (Throwable e) {
-                    rollback(st, e); // never leave the connection inside a transaction
-                    throw e;
-                }
-            } catch (SQLException e) {
-                throw new JournalException("journal " + file + ": cannot " + what + ": " + e.getMessage(), e);
+            // A leader before us may have committed ours already.
+            if (!mine.done) {
+                List<PendingWrite<?>> batch = new ArrayList<>();
+                for (PendingWrite<?> p; (p = pendingWrites.poll()) != null; ) batch.add(p);
+                commitBatch(batch);
             }
         } finally {
             writeLock.unlock();
+        }
+        return mine.result();
+    }
+
+    /** Writers waiting for the next group commit (tests). */
+    int waitingWriters() {
+        return pendingWrites.size();
+    }
+
+    /** Whether some thread holds the write lock (tests). */
+    boolean writeLocked() {
+        return writeLock.isLocked();
+    }
+
+    /** Runs {@code r} holding the write lock, so writers queue up behind it (tests). */
+    void holdingWriteLock(Runnable r) {
+        writeLock.lock();
+        try {
+            r.run();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** Transactions committed together so far, for tests and the bench: {batches, writes}. */
+    long[] groupCommits() {
+        return new long[] {batches.get(), batchedWrites.get()};
+    }
+
+    private void commitBatch(List<PendingWrite<?>> batch) {
+        batches.incrementAndGet();
+        batchedWrites.addAndGet(batch.size());
+        try {
+            ensureOpen();
+        } catch (RuntimeException e) {
+            for (PendingWrite<?> p : batch) p.fail(e);
+            return;
+        }
+        try (Statement st = writer.createStatement()) {
+            try {
+                st.execute("BEGIN IMMEDIATE");
+            } catch (SQLException e) {
+                for (PendingWrite<?> p : batch) p.fail(p.journalError(file, e));
+                return;
+            }
+            int ok = 0;
+            for (PendingWrite<?> p : batch) {
+                if (batch.size() == 1) {
+                    // Alone: no savepoint needed, a failure rolls the whole transaction back.
+                    ok += p.runIn(writer, file) ? 1 : 0;
+                    continue;
+                }
+                st.execute("SAVEPOINT w");
+                boolean done = p.runIn(writer, file);
+                if (!done) st.execute("ROLLBACK TO w");
+                st.execute("RELEASE w");
+                ok += done ? 1 : 0;
+            }
+            if (ok == 0) {
+                st.execute("ROLLBACK");
+                for (PendingWrite<?> p : batch) p.publish();
+                return;
+            }
+            try {
+                st.execute("COMMIT");
+            } catch (SQLException e) {
+                rollback(st, e); // never leave the connection inside a transaction
+                for (PendingWrite<?> p : batch) p.failIfRan(p.journalError(file, e));
+            }
+            for (PendingWrite<?> p : batch) p.publish();
+        } catch (SQLException e) {
+            // SAVEPOINT or ROLLBACK TO themselves failed: nothing of the batch is trusted.
+            try (Statement st = writer.createStatement()) {
+                rollback(st, e);
+            } catch (SQLException ignored) {
+                // the connection is gone; the next writer reports it
+            }
+            for (PendingWrite<?> p : batch) {
+                p.failIfRan(p.journalError(file, e));
+                p.publish();
+            }
+        }
+    }
+
+    /** One caller's transaction waiting for, or done by, a group commit. */
+    private static final class PendingWrite<T> {
+        final String what;
+        final Tx<T> tx;
+        T value;
+        Throwable error;
+        volatile boolean done;
+
+        PendingWrite(String what, Tx<T> tx) {
+            this.what = what;
+            this.tx = tx;
+        }
+
+        /** Runs the transaction's statements; false when they failed (the error is kept). */
+        boolean runIn(Connection c, Path file) {
+            try {
+                value = tx.run(c);
+                return true;
+            } catch (SQLException e) {
+                error = journalError(file, e);
+                return false;
+            } catch (Throwable e) {
+                error = e;
+                return false;
+            }
+        }
+
+        JournalException journalError(Path file, SQLException e) {
+            return new JournalException("journal " + file + ": cannot " + what + ": " + e.getMessage(), e);
+        }
+
+        void fail(Throwable e) {
+            error = e;
+            done = true;
+        }
+
+        /** The commit failed: a transaction that had succeeded gets the commit's error. */
+        void failIfRan(Throwable e) {
+            if (error == null) error = e;
+        }
+
+        void publish() {
+            done = true;
+        }
+
+        T result() {
+            if (!done) throw new IllegalStateException("journal write '" + what + "' was never run");
+            if (error instanceof RuntimeException r) throw r;
+            if (error instanceof Error err) throw err;
+            if (error != null) throw new JournalException("journal: cannot " + what + ": " + error, error);
+            return value;
         }
     }
 
