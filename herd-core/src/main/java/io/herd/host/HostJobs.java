@@ -115,6 +115,9 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         return running.size();
     }
 
+    /** How a refusal for want of a free slot begins: the home may offer the job again at once. */
+    public static final String NO_FREE_SLOT = "no free guest slot";
+
     private synchronized String admit(JobLaunch job, boolean guest) {
         if (guest) {
             String refusal = guestRefusal(job);
@@ -123,7 +126,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         long now = clock.millis();
         leases.values().removeIf(until -> until != Long.MAX_VALUE && until < now);
         if (leases.containsKey(job.getJobId())) return null;
-        if (leases.size() >= slots) return "no free guest slot (" + slots + " in use)";
+        if (leases.size() >= slots) return NO_FREE_SLOT + " (" + slots + " in use)";
         for (String prog : job.getNeedsList()) {
             if (!Programs.present(prog)) return "program '" + prog + "' is not installed here";
         }
@@ -264,7 +267,12 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
             // admit() also succeeds for the job that holds this slot's lease from its offer.
             String refusal = admit(job, guest);
             if (refusal != null) {
-                fail(job, refusal.startsWith("no free") ? "no free guest slot on " + nodeName : nodeName + " refused the job: " + refusal, true);
+                // Nothing ran: the home queues the job again without spending one of its attempts.
+                release(job.getJobId());
+                log.info("job {} refused: {}", job.getJobId(), refusal);
+                send(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(127).setError(refusal).setRetry(true)
+                        .setRefused(true).setHostGuestJobs(inUse())).build(), false);
+                complete();
                 return;
             }
             hold(job.getJobId());

@@ -430,28 +430,100 @@ public final class Journal implements AutoCloseable {
      * @throws IllegalStateException  if the change is not allowed
      */
     public void transition(String id, JobState to, long nowMs) {
+        transition(id, to, nowMs, 0);
+    }
+
+    /**
+     * {@link #transition(String, JobState, long)} and, in the same transaction, adds CPU time
+     * the host reported ({@link #addCpu}): the end of an attempt is one write.
+     */
+    public void transition(String id, JobState to, long nowMs, long addCpuMs) {
         Objects.requireNonNull(to, "to");
+        if (addCpuMs < 0) throw new IllegalArgumentException("cpu time must not be negative, got " + addCpuMs);
         write("move job " + id + " to " + to.name(), c -> {
-            JobRecord job = load(c, id).orElseThrow(() -> noJob(id));
-            Transitions.check(job, to);
-            OptionalInt committed = committedAttempt(c, id);
-            if (to instanceof Queued && committed.isPresent()) {
-                throw new IllegalStateException("job " + id + " cannot go from " + job.state().name()
-                        + " to queued: the outputs of attempt " + committed.getAsInt()
-                        + " are committed, so running it again would duplicate them; record it as done");
-            }
-            if (to instanceof Done && committed.isEmpty() && hasUncommitted(c, id, job.attempts())) {
-                throw new IllegalStateException("job " + id + " cannot go from " + job.state().name()
-                        + " to done: attempt " + job.attempts() + " recorded outputs that are not committed; "
-                        + "commit them first");
-            }
-            apply(c, job, to, nowMs);
-            try (PreparedStatement ev = c.prepareStatement(INSERT_EVENT)) {
-                bindEvent(ev, id, nowMs, to.name(), detail(to));
-                ev.executeUpdate();
-            }
+            move(c, id, to, nowMs);
+            if (addCpuMs > 0) addCpu(c, id, addCpuMs);
             return null;
         });
+    }
+
+    /** One placement of {@link #placeAll}. */
+    public record Placement(String jobId, String host) {
+        public Placement {
+            Objects.requireNonNull(jobId, "jobId");
+            Objects.requireNonNull(host, "host");
+        }
+    }
+
+    /**
+     * Places several queued jobs at once, in one transaction: each becomes {@code placed} on its
+     * host as its next attempt. A job that is no longer queued (cancelled, held or placed in the
+     * meantime) is left as it is.
+     *
+     * @return the placed jobs as they are now, in the order given; jobs left alone are missing
+     */
+    public List<JobRecord> placeAll(List<Placement> placements, long nowMs) {
+        if (placements.isEmpty()) return List.of();
+        return write("place " + placements.size() + " jobs", c -> {
+            List<JobRecord> placed = new ArrayList<>(placements.size());
+            for (Placement p : placements) {
+                JobRecord job = load(c, p.jobId()).orElse(null);
+                if (job == null || !(job.state() instanceof Queued) || job.retriesExhausted()) continue;
+                move(c, p.jobId(), new Placed(p.host(), job.attempts() + 1), nowMs);
+                placed.add(load(c, p.jobId()).orElseThrow());
+            }
+            return placed;
+        });
+    }
+
+    /**
+     * The host refused attempt {@code attempt} as it was about to start it (no free slot after
+     * all, its owner's policy): the job goes back to the queue and the attempt does not count,
+     * since nothing of it ran. Does nothing when the job has moved on from that placement.
+     *
+     * @return whether the job went back to the queue
+     */
+    public boolean refused(String id, int attempt, String reason, long nowMs) {
+        Objects.requireNonNull(reason, "reason");
+        return write("return refused job " + id + " to the queue", c -> {
+            JobRecord job = load(c, id).orElseThrow(() -> noJob(id));
+            if (!(job.state() instanceof Placed p) || p.attempt() != attempt) return false;
+            String why = "refused by " + p.host() + ": " + reason;
+            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = 'queued', state_json = ?, host = NULL, "
+                    + "attempts = ?, reason = ?, started_ms = NULL WHERE id = ?")) {
+                ps.setString(1, json(new Queued(why)));
+                ps.setInt(2, attempt - 1);
+                ps.setString(3, why);
+                ps.setString(4, id);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ev = c.prepareStatement(INSERT_EVENT)) {
+                bindEvent(ev, id, nowMs, "refused", why);
+                ev.executeUpdate();
+            }
+            return true;
+        });
+    }
+
+    private static void move(Connection c, String id, JobState to, long nowMs) throws SQLException {
+        JobRecord job = load(c, id).orElseThrow(() -> noJob(id));
+        Transitions.check(job, to);
+        OptionalInt committed = committedAttempt(c, id);
+        if (to instanceof Queued && committed.isPresent()) {
+            throw new IllegalStateException("job " + id + " cannot go from " + job.state().name()
+                    + " to queued: the outputs of attempt " + committed.getAsInt()
+                    + " are committed, so running it again would duplicate them; record it as done");
+        }
+        if (to instanceof Done && committed.isEmpty() && hasUncommitted(c, id, job.attempts())) {
+            throw new IllegalStateException("job " + id + " cannot go from " + job.state().name()
+                    + " to done: attempt " + job.attempts() + " recorded outputs that are not committed; "
+                    + "commit them first");
+        }
+        apply(c, job, to, nowMs);
+        try (PreparedStatement ev = c.prepareStatement(INSERT_EVENT)) {
+            bindEvent(ev, id, nowMs, to.name(), detail(to));
+            ev.executeUpdate();
+        }
     }
 
     private static void apply(Connection c, JobRecord job, JobState to, long nowMs) throws SQLException {
@@ -519,13 +591,17 @@ public final class Journal implements AutoCloseable {
     public void addCpu(String id, long cpuMs) {
         if (cpuMs < 0) throw new IllegalArgumentException("cpu time must not be negative, got " + cpuMs);
         write("add cpu time to job " + id, c -> {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET cpu_ms = cpu_ms + ? WHERE id = ?")) {
-                ps.setLong(1, cpuMs);
-                ps.setString(2, id);
-                if (ps.executeUpdate() == 0) throw noJob(id);
-            }
+            addCpu(c, id, cpuMs);
             return null;
         });
+    }
+
+    private static void addCpu(Connection c, String id, long cpuMs) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET cpu_ms = cpu_ms + ? WHERE id = ?")) {
+            ps.setLong(1, cpuMs);
+            ps.setString(2, id);
+            if (ps.executeUpdate() == 0) throw noJob(id);
+        }
     }
 
     // ---------------------------------------------------------------- outputs
