@@ -378,19 +378,21 @@ public final class JobManager implements AutoCloseable {
             }
         }
         // The host's answer counted the slot it holds for this job already.
-        if (reply.getGuestSlots() > 0) attempt.placedAt = Long.MIN_VALUE;
+        if (reply.getGuestSlots() > 0) attempt.countedFrom = Long.MIN_VALUE;
         attempt.begin();
     }
 
     /**
-     * The gossiped views, each with the host's own count of guests where it told this home more
-     * recently, plus the jobs this home started there since that count: those it cannot know yet.
+     * The gossiped views, each with the host's own count of its taken slots where it told this home
+     * more recently, plus the attempts this home started there that the count may not include yet
+     * (not yet confirmed started, or confirmed after the count was taken). Counting one twice only
+     * leaves a slot idle until the next count; counting one too few makes the host refuse a start.
      */
     private List<HostView> freshest(Collection<HostView> views) {
         List<HostView> out = new ArrayList<>(views.size());
         Map<String, List<Long>> since = new java.util.HashMap<>();
         for (Map<String, Attempt> m : List.of(starting, attempts)) {
-            for (Attempt a : m.values()) since.computeIfAbsent(a.host, k -> new ArrayList<>()).add(a.placedAt);
+            for (Attempt a : m.values()) since.computeIfAbsent(a.host, k -> new ArrayList<>()).add(a.countedFrom);
         }
         for (HostView v : views) {
             long[] t = told.get(v.name());
@@ -399,7 +401,7 @@ public final class JobManager implements AutoCloseable {
             int known = fresher ? (int) t[0] : v.guestJobs();
             long asOf = fresher ? t[1] : sampled;
             int unseen = 0;
-            for (long at : since.getOrDefault(v.name(), List.of())) if (at >= asOf) unseen++;
+            for (long from : since.getOrDefault(v.name(), List.of())) if (from >= asOf) unseen++;
             out.add(fresher || unseen > 0 ? v.withGuestJobs(known + unseen) : v);
         }
         return out;
@@ -426,8 +428,13 @@ public final class JobManager implements AutoCloseable {
         StreamObserver<RunInput> toHost;
         final LogFile out;
         final LogFile err;
-        /** When this home placed it: the host's counts of its guests before then do not include it. */
-        long placedAt = clock.millis();
+        /**
+         * From when on the host's counts of its slots surely include this attempt: its slot is taken
+         * when the start reaches the host, and known taken here once the host says it started. Until
+         * then this home counts the attempt itself ({@link #freshest}). Long.MIN_VALUE: an offer's
+         * answer counted it.
+         */
+        volatile long countedFrom = Long.MAX_VALUE;
         volatile boolean started;
         /** Cancelled before its stream opened: it never starts. */
         volatile boolean cancelled;
@@ -497,6 +504,7 @@ public final class JobManager implements AutoCloseable {
                 switch (e.getKindCase()) {
                     case STARTED -> {
                         started = true;
+                        if (countedFrom == Long.MAX_VALUE) countedFrom = now;
                         refusals.remove(job.id());
                         journal.transition(job.id(), new JobState.Running(host, launch.getAttempt(), now), now);
                         forEach(a -> a.started(host));

@@ -110,9 +110,13 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         return null;
     }
 
-    /** Jobs running here now (gossiped as guest jobs). */
-    public int runningJobs() {
-        return running.size();
+    /**
+     * Slots taken now, gossiped as the node's guest jobs: jobs running, jobs being set up (inputs
+     * laid out, sandbox made) and offers not yet started. What decides whether the node takes
+     * another job, so homes place by the same count.
+     */
+    public int slotsInUse() {
+        return inUse();
     }
 
     /** How a refusal for want of a free slot begins: the home may offer the job again at once. */

@@ -159,7 +159,7 @@ public final class Node implements AutoCloseable {
                 new io.herd.executor.ProcessRunner(cgroups, sandbox), store, slots, clock,
                 () -> admin == null ? io.herd.policy.Policy.DEFAULT : admin.policy());
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
-                SandboxLevel.of(sandbox, cgroups), Version.get(), hostJobs::runningJobs);
+                SandboxLevel.of(sandbox, cgroups), Version.get(), hostJobs::slotsInUse);
         admin = new NodeAdmin(config.name(), dir.root(), cgroups, this::adminChanged);
         admin.start();
         sampler.setAdmin(admin.labels(), admin.guestCpusInForce());
