@@ -163,8 +163,9 @@ public final class ProcessRunner {
             command.addAll(keep);
         }
         if (guest != null) {
-            // Owner first, also where cgroups are missing: lowest CPU and I/O priority.
-            if (nice != null) command.addAll(List.of(nice.toString(), "-n", "19"));
+            // Owner first, also where cgroups are missing: lowest CPU and I/O priority. In a cgroup the
+            // guests' group has the lowest CPU weight already; ionice stays (BFQ honours its idle class).
+            if (nice != null && !(cgroup != null && cgroups.guestCpuPriority())) command.addAll(List.of(nice.toString(), "-n", "19"));
             if (ionice != null) command.addAll(List.of(ionice.toString(), "-c", "3", "-t"));
             if (!limitInCgroup(spec, cgroup)) command.addAll(rlimits(guest));
             command.addAll(sandbox.wrap(spec.workDir(), guest.network()));
