@@ -141,8 +141,40 @@ public final class ProcessRunner {
                     + " does not exist on this host");
         }
         Path program = resolveProgram(spec);
-        LaunchSpec.Guest guest = spec.guest();
         String cgroup = prepareCgroup(spec);
+        List<String> command = command(spec, program, cgroup, cgroup != null && cgroups.guestCpuPriority());
+        ProcessBuilder pb = new ProcessBuilder(command).directory(spec.workDir().toFile());
+        Map<String, String> environment = pb.environment();
+        environment.clear();
+        environment.putAll(spec.env());
+        pb.redirectInput(spec.stdinPiped() ? ProcessBuilder.Redirect.PIPE
+                : ProcessBuilder.Redirect.from(new File("/dev/null")));
+        Process process;
+        try {
+            process = pb.start();
+        } catch (IOException e) {
+            if (cgroup != null) removeQuietly(cgroup);
+            throw new LaunchException("could not start '" + spec.argv().get(0) + "' for job " + spec.jobId()
+                    + ": " + e.getMessage(), e);
+        }
+        return new LocalProcess(this, spec, process, cgroup, setsid != null, sink);
+    }
+
+    /**
+     * What a guest job runs, the same chain {@link #start} runs (session, priority, rlimits,
+     * sandbox, signals, account) but without a cgroup to join, as if its group had the lowest CPU
+     * weight: for benchmarks that run herd's sandbox chain bare, beside herd.
+     *
+     * @throws LaunchException when the program is not found
+     */
+    public List<String> guestChain(LaunchSpec spec) throws LaunchException {
+        if (spec.guest() == null) throw new IllegalArgumentException("job " + spec.jobId() + " is not a guest");
+        return command(spec, resolveProgram(spec), null, true);
+    }
+
+    /** The command line of a job: the chain of wrappers, then the program and its arguments. */
+    private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean groupYields) {
+        LaunchSpec.Guest guest = spec.guest();
         boolean sandboxed = guest != null && sandbox.available();
         // The sandbox's own processes (bwrap and its pid 1) are in the job's process group: they ignore
         // the signals herd forwards to the group, and the job gets them back at their defaults inside.
@@ -165,7 +197,7 @@ public final class ProcessRunner {
         if (guest != null) {
             // Owner first, also where cgroups are missing: lowest CPU and I/O priority. In a cgroup the
             // guests' group has the lowest CPU weight already; ionice stays (BFQ honours its idle class).
-            if (nice != null && !(cgroup != null && cgroups.guestCpuPriority())) command.addAll(List.of(nice.toString(), "-n", "19"));
+            if (nice != null && !groupYields) command.addAll(List.of(nice.toString(), "-n", "19"));
             if (ionice != null) command.addAll(List.of(ionice.toString(), "-c", "3", "-t"));
             if (!limitInCgroup(spec, cgroup)) command.addAll(rlimits(guest));
             command.addAll(sandbox.wrap(spec.workDir(), guest.network()));
@@ -181,21 +213,7 @@ public final class ProcessRunner {
         command.add(program.toString());
         command.addAll(spec.argv().subList(1, spec.argv().size()));
 
-        ProcessBuilder pb = new ProcessBuilder(command).directory(spec.workDir().toFile());
-        Map<String, String> environment = pb.environment();
-        environment.clear();
-        environment.putAll(spec.env());
-        pb.redirectInput(spec.stdinPiped() ? ProcessBuilder.Redirect.PIPE
-                : ProcessBuilder.Redirect.from(new File("/dev/null")));
-        Process process;
-        try {
-            process = pb.start();
-        } catch (IOException e) {
-            if (cgroup != null) removeQuietly(cgroup);
-            throw new LaunchException("could not start '" + spec.argv().get(0) + "' for job " + spec.jobId()
-                    + ": " + e.getMessage(), e);
-        }
-        return new LocalProcess(this, spec, process, cgroup, setsid != null, sink);
+        return command;
     }
 
     private String prepareCgroup(LaunchSpec spec) {
