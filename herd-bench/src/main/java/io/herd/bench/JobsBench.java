@@ -137,6 +137,38 @@ public final class JobsBench {
 
     // ------------------------------------------------------------------ throughput
 
+    /**
+     * A script that runs {@code true} through the same chain a guest job runs on a host of this
+     * machine (session, I/O class, bubblewrap sandbox with its namespaces, signal reset, the guests'
+     * account), minus the cgroup: what the sandbox alone costs per job. Null where this machine
+     * gives guests no sandbox (not root, no working bwrap).
+     */
+    static Path guestChainScript(BenchCluster c, Path workDir) throws IOException {
+        io.herd.executor.Sandbox sandbox = io.herd.executor.Sandbox.detect(List.of(c.root()),
+                System.getProperty("herd.guest-account", io.herd.executor.Sandbox.DEFAULT_ACCOUNT));
+        if (!sandbox.available()) {
+            System.out.println("no guest-chain baseline: " + sandbox.describe());
+            return null;
+        }
+        io.herd.executor.ProcessRunner runner = new io.herd.executor.ProcessRunner(io.herd.executor.Cgroups.none("bench"), sandbox);
+        List<String> argv;
+        try {
+            argv = runner.guestChain(new io.herd.executor.LaunchSpec("bench", List.of("true"), workDir, Map.of(), false, null,
+                    new io.herd.executor.LaunchSpec.Guest(false, 0, 0)));
+        } catch (io.herd.executor.LaunchException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        StringBuilder sh = new StringBuilder("#!/bin/sh\n# herd's guest chain around true (the item argument is ignored)\nexec");
+        for (String a : argv) sh.append(" '").append(a.replace("'", "'\\''")).append('\'');
+        Path script = c.root().resolve("guest-chain.sh");
+        Files.writeString(script, sh.append('\n').toString());
+        script.toFile().setExecutable(true);
+        System.out.println("guest chain (" + script + "): " + String.join(" → ", argv.stream()
+                .filter(a -> a.startsWith("/") && !a.contains("\n") && Files.isRegularFile(Path.of(a)) && Files.isExecutable(Path.of(a)))
+                .map(a -> Path.of(a).getFileName().toString()).toList()));
+        return script;
+    }
+
     static void throughput(String[] args) throws Exception {
         int n = intArg(args, "--jobs", 2000);
         int repeats = intArg(args, "--repeats", 3);
@@ -145,6 +177,7 @@ public final class JobsBench {
         try (BenchCluster c = BenchCluster.start(nodes)) {
             Path cwd = Files.createDirectories(c.root().resolve("work"));
             Path items = writeItems(c.root(), n);
+            Path chain = guestChainScript(c, cwd);
             Map<String, List<Double>> rate = new java.util.LinkedHashMap<>();
             Map<String, List<Double>> wall = new java.util.LinkedHashMap<>();
             Map<String, String> notes = new HashMap<>();
@@ -167,6 +200,12 @@ public final class JobsBench {
                 double xs = timeCommand(items, List.of("xargs", "-P", "2", "-n", "1", "true"));
                 rate.computeIfAbsent(xargs, k -> new ArrayList<>()).add(n / xs);
                 wall.computeIfAbsent(xargs, k -> new ArrayList<>()).add(xs);
+                if (chain != null) {
+                    String key = "xargs -P 2 -n 1 GUEST-CHAIN true";
+                    double cs = timeCommand(items, List.of("xargs", "-P", "2", "-n", "1", chain.toString()));
+                    rate.computeIfAbsent(key, k -> new ArrayList<>()).add(n / cs);
+                    wall.computeIfAbsent(key, k -> new ArrayList<>()).add(cs);
+                }
                 if (haveParallel) {
                     String par = "parallel -j 2 true";
                     double ps = timeCommand(items, List.of("parallel", "--will-cite", "-j", "2", "true"));

@@ -94,6 +94,7 @@ public final class Cgroups {
     private final String parentName;
     /** v1: controller → its hierarchy's parent dir; v2: "" → the parent dir. Shared hierarchies share a path. */
     private final Map<String, Path> parents;
+    private volatile boolean guestCpuPriority;
     /** v2: the mount root, where enabling controllers starts; null on v1. */
     private final Path v2Root;
     /** v2: the controllers the root offers. */
@@ -661,16 +662,28 @@ public final class Cgroups {
      */
     private void lowestPriority() {
         if (version == Version.V1) {
-            if (parents.containsKey("cpu")) writeIfPresent(guestsDir("cpu").resolve("cpu.shares"), Long.toString(V1_GUEST_SHARES));
+            if (parents.containsKey("cpu")) {
+                guestCpuPriority = writeIfPresent(guestsDir("cpu").resolve("cpu.shares"), Long.toString(V1_GUEST_SHARES));
+            }
             if (parents.containsKey("blkio")) {
                 Path g = guestsDir("blkio");
                 if (!writeIfPresent(g.resolve("blkio.weight"), "10")) writeIfPresent(g.resolve("blkio.bfq.weight"), "1");
             }
         } else if (version == Version.V2) {
             Path g = guestsDir("");
-            if (!writeIfPresent(g.resolve("cpu.idle"), "1")) writeIfPresent(g.resolve("cpu.weight"), Long.toString(V2_GUEST_WEIGHT));
+            guestCpuPriority = writeIfPresent(g.resolve("cpu.idle"), "1")
+                    || writeIfPresent(g.resolve("cpu.weight"), Long.toString(V2_GUEST_WEIGHT));
             if (!writeIfPresent(g.resolve("io.weight"), "default 1")) writeIfPresent(g.resolve("io.bfq.weight"), "default 1");
         }
+    }
+
+    /**
+     * Whether the guests' group has the lowest CPU priority in force (set when the guests' cgroup
+     * is prepared): then {@code nice} adds nothing for a job in it, the group already yields to
+     * every other process of the node.
+     */
+    public boolean guestCpuPriority() {
+        return guestCpuPriority;
     }
 
     /** Writes {@code value} when {@code file} exists; false when it does not or the kernel refused it. */

@@ -21,6 +21,9 @@ final class LocalProcess implements RunningProcess {
 
     private static final Logger log = LoggerFactory.getLogger(LocalProcess.class);
 
+    /** Longest wait for a new job to reach its session and cgroup; it takes a few milliseconds. */
+    private static final long LAUNCH_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
+
     /** With a cgroup every writer is dead at exit, so the pipes reach end-of-file at once. */
     private static final long DRAIN_WITH_CGROUP_MILLIS = 10_000;
     /** Without one a double-forked child may hold a pipe open for ever: wait a little, then let go. */
@@ -37,6 +40,8 @@ final class LocalProcess implements RunningProcess {
     private final Thread stdoutReader;
     private final Thread stderrReader;
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+    /** Completes when the job is its own session leader and in its cgroup (or gone): null, or why it could not join. */
+    private final CompletableFuture<String> launched = new CompletableFuture<>();
     private final AtomicLong sampledCpuMillis = new AtomicLong();
     private final ScheduledFuture<?> sampling;
 
@@ -84,6 +89,7 @@ final class LocalProcess implements RunningProcess {
     public void signal(int signo) {
         if (signo < 1 || signo > 64) throw new IllegalArgumentException("no such signal: " + signo);
         if (exit.isDone()) return;
+        awaitLaunch();
         if (ownGroup) {
             if (sendKill(signo, "-" + pid)) return;
             // No kill(1): ProcessHandle can still send TERM and KILL, one process at a time.
@@ -124,6 +130,7 @@ final class LocalProcess implements RunningProcess {
 
     @Override
     public void killTree() {
+        awaitLaunch();
         if (cgroup != null) {
             runner.cgroups().killAll(cgroup);
         } else {
@@ -148,6 +155,7 @@ final class LocalProcess implements RunningProcess {
 
     /** The waiter thread: exit, kill what the job left behind, account, clean up, drain, report. */
     private void awaitExit() {
+        confirmLaunch();
         int code;
         while (true) {
             try {
@@ -194,8 +202,55 @@ final class LocalProcess implements RunningProcess {
                         spec.jobId(), t == stdoutReader ? "stdout" : "stderr");
             }
         }
+        String joinFailure = launched.getNow(null);
+        if (joinFailure != null) failure = joinFailure;
         ExitStatus status = ExitStatus.fromJava(code, cpuMillis);
         exit.complete(failure == null ? status : status.withFailure(failure));
+    }
+
+    /**
+     * Watches the new process until it leads its own session (setsid) and sits in its cgroup (the
+     * join script), or is gone: polled, quickly at first (the chain takes a few milliseconds),
+     * then less often. A job that exits with the join script's code before reaching its cgroup
+     * could not join it.
+     */
+    private void confirmLaunch() {
+        long deadline = System.nanoTime() + LAUNCH_TIMEOUT_NANOS;
+        long pause = 50_000;
+        try {
+            while (true) {
+                boolean grouped = !ownGroup || ProcStat.read(pid).map(s -> s.pgrp() == pid).orElse(false);
+                if (grouped && (cgroup == null || runner.cgroups().contains(cgroup, pid))) break;
+                if (!process.isAlive()) {
+                    if (cgroup != null && process.exitValue() == ProcessRunner.JOIN_FAILED) {
+                        launched.complete("could not place job " + spec.jobId() + " in cgroup " + cgroup
+                                + " (" + runner.cgroups().describe() + ")");
+                        return;
+                    }
+                    break;   // a quick job that is already done
+                }
+                if (System.nanoTime() > deadline) {
+                    log.warn("job {} (pid {}) has not reached its session and cgroup after 5 s; continuing", spec.jobId(), pid);
+                    break;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(pause);
+                pause = Math.min(2_000_000, pause * 2);
+            }
+        } catch (RuntimeException e) {
+            log.warn("job {}: checking its launch failed: {}", spec.jobId(), e.toString());
+        }
+        launched.complete(null);
+    }
+
+    /** Signals and kills wait until the job can be reached as a whole; at most the launch timeout. */
+    private void awaitLaunch() {
+        try {
+            launched.get(LAUNCH_TIMEOUT_NANOS + TimeUnit.SECONDS.toNanos(1), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // act anyway: better a partial reach than none
+        }
     }
 
     /**

@@ -13,7 +13,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,7 +59,6 @@ public final class ProcessRunner {
     static final int JOIN_FAILED = 125;
     static final List<String> SHELL_SET_VARIABLES = List.of("PWD", "OLDPWD", "SHLVL");
 
-    private static final long LAUNCH_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final Cgroups cgroups;
     private final Path setsid;   // null: not installed; jobs share the daemon's process group
@@ -129,8 +127,10 @@ public final class ProcessRunner {
     }
 
     /**
-     * Starts the job. Returns once it runs in its own session and (if it has
-     * one) its cgroup; its output flows to {@code sink} from then on.
+     * Starts the job: returns once its process exists. It reaches its own session and (if it has
+     * one) its cgroup a moment later, before it can start anything else; signals and kills sent
+     * in that moment wait for it ({@link LocalProcess}). A job that cannot join its cgroup ends
+     * with that as its failure. Its output flows to {@code sink} from the start.
      *
      * @throws LaunchException when the program or working directory is missing, or the OS refuses
      */
@@ -141,8 +141,40 @@ public final class ProcessRunner {
                     + " does not exist on this host");
         }
         Path program = resolveProgram(spec);
-        LaunchSpec.Guest guest = spec.guest();
         String cgroup = prepareCgroup(spec);
+        List<String> command = command(spec, program, cgroup, cgroup != null && cgroups.guestCpuPriority());
+        ProcessBuilder pb = new ProcessBuilder(command).directory(spec.workDir().toFile());
+        Map<String, String> environment = pb.environment();
+        environment.clear();
+        environment.putAll(spec.env());
+        pb.redirectInput(spec.stdinPiped() ? ProcessBuilder.Redirect.PIPE
+                : ProcessBuilder.Redirect.from(new File("/dev/null")));
+        Process process;
+        try {
+            process = pb.start();
+        } catch (IOException e) {
+            if (cgroup != null) removeQuietly(cgroup);
+            throw new LaunchException("could not start '" + spec.argv().get(0) + "' for job " + spec.jobId()
+                    + ": " + e.getMessage(), e);
+        }
+        return new LocalProcess(this, spec, process, cgroup, setsid != null, sink);
+    }
+
+    /**
+     * What a guest job runs, the same chain {@link #start} runs (session, priority, rlimits,
+     * sandbox, signals, account) but without a cgroup to join, as if its group had the lowest CPU
+     * weight: for benchmarks that run herd's sandbox chain bare, beside herd.
+     *
+     * @throws LaunchException when the program is not found
+     */
+    public List<String> guestChain(LaunchSpec spec) throws LaunchException {
+        if (spec.guest() == null) throw new IllegalArgumentException("job " + spec.jobId() + " is not a guest");
+        return command(spec, resolveProgram(spec), null, true);
+    }
+
+    /** The command line of a job: the chain of wrappers, then the program and its arguments. */
+    private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean groupYields) {
+        LaunchSpec.Guest guest = spec.guest();
         boolean sandboxed = guest != null && sandbox.available();
         // The sandbox's own processes (bwrap and its pid 1) are in the job's process group: they ignore
         // the signals herd forwards to the group, and the job gets them back at their defaults inside.
@@ -163,8 +195,9 @@ public final class ProcessRunner {
             command.addAll(keep);
         }
         if (guest != null) {
-            // Owner first, also where cgroups are missing: lowest CPU and I/O priority.
-            if (nice != null) command.addAll(List.of(nice.toString(), "-n", "19"));
+            // Owner first, also where cgroups are missing: lowest CPU and I/O priority. In a cgroup the
+            // guests' group has the lowest CPU weight already; ionice stays (BFQ honours its idle class).
+            if (nice != null && !groupYields) command.addAll(List.of(nice.toString(), "-n", "19"));
             if (ionice != null) command.addAll(List.of(ionice.toString(), "-c", "3", "-t"));
             if (!limitInCgroup(spec, cgroup)) command.addAll(rlimits(guest));
             command.addAll(sandbox.wrap(spec.workDir(), guest.network()));
@@ -180,50 +213,7 @@ public final class ProcessRunner {
         command.add(program.toString());
         command.addAll(spec.argv().subList(1, spec.argv().size()));
 
-        ProcessBuilder pb = new ProcessBuilder(command).directory(spec.workDir().toFile());
-        Map<String, String> environment = pb.environment();
-        environment.clear();
-        environment.putAll(spec.env());
-        pb.redirectInput(spec.stdinPiped() ? ProcessBuilder.Redirect.PIPE
-                : ProcessBuilder.Redirect.from(new File("/dev/null")));
-        Process process;
-        try {
-            process = pb.start();
-        } catch (IOException e) {
-            if (cgroup != null) removeQuietly(cgroup);
-            throw new LaunchException("could not start '" + spec.argv().get(0) + "' for job " + spec.jobId()
-                    + ": " + e.getMessage(), e);
-        }
-        LocalProcess job = new LocalProcess(this, spec, process, cgroup, setsid != null, sink);
-        awaitLaunched(job, spec, cgroup);
-        return job;
-    }
-
-    /**
-     * Waits until the job is its own session leader and in its cgroup, so a
-     * signal or kill sent right after start reaches the whole job. Takes a
-     * millisecond or two: {@code setsid} and the shell exec quickly.
-     */
-    private void awaitLaunched(LocalProcess job, LaunchSpec spec, String cgroup) throws LaunchException {
-        long pid = job.pid();
-        long deadline = System.nanoTime() + LAUNCH_TIMEOUT_NANOS;
-        while (true) {
-            boolean grouped = setsid == null || ProcStat.read(pid).map(s -> s.pgrp() == pid).orElse(false);
-            if (grouped && (cgroup == null || cgroups.contains(cgroup, pid))) return;
-            if (!job.process().isAlive()) {
-                if (cgroup != null && job.process().exitValue() == JOIN_FAILED) {
-                    job.onExit().join();
-                    throw new LaunchException("could not place job " + spec.jobId() + " in cgroup " + cgroup
-                            + " (" + cgroups.describe() + ")");
-                }
-                return;   // a quick job that is already done
-            }
-            if (System.nanoTime() > deadline) {
-                log.warn("job {} (pid {}) has not reached its session and cgroup after 5 s; continuing", spec.jobId(), pid);
-                return;
-            }
-            LockSupport.parkNanos(100_000);
-        }
+        return command;
     }
 
     private String prepareCgroup(LaunchSpec spec) {

@@ -89,10 +89,21 @@ public final class JobManager implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    /** Puts refused jobs back in the queue after their back-off. */
+    private final java.util.concurrent.ScheduledExecutorService later =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "herd-requeue");
+                t.setDaemon(true);
+                return t;
+            });
+    /** Refusals in a row per job, for its back-off. */
+    private final Map<String, Integer> refusals = new ConcurrentHashMap<>();
     private final LiveQueue queue = new LiveQueue();
     private final FairShare fairShare = new FairShare();
     private final Map<String, JobRequest> requests = new ConcurrentHashMap<>();
     private final Map<String, Attempt> attempts = new ConcurrentHashMap<>();
+    /** Attempts placed whose stream to the host is not open yet (inputs on their way). */
+    private final Map<String, Attempt> starting = new ConcurrentHashMap<>();
     private final Map<String, List<Attachment>> attached = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<JobRecord>> ends = new ConcurrentHashMap<>();
     /** Told when a job's log files grew (herd logs -f); unlike attachments they never get stdin. */
@@ -102,6 +113,9 @@ public final class JobManager implements AutoCloseable {
     private final Semaphore wake = new Semaphore(0);
     private final Thread dispatcher;
     private volatile boolean closed;
+
+    /** Longest wait before a job refused for a reason other than a full host is offered again. */
+    static final long MAX_REFUSAL_BACKOFF_MS = 10_000;
 
     public JobManager(String self, Journal journal, Path logs, Clock clock, Supplier<Collection<HostView>> hosts,
                       Function<String, ManagedChannel> channelTo, Staging staging,
@@ -296,21 +310,54 @@ public final class JobManager implements AutoCloseable {
             if (queue.isEmpty()) return;
             assigned = queue.dispatch(freshest(hosts.get()), fairShare, now);
         }
+        // A job with inputs to send is offered first, so nothing is sent to a host that would refuse it.
+        // Any other job is placed straight away, the whole round in one journal write: the host's
+        // start is its offer, and a refusal then puts the job back without spending an attempt.
+        List<Journal.Placement> direct = new ArrayList<>();
+        Map<String, Assignment> byId = new java.util.HashMap<>();
         for (Assignment a : assigned) {
-            try {
+            JobRequest job = a.job();
+            byId.put(job.id(), a);
+            if (job.inputBytes() > 0) {
                 offer(a, now);
-            } catch (RuntimeException e) {
-                // e.g. cancelled between the queue and here: the rest of the round goes on
-                log.info("job {} not placed on {}: {}", a.job().id(), a.host(), e.getMessage());
+            } else {
+                direct.add(new Journal.Placement(job.id(), a.host()));
             }
         }
+        if (direct.isEmpty()) return;
+        List<Attempt> begun = new ArrayList<>();
+        // Placing and registering the attempts is atomic with respect to cancel(): a job is either
+        // cancelled before (and not placed) or found among the attempts (and never opened).
+        synchronized (this) {
+            List<JobRecord> placed;
+            try {
+                placed = journal.placeAll(direct, now);
+            } catch (RuntimeException e) {
+                log.warn("placing {} jobs failed, they wait for the next round: {}", direct.size(), e.toString());
+                synchronized (queue) {
+                    for (Journal.Placement p : direct) queue.add(byId.get(p.jobId()).job(), now);
+                }
+                return;
+            }
+            for (JobRecord r : placed) {
+                Assignment a = byId.get(r.id());
+                try {
+                    begun.add(new Attempt(r, a.host(), launch(r, r.attempts())));
+                } catch (RuntimeException e) {
+                    log.warn("job {}: starting it on {} failed: {}", r.id(), a.host(), e.toString());
+                    journal.get(r.id()).filter(x -> !x.state().terminal()).ifPresent(x ->
+                            requeueOrHold(x, "starting it on " + a.host() + " failed: " + e.getMessage(), clock.millis()));
+                }
+            }
+        }
+        for (Attempt a : begun) a.begin();
     }
 
     private void offer(Assignment a, long now) {
         String id = a.job().id();
         JobRecord r = journal.get(id).orElse(null);
         if (r == null || r.state().terminal()) return;
-        JobLaunch launch = launch(r);
+        JobLaunch launch = launch(r, r.attempts() + 1);
         OfferReply reply;
         try {
             reply = JobServiceGrpc.newBlockingStub(channelTo.apply(a.host())).withDeadlineAfter(5, TimeUnit.SECONDS)
@@ -332,16 +379,43 @@ public final class JobManager implements AutoCloseable {
             }
             return;
         }
-        journal.transition(id, new JobState.Placed(a.host(), launch.getAttempt()), now);
-        new Attempt(r, a.host(), launch).begin();
+        Attempt attempt;
+        synchronized (this) {
+            try {
+                journal.transition(id, new JobState.Placed(a.host(), launch.getAttempt()), now);
+                attempt = new Attempt(r, a.host(), launch);
+            } catch (RuntimeException e) {
+                // e.g. cancelled between the queue and here: the rest of the round goes on
+                log.info("job {} not placed on {}: {}", id, a.host(), e.getMessage());
+                return;
+            }
+        }
+        // The host's answer counted the slot it holds for this job already.
+        if (reply.getGuestSlots() > 0) attempt.countedFrom = Long.MIN_VALUE;
+        attempt.begin();
     }
 
-    /** The gossiped views, each with the host's own count of guests where it told this home more recently. */
+    /**
+     * The gossiped views, each with the host's own count of its taken slots where it told this home
+     * more recently, plus the attempts this home started there that the count may not include yet
+     * (not yet confirmed started, or confirmed after the count was taken). Counting one twice only
+     * leaves a slot idle until the next count; counting one too few makes the host refuse a start.
+     */
     private List<HostView> freshest(Collection<HostView> views) {
         List<HostView> out = new ArrayList<>(views.size());
+        Map<String, List<Long>> since = new java.util.HashMap<>();
+        for (Map<String, Attempt> m : List.of(starting, attempts)) {
+            for (Attempt a : m.values()) since.computeIfAbsent(a.host, k -> new ArrayList<>()).add(a.countedFrom);
+        }
         for (HostView v : views) {
             long[] t = told.get(v.name());
-            out.add(t != null && t[1] >= sampledAt.applyAsLong(v.name()) ? v.withGuestJobs((int) t[0]) : v);
+            long sampled = sampledAt.applyAsLong(v.name());
+            boolean fresher = t != null && t[1] >= sampled;
+            int known = fresher ? (int) t[0] : v.guestJobs();
+            long asOf = fresher ? t[1] : sampled;
+            int unseen = 0;
+            for (long from : since.getOrDefault(v.name(), List.of())) if (from >= asOf) unseen++;
+            out.add(fresher || unseen > 0 ? v.withGuestJobs(known + unseen) : v);
         }
         return out;
     }
@@ -350,9 +424,9 @@ public final class JobManager implements AutoCloseable {
         told.put(host, new long[] {guestJobs, clock.millis()});
     }
 
-    private JobLaunch launch(JobRecord r) {
+    private JobLaunch launch(JobRecord r, int attempt) {
         JobSpec s = r.spec();
-        return JobLaunch.newBuilder().setJobId(r.id()).setAttempt(r.attempts() + 1).setUser(r.user())
+        return JobLaunch.newBuilder().setJobId(r.id()).setAttempt(attempt).setUser(r.user())
                 .addAllArgv(s.argv()).putAllEnv(s.env()).setCwd(s.cwd() == null ? "" : s.cwd()).setShared(s.shared())
                 .setCpus(Math.max(1, s.cpus())).setMemBytes(s.memBytes()).addAllNeeds(s.needs())
                 .setStdin(attached.containsKey(r.id())).addAllInputs(Staging.staged(s.inputs()))
@@ -367,7 +441,16 @@ public final class JobManager implements AutoCloseable {
         StreamObserver<RunInput> toHost;
         final LogFile out;
         final LogFile err;
+        /**
+         * From when on the host's counts of its slots surely include this attempt: its slot is taken
+         * when the start reaches the host, and known taken here once the host says it started. Until
+         * then this home counts the attempt itself ({@link #freshest}). Long.MIN_VALUE: an offer's
+         * answer counted it.
+         */
+        volatile long countedFrom = Long.MAX_VALUE;
         volatile boolean started;
+        /** Cancelled before its stream opened: it never starts. */
+        volatile boolean cancelled;
 
         Attempt(JobRecord job, String host, JobLaunch launch) {
             this.job = job;
@@ -380,6 +463,7 @@ public final class JobManager implements AutoCloseable {
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
+            starting.put(job.id(), this);
         }
 
         /** Sends the inputs the host lacks, then starts the attempt's stream. */
@@ -393,6 +477,7 @@ public final class JobManager implements AutoCloseable {
                     staging.sendInputs(host, job.spec().inputs());
                 } catch (IOException | RuntimeException e) {
                     closeLogs();
+                    starting.remove(job.id(), this);
                     attempts.remove(job.id());
                     log.warn("job {}: staging its inputs to {} failed: {}", job.id(), host, e.toString());
                     journal.get(job.id()).filter(r -> !r.state().terminal())
@@ -405,6 +490,11 @@ public final class JobManager implements AutoCloseable {
 
         private void open() {
             synchronized (JobManager.this) {
+                starting.remove(job.id(), this);
+                if (cancelled) {
+                    closeLogs();
+                    return;
+                }
                 attempts.put(job.id(), this);
                 toHost = JobServiceGrpc.newStub(channelTo.apply(host)).run(this);
                 toHost.onNext(RunInput.newBuilder().setStart(launch).build());
@@ -427,6 +517,8 @@ public final class JobManager implements AutoCloseable {
                 switch (e.getKindCase()) {
                     case STARTED -> {
                         started = true;
+                        if (countedFrom == Long.MAX_VALUE) countedFrom = now;
+                        refusals.remove(job.id());
                         journal.transition(job.id(), new JobState.Running(host, launch.getAttempt(), now), now);
                         forEach(a -> a.started(host));
                     }
@@ -454,27 +546,36 @@ public final class JobManager implements AutoCloseable {
             closeLogs();
             attempts.remove(job.id());
             told(host, x.getHostGuestJobs());
+            wake.release();
+            if (x.getRefused()) {
+                // The host would not start it: nothing ran, so the attempt is not spent.
+                log.info("{} refused job {}: {}", host, job.id(), x.getError());
+                if (journal.refused(job.id(), launch.getAttempt(), x.getError(), now)) {
+                    requeueRefused(job, host, x.getError(), x.getPolicyStamp());
+                }
+                return;
+            }
             JobRecord current = journal.get(job.id()).orElse(null);
             if (current == null || current.state().terminal()) return;
-            journal.addCpu(job.id(), x.getCpuMillis());
             fairShare.charge(job.user(), x.getCpuMillis() / 1000.0, now);
-            wake.release();
             if (!x.getError().isEmpty() && x.getRetry()) {
+                journal.addCpu(job.id(), x.getCpuMillis());
                 log.warn("job {}: {}; placing it again", job.id(), x.getError());
                 requeueOrHold(current, x.getError(), now);
                 return;
             }
             if (!x.getError().isEmpty()) {
                 // The host ended a job that ran (out of memory): keep its exit code with the reason.
-                journal.transition(job.id(), new JobState.Failed(x.getError(), started ? x.getCode() : -1), now);
+                journal.transition(job.id(), new JobState.Failed(x.getError(), started ? x.getCode() : -1), now, x.getCpuMillis());
                 finish(job.id());
                 return;
             }
             if (x.getOutputsCount() == 0) {
-                journal.transition(job.id(), new JobState.Done(x.getCode(), host, now), now);
+                journal.transition(job.id(), new JobState.Done(x.getCode(), host, now), now, x.getCpuMillis());
                 finish(job.id());
                 return;
             }
+            journal.addCpu(job.id(), x.getCpuMillis());
             files.execute(() -> bringOutputs(job, host, launch.getAttempt(), x));
         }
 
@@ -670,6 +771,42 @@ public final class JobManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Back in the queue after a refusal. A host that had no free slot after all is told about
+     * (its count came with the refusal), and one whose owner's policy refused the job is skipped
+     * until that policy changes, so the job may go again at once; any other refusal (a missing
+     * program) waits, longer each time in a row — 250 ms
+     * doubling up to {@value #MAX_REFUSAL_BACKOFF_MS} ms — so a job every host refuses
+     * does not churn the journal.
+     */
+    private void requeueRefused(JobRecord job, String host, String why, long policyStamp) {
+        JobRequest known = requests.get(job.id());
+        if (known == null) return;
+        // Refused by the host's policy for good: not placed there again until that policy changes,
+        // so the job may go elsewhere at once.
+        JobRequest req = policyStamp != 0 ? known.refusedBy(host, policyStamp) : known;
+        if (policyStamp != 0) requests.put(job.id(), req);
+        Runnable back = () -> {
+            synchronized (queue) {
+                if (journal.get(job.id()).map(r -> r.state() instanceof JobState.Queued).orElse(false)) {
+                    queue.add(req, job.submittedMs());
+                }
+            }
+            wake.release();
+        };
+        if (policyStamp != 0 || why.startsWith(io.herd.host.HostJobs.NO_FREE_SLOT)) {
+            back.run();
+            return;
+        }
+        int n = refusals.merge(job.id(), 1, Integer::sum);
+        long delay = Math.min(MAX_REFUSAL_BACKOFF_MS, 250L << Math.min(n - 1, 10));
+        try {
+            later.schedule(back, delay, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
     private void requeueOrHold(JobRecord r, String why, long now) {
         if (r.retriesExhausted()) {
             // Held is entered from the queue (the journal's state machine): back to queued, then held.
@@ -696,6 +833,7 @@ public final class JobManager implements AutoCloseable {
         CompletableFuture<JobRecord> f = ends.remove(id);
         if (f != null) f.complete(r);
         requests.remove(id);
+        refusals.remove(id);
         pendingInput.remove(id);
     }
 
@@ -716,8 +854,14 @@ public final class JobManager implements AutoCloseable {
         synchronized (queue) {
             queue.remove(id);
         }
-        Attempt a = attempts.remove(id);
-        journal.transition(id, new JobState.Cancelled(by), now);
+        Attempt a;
+        synchronized (this) {
+            // With the dispatcher's placing, as one step: see dispatchOnce().
+            journal.transition(id, new JobState.Cancelled(by), now);
+            a = attempts.remove(id);
+            Attempt opening = starting.get(id);
+            if (opening != null) opening.cancelled = true;
+        }
         if (a != null) {
             try {
                 JobServiceGrpc.newBlockingStub(channelTo.apply(a.host)).withDeadlineAfter(5, TimeUnit.SECONDS)
@@ -744,6 +888,7 @@ public final class JobManager implements AutoCloseable {
     public void close() {
         closed = true;
         files.shutdownNow();
+        later.shutdownNow();
         dispatcher.interrupt();
     }
 }

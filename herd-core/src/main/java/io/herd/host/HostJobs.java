@@ -142,10 +142,17 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         return null;
     }
 
-    /** Jobs running here now (gossiped as guest jobs). */
-    public int runningJobs() {
-        return running.size();
+    /**
+     * Slots taken now, gossiped as the node's guest jobs: jobs running, jobs being set up (inputs
+     * laid out, sandbox made) and offers not yet started. What decides whether the node takes
+     * another job, so homes place by the same count.
+     */
+    public int slotsInUse() {
+        return inUse();
     }
+
+    /** How a refusal for want of a free slot begins: the home may offer the job again at once. */
+    public static final String NO_FREE_SLOT = "no free guest slot";
 
     private synchronized String admit(JobLaunch job, boolean guest, String homeNode) {
         if (guest) {
@@ -155,7 +162,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         long now = clock.millis();
         leases.values().removeIf(until -> until != Long.MAX_VALUE && until < now);
         if (leases.containsKey(job.getJobId())) return null;
-        if (leases.size() >= slots) return "no free guest slot (" + slots + " in use)";
+        if (leases.size() >= slots) return NO_FREE_SLOT + " (" + slots + " in use)";
         for (String prog : job.getNeedsList()) {
             if (!Programs.present(prog)) return "program '" + prog + "' is not installed here";
         }
@@ -305,7 +312,19 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
             // admit() also succeeds for the job that holds this slot's lease from its offer.
             String refusal = admit(job, guest, home);
             if (refusal != null) {
-                fail(job, refusal.startsWith("no free") ? "no free guest slot on " + nodeName : nodeName + " refused the job: " + refusal, true);
+                // Nothing ran: the home queues the job again without spending one of its attempts.
+                release(job.getJobId());
+                // As at an offer: the owner's policy speaks rarely and matters to them; a full node is routine.
+                if (guest && guestRefusal(job, home) != null) {
+                    log.info("refused job {} of {} from {}: {}", job.getJobId(), job.getUser(), home, refusal);
+                } else {
+                    log.debug("refused job {}: {}", job.getJobId(), refusal);
+                }
+                Exited.Builder refused = Exited.newBuilder().setCode(127).setError(refusal).setRetry(true)
+                        .setRefused(true).setHostGuestJobs(inUse());
+                if (guest && policyRefusal(job, home) != null) refused.setPolicyStamp(policyStamp.getAsLong());
+                send(RunEvent.newBuilder().setExited(refused).build(), false);
+                complete();
                 return;
             }
             hold(job.getJobId());

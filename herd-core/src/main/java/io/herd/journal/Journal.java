@@ -144,6 +144,9 @@ public final class Journal implements AutoCloseable {
     private final String homeNode;
     private final Connection writer;
     private final ReentrantLock writeLock = new ReentrantLock();
+    private final java.util.concurrent.ConcurrentLinkedQueue<PendingWrite<?>> pendingWrites = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicLong batches = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong batchedWrites = new java.util.concurrent.atomic.AtomicLong();
     private final ConcurrentLinkedDeque<Connection> readers = new ConcurrentLinkedDeque<>();
     private volatile boolean closed;
 
@@ -427,28 +430,100 @@ public final class Journal implements AutoCloseable {
      * @throws IllegalStateException  if the change is not allowed
      */
     public void transition(String id, JobState to, long nowMs) {
+        transition(id, to, nowMs, 0);
+    }
+
+    /**
+     * {@link #transition(String, JobState, long)} and, in the same transaction, adds CPU time
+     * the host reported ({@link #addCpu}): the end of an attempt is one write.
+     */
+    public void transition(String id, JobState to, long nowMs, long addCpuMs) {
         Objects.requireNonNull(to, "to");
+        if (addCpuMs < 0) throw new IllegalArgumentException("cpu time must not be negative, got " + addCpuMs);
         write("move job " + id + " to " + to.name(), c -> {
-            JobRecord job = load(c, id).orElseThrow(() -> noJob(id));
-            Transitions.check(job, to);
-            OptionalInt committed = committedAttempt(c, id);
-            if (to instanceof Queued && committed.isPresent()) {
-                throw new IllegalStateException("job " + id + " cannot go from " + job.state().name()
-                        + " to queued: the outputs of attempt " + committed.getAsInt()
-                        + " are committed, so running it again would duplicate them; record it as done");
-            }
-            if (to instanceof Done && committed.isEmpty() && hasUncommitted(c, id, job.attempts())) {
-                throw new IllegalStateException("job " + id + " cannot go from " + job.state().name()
-                        + " to done: attempt " + job.attempts() + " recorded outputs that are not committed; "
-                        + "commit them first");
-            }
-            apply(c, job, to, nowMs);
-            try (PreparedStatement ev = c.prepareStatement(INSERT_EVENT)) {
-                bindEvent(ev, id, nowMs, to.name(), detail(to));
-                ev.executeUpdate();
-            }
+            move(c, id, to, nowMs);
+            if (addCpuMs > 0) addCpu(c, id, addCpuMs);
             return null;
         });
+    }
+
+    /** One placement of {@link #placeAll}. */
+    public record Placement(String jobId, String host) {
+        public Placement {
+            Objects.requireNonNull(jobId, "jobId");
+            Objects.requireNonNull(host, "host");
+        }
+    }
+
+    /**
+     * Places several queued jobs at once, in one transaction: each becomes {@code placed} on its
+     * host as its next attempt. A job that is no longer queued (cancelled, held or placed in the
+     * meantime) is left as it is.
+     *
+     * @return the placed jobs as they are now, in the order given; jobs left alone are missing
+     */
+    public List<JobRecord> placeAll(List<Placement> placements, long nowMs) {
+        if (placements.isEmpty()) return List.of();
+        return write("place " + placements.size() + " jobs", c -> {
+            List<JobRecord> placed = new ArrayList<>(placements.size());
+            for (Placement p : placements) {
+                JobRecord job = load(c, p.jobId()).orElse(null);
+                if (job == null || !(job.state() instanceof Queued) || job.retriesExhausted()) continue;
+                move(c, p.jobId(), new Placed(p.host(), job.attempts() + 1), nowMs);
+                placed.add(load(c, p.jobId()).orElseThrow());
+            }
+            return placed;
+        });
+    }
+
+    /**
+     * The host refused attempt {@code attempt} as it was about to start it (no free slot after
+     * all, its owner's policy): the job goes back to the queue and the attempt does not count,
+     * since nothing of it ran. Does nothing when the job has moved on from that placement.
+     *
+     * @return whether the job went back to the queue
+     */
+    public boolean refused(String id, int attempt, String reason, long nowMs) {
+        Objects.requireNonNull(reason, "reason");
+        return write("return refused job " + id + " to the queue", c -> {
+            JobRecord job = load(c, id).orElseThrow(() -> noJob(id));
+            if (!(job.state() instanceof Placed p) || p.attempt() != attempt) return false;
+            String why = "refused by " + p.host() + ": " + reason;
+            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = 'queued', state_json = ?, host = NULL, "
+                    + "attempts = ?, reason = ?, started_ms = NULL WHERE id = ?")) {
+                ps.setString(1, json(new Queued(why)));
+                ps.setInt(2, attempt - 1);
+                ps.setString(3, why);
+                ps.setString(4, id);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ev = c.prepareStatement(INSERT_EVENT)) {
+                bindEvent(ev, id, nowMs, "refused", why);
+                ev.executeUpdate();
+            }
+            return true;
+        });
+    }
+
+    private static void move(Connection c, String id, JobState to, long nowMs) throws SQLException {
+        JobRecord job = load(c, id).orElseThrow(() -> noJob(id));
+        Transitions.check(job, to);
+        OptionalInt committed = committedAttempt(c, id);
+        if (to instanceof Queued && committed.isPresent()) {
+            throw new IllegalStateException("job " + id + " cannot go from " + job.state().name()
+                    + " to queued: the outputs of attempt " + committed.getAsInt()
+                    + " are committed, so running it again would duplicate them; record it as done");
+        }
+        if (to instanceof Done && committed.isEmpty() && hasUncommitted(c, id, job.attempts())) {
+            throw new IllegalStateException("job " + id + " cannot go from " + job.state().name()
+                    + " to done: attempt " + job.attempts() + " recorded outputs that are not committed; "
+                    + "commit them first");
+        }
+        apply(c, job, to, nowMs);
+        try (PreparedStatement ev = c.prepareStatement(INSERT_EVENT)) {
+            bindEvent(ev, id, nowMs, to.name(), detail(to));
+            ev.executeUpdate();
+        }
     }
 
     private static void apply(Connection c, JobRecord job, JobState to, long nowMs) throws SQLException {
@@ -516,13 +591,17 @@ public final class Journal implements AutoCloseable {
     public void addCpu(String id, long cpuMs) {
         if (cpuMs < 0) throw new IllegalArgumentException("cpu time must not be negative, got " + cpuMs);
         write("add cpu time to job " + id, c -> {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET cpu_ms = cpu_ms + ? WHERE id = ?")) {
-                ps.setLong(1, cpuMs);
-                ps.setString(2, id);
-                if (ps.executeUpdate() == 0) throw noJob(id);
-            }
+            addCpu(c, id, cpuMs);
             return null;
         });
+    }
+
+    private static void addCpu(Connection c, String id, long cpuMs) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET cpu_ms = cpu_ms + ? WHERE id = ?")) {
+            ps.setLong(1, cpuMs);
+            ps.setString(2, id);
+            if (ps.executeUpdate() == 0) throw noJob(id);
+        }
     }
 
     // ---------------------------------------------------------------- outputs
@@ -841,25 +920,164 @@ public final class Journal implements AutoCloseable {
         T run(Connection c) throws SQLException;
     }
 
+    /**
+     * Runs {@code tx} in a write transaction and returns once it is on disk.
+     *
+     * <p>Group commit: writers that arrive while another commits queue up, and
+     * the next to get the write lock runs every queued transaction in one
+     * {@code BEGIN IMMEDIATE … COMMIT}, so one fsync makes them all durable.
+     * Each runs inside its own savepoint: one that fails is rolled back alone
+     * and only its caller sees the error; the others commit. No caller returns
+     * before the commit that holds its change has reached the disk.
+     */
     private <T> T write(String what, Tx<T> tx) {
+        PendingWrite<T> mine = new PendingWrite<>(what, tx);
+        pendingWrites.add(mine);
         writeLock.lock();
         try {
-            ensureOpen();
-            try (Statement st = writer.createStatement()) {
-                st.execute("BEGIN IMMEDIATE");
-                try {
-                    T result = tx.run(writer);
-                    st.execute("COMMIT");
-                    return result;
-                } catch (Throwable e) {
-                    rollback(st, e); // never leave the connection inside a transaction
-                    throw e;
-                }
-            } catch (SQLException e) {
-                throw new JournalException("journal " + file + ": cannot " + what + ": " + e.getMessage(), e);
+            // A leader before us may have committed ours already.
+            if (!mine.done) {
+                List<PendingWrite<?>> batch = new ArrayList<>();
+                for (PendingWrite<?> p; (p = pendingWrites.poll()) != null; ) batch.add(p);
+                commitBatch(batch);
             }
         } finally {
             writeLock.unlock();
+        }
+        return mine.result();
+    }
+
+    /** Writers waiting for the next group commit (tests). */
+    int waitingWriters() {
+        return pendingWrites.size();
+    }
+
+    /** Whether some thread holds the write lock (tests). */
+    boolean writeLocked() {
+        return writeLock.isLocked();
+    }
+
+    /** Runs {@code r} holding the write lock, so writers queue up behind it (tests). */
+    void holdingWriteLock(Runnable r) {
+        writeLock.lock();
+        try {
+            r.run();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** Transactions committed together so far, for tests and the bench: {batches, writes}. */
+    long[] groupCommits() {
+        return new long[] {batches.get(), batchedWrites.get()};
+    }
+
+    private void commitBatch(List<PendingWrite<?>> batch) {
+        batches.incrementAndGet();
+        batchedWrites.addAndGet(batch.size());
+        try {
+            ensureOpen();
+        } catch (RuntimeException e) {
+            for (PendingWrite<?> p : batch) p.fail(e);
+            return;
+        }
+        try (Statement st = writer.createStatement()) {
+            try {
+                st.execute("BEGIN IMMEDIATE");
+            } catch (SQLException e) {
+                for (PendingWrite<?> p : batch) p.fail(p.journalError(file, e));
+                return;
+            }
+            int ok = 0;
+            for (PendingWrite<?> p : batch) {
+                if (batch.size() == 1) {
+                    // Alone: no savepoint needed, a failure rolls the whole transaction back.
+                    ok += p.runIn(writer, file) ? 1 : 0;
+                    continue;
+                }
+                st.execute("SAVEPOINT w");
+                boolean done = p.runIn(writer, file);
+                if (!done) st.execute("ROLLBACK TO w");
+                st.execute("RELEASE w");
+                ok += done ? 1 : 0;
+            }
+            if (ok == 0) {
+                st.execute("ROLLBACK");
+                for (PendingWrite<?> p : batch) p.publish();
+                return;
+            }
+            try {
+                st.execute("COMMIT");
+            } catch (SQLException e) {
+                rollback(st, e); // never leave the connection inside a transaction
+                for (PendingWrite<?> p : batch) p.failIfRan(p.journalError(file, e));
+            }
+            for (PendingWrite<?> p : batch) p.publish();
+        } catch (SQLException e) {
+            // SAVEPOINT or ROLLBACK TO themselves failed: nothing of the batch is trusted.
+            try (Statement st = writer.createStatement()) {
+                rollback(st, e);
+            } catch (SQLException ignored) {
+                // the connection is gone; the next writer reports it
+            }
+            for (PendingWrite<?> p : batch) {
+                p.failIfRan(p.journalError(file, e));
+                p.publish();
+            }
+        }
+    }
+
+    /** One caller's transaction waiting for, or done by, a group commit. */
+    private static final class PendingWrite<T> {
+        final String what;
+        final Tx<T> tx;
+        T value;
+        Throwable error;
+        volatile boolean done;
+
+        PendingWrite(String what, Tx<T> tx) {
+            this.what = what;
+            this.tx = tx;
+        }
+
+        /** Runs the transaction's statements; false when they failed (the error is kept). */
+        boolean runIn(Connection c, Path file) {
+            try {
+                value = tx.run(c);
+                return true;
+            } catch (SQLException e) {
+                error = journalError(file, e);
+                return false;
+            } catch (Throwable e) {
+                error = e;
+                return false;
+            }
+        }
+
+        JournalException journalError(Path file, SQLException e) {
+            return new JournalException("journal " + file + ": cannot " + what + ": " + e.getMessage(), e);
+        }
+
+        void fail(Throwable e) {
+            error = e;
+            done = true;
+        }
+
+        /** The commit failed: a transaction that had succeeded gets the commit's error. */
+        void failIfRan(Throwable e) {
+            if (error == null) error = e;
+        }
+
+        void publish() {
+            done = true;
+        }
+
+        T result() {
+            if (!done) throw new IllegalStateException("journal write '" + what + "' was never run");
+            if (error instanceof RuntimeException r) throw r;
+            if (error instanceof Error err) throw err;
+            if (error != null) throw new JournalException("journal: cannot " + what + ": " + error, error);
+            return value;
         }
     }
 

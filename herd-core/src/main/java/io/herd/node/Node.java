@@ -161,7 +161,7 @@ public final class Node implements AutoCloseable {
                 () -> admin == null ? io.herd.policy.Admission.Decision.ACCEPTING : admin.decisionNow(),
                 () -> admin == null ? 0 : admin.policyStamp());
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
-                SandboxLevel.of(sandbox, cgroups), Version.get(), hostJobs::runningJobs);
+                SandboxLevel.of(sandbox, cgroups), Version.get(), hostJobs::slotsInUse);
         admin = new NodeAdmin(config.name(), dir.root(), cgroups, this::adminChanged, clock);
         admin.start();
         sampler.setAdmin(admin.labels(), admin.guestCpusInForce());

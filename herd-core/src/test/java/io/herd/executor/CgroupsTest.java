@@ -58,9 +58,11 @@ class CgroupsTest {
         // The kernel's files (a fake tree has only those a test writes): cpu.idle is missing before 5.15.
         Files.writeString(guests.resolve("cpu.weight"), "100\n");
         Files.writeString(guests.resolve("io.weight"), "default 100\n");
+        assertThat(cg.guestCpuPriority()).isFalse();
         cg.create("job-1");
         assertThat(guests.resolve("cpu.weight")).hasContent("1");
         assertThat(guests.resolve("io.weight")).hasContent("default 1");
+        assertThat(cg.guestCpuPriority()).as("nice 19 adds nothing now").isTrue();
 
         Path job = guests.resolve("job-1");
         for (String f : new String[] {"memory.max", "memory.swap.max", "pids.max"}) Files.writeString(job.resolve(f), "max\n");
@@ -91,6 +93,7 @@ class CgroupsTest {
     void v2LimitsWithoutTheirControllerAreRefused() throws IOException {
         Cgroups cg = fakeV2("cpu");
         cg.create("job-1");
+        assertThat(cg.guestCpuPriority()).as("no cpu.idle or cpu.weight to write: guests keep nice 19").isFalse();
         cg.setLimits("job-1", 0, 0);   // nothing asked, nothing needed
         assertThatThrownBy(() -> cg.setLimits("job-1", 1L << 30, 0)).isInstanceOf(UnsupportedOperationException.class)
                 .hasMessageContaining("no memory controller");
@@ -109,6 +112,7 @@ class CgroupsTest {
         Files.writeString(blkioGuests.resolve("blkio.bfq.weight"), "100\n");   // BFQ: no blkio.weight
         cg.create("job-1");
         assertThat(cpuGuests.resolve("cpu.shares")).hasContent("2");
+        assertThat(cg.guestCpuPriority()).isTrue();
         assertThat(blkioGuests.resolve("blkio.bfq.weight")).hasContent("1");
 
         Path mem = root.resolve("memory/herd-n1/guests/job-1");

@@ -129,6 +129,15 @@ class SandboxContainmentTest {
     }
 
     @Test
+    void aGuestYieldsTheCpuThroughItsGroupAndTheLowestIoClass() throws Exception {
+        // Field 19 of /proc/self/stat is the nice value; ionice prints the class.
+        Jobs.Collect out = run(GUEST, "cut -d' ' -f19 /proc/self/stat; ionice -p $$");
+        assertThat(cgroups.guestCpuPriority()).as(cgroups.describe()).isTrue();
+        assertThat(out.outLines()).as("the group's lowest weight does what nice 19 would; the idle I/O class stays")
+                .containsExactly("0", "idle");
+    }
+
+    @Test
     void homesRootAndTheNodesDataAreHidden() throws Exception {
         String script = "cat " + rootSecret + " || echo 'no key'; echo \"root: $(ls -A /root)\"; echo \"home: $(ls -A /home)\";"
                 + " cat " + data.resolve("node.key") + " || echo 'no node key'; cat input.txt; echo; echo end";

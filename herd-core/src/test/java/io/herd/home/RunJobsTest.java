@@ -124,4 +124,25 @@ class RunJobsTest {
         assertThat(array.exit()).as(array.all()).isEqualTo(2);
         assertThat(herd("ps", "--all", "--json").out().length()).as("nothing was stored").isEqualTo(before);
     }
+
+    @Test
+    void aHostThatRefusesTheStartLeavesTheJobQueuedWithTheReasonAndSpendsNoAttempt() {
+        TestNode host = cluster.node("host");
+        Cli.Result off = Cli.run("policy", "set", "guest-network", "no", "--data=" + host.data());
+        assertThat(off.exit()).as(off.all()).isZero();
+        try {
+            // No retries at all: a refusal that spent the one placement would hold the job.
+            String id = herd("submit", "--node", "host", "--net", "--max-retries", "0", "--", "true").out().trim();
+            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> herd("ps").out().lines().anyMatch(l ->
+                    l.startsWith(id) && l.contains("queued") && l.contains("refused by host") && l.contains("guest-network no")));
+            Cli.Result on = Cli.run("policy", "set", "guest-network", "yes", "--data=" + host.data());
+            assertThat(on.exit()).as(on.all()).isZero();
+            Cli.Result waited = herd("wait", id);
+            assertThat(waited.exit()).as(waited.all()).isZero();
+            assertThat(herd("ps", "--all").out().lines().filter(l -> l.startsWith(id)).findFirst().orElseThrow())
+                    .contains("done").contains("host");
+        } finally {
+            Cli.run("policy", "set", "guest-network", "yes", "--data=" + host.data());
+        }
+    }
 }
