@@ -100,6 +100,8 @@ public final class JobManager implements AutoCloseable {
     /** Stdin and signals that arrived before the job had an attempt to send them to. */
     private final Map<String, List<RunInput>> pendingInput = new ConcurrentHashMap<>();
     private final Semaphore wake = new Semaphore(0);
+    /** Jobs their host froze now (its owner came back), with the reason: {@code herd ps} shows them frozen. */
+    private final Map<String, String> frozen = new ConcurrentHashMap<>();
     private final Thread dispatcher;
     private volatile boolean closed;
 
@@ -430,6 +432,11 @@ public final class JobManager implements AutoCloseable {
                         outputGrew();
                     }
                     case EXITED -> ended(e.getExited(), now);
+                    case FROZEN -> {
+                        if (e.getFrozen().getFrozen()) frozen.put(job.id(), e.getFrozen().getReason() + " on " + host);
+                        else frozen.remove(job.id());
+                        log.info("job {} on {}: {}", job.id(), host, e.getFrozen().getReason());
+                    }
                     default -> { }
                 }
             } catch (RuntimeException ex) {
@@ -440,12 +447,20 @@ public final class JobManager implements AutoCloseable {
         private void ended(io.herd.api.proto.Exited x, long now) {
             closeLogs();
             attempts.remove(job.id());
+            frozen.remove(job.id());
             told(host, x.getHostGuestJobs());
             JobRecord current = journal.get(job.id()).orElse(null);
             if (current == null || current.state().terminal()) return;
             journal.addCpu(job.id(), x.getCpuMillis());
             fairShare.charge(job.user(), x.getCpuMillis() / 1000.0, now);
             wake.release();
+            if (x.getEvicted()) {
+                // Not the job's failure: the attempt does not count against --max-retries.
+                log.info("job {}: {}; placing it again", job.id(), x.getError());
+                journal.forgiveAttempt(job.id());
+                requeueOrHold(journal.get(job.id()).orElse(current), x.getError(), now);
+                return;
+            }
             if (!x.getError().isEmpty() && x.getRetry()) {
                 log.warn("job {}: {}; placing it again", job.id(), x.getError());
                 requeueOrHold(current, x.getError(), now);
@@ -469,6 +484,7 @@ public final class JobManager implements AutoCloseable {
         public void onError(Throwable t) {
             closeLogs();
             attempts.remove(job.id());
+            frozen.remove(job.id());
             long now = clock.millis();
             JobRecord r = journal.get(job.id()).orElse(null);
             if (r == null || r.state().terminal()) return;
@@ -715,6 +731,48 @@ public final class JobManager implements AutoCloseable {
         }
         finish(id);
         return true;
+    }
+
+    /** Why the job's host froze it, or null when it is not frozen. */
+    public String frozenReason(String id) {
+        return frozen.get(id);
+    }
+
+    /**
+     * {@code herd home ID}: the job runs at its home node from now on. A running attempt on
+     * another node is evicted (killed there, placed again here without counting against its
+     * retries); a waiting job is pinned here. The pin lasts while this daemon runs.
+     *
+     * @return what happened, one line for the user
+     * @throws java.util.NoSuchElementException when there is no such job
+     * @throws IllegalArgumentException         when it has ended
+     */
+    public String sendHome(String id, String by) {
+        JobRecord r = journal.get(id).orElseThrow(() -> new java.util.NoSuchElementException("no job " + id + " on this node; see `herd ps --all`"));
+        if (r.state().terminal()) throw new IllegalArgumentException("job " + id + " has ended (" + r.state().name() + "); nothing to send home");
+        JobRequest old = requests.get(id);
+        if (old != null) {
+            JobRequest pinned = new JobRequest(old.id(), old.user(), old.cpus(), old.memBytes(), old.constraint(), old.needs(),
+                    old.inputBytes(), old.work(), self, old.homeNode());
+            requests.put(id, pinned);
+            synchronized (queue) {
+                if (queue.remove(id)) queue.add(pinned, r.submittedMs());
+            }
+        }
+        Attempt a = attempts.get(id);
+        if (a == null || a.host.equals(self)) {
+            wake.release();
+            return a == null ? "job " + id + " will run here at its home node" : "job " + id + " already runs here at its home node";
+        }
+        boolean found;
+        try {
+            found = JobServiceGrpc.newBlockingStub(channelTo.apply(a.host)).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .cancel(CancelRequest.newBuilder().setJobId(id).setEvictReason("evicted: sent home by " + by).build()).getFound();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("could not reach " + a.host + " to send job " + id + " home: " + e.getMessage(), e);
+        }
+        return found ? "job " + id + " evicted from " + a.host + "; it runs again here at its home node"
+                : "job " + id + " was not running on " + a.host + " any more; it will run here at its home node";
     }
 
     /** Completes when the job reaches a terminal state. */
