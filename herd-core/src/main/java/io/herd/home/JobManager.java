@@ -752,7 +752,8 @@ public final class JobManager implements AutoCloseable {
         if (r.state().terminal()) throw new IllegalArgumentException("job " + id + " has ended (" + r.state().name() + "); nothing to send home");
         JobRequest old = requests.get(id);
         if (old != null) {
-            JobRequest pinned = new JobRequest(old.id(), old.user(), old.cpus(), old.memBytes(), old.constraint(), old.needs(),
+            // The user named the node: its --on constraint no longer applies (it may exclude home).
+            JobRequest pinned = new JobRequest(old.id(), old.user(), old.cpus(), old.memBytes(), Constraint.ALWAYS, old.needs(),
                     old.inputBytes(), old.work(), self, old.homeNode());
             requests.put(id, pinned);
             synchronized (queue) {

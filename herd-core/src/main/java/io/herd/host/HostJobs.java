@@ -477,7 +477,10 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
         public void onError(Throwable t) {
             closed = true;
             RunningProcess p = process;
-            if (p != null) p.killTree();
+            if (p != null) {
+                log.info("job {}: the home's stream failed ({}); killing it", jobId, t.toString());
+                p.killTree();
+            }
         }
 
         @Override

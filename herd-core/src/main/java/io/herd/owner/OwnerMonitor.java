@@ -95,7 +95,7 @@ public final class OwnerMonitor implements AutoCloseable {
             throw new IllegalArgumentException("herd.ownerLoadThreshold must be a number of cores: " + e.getMessage());
         }
         long poll = Long.getLong("herd.ownerPollMillis", 20);
-        OwnerWatch.Settings settings = new OwnerWatch.Settings(grace, quiet.compareTo(grace) > 0 && !grace.isZero() ? grace : quiet, threshold);
+        OwnerWatch.Settings settings = new OwnerWatch.Settings(grace, quiet, threshold);
         String file = System.getProperty("herd.ownerInput");
         List<OwnerInput> inputs = new ArrayList<>();
         OwnerActivitySource idle = machine;

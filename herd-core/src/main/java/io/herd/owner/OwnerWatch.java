@@ -54,8 +54,8 @@ public final class OwnerWatch {
      * @param grace         how long guests stay frozen waiting for the owner to go quiet before they are evicted
      *                      (default 2 min)
      * @param quiet         how long without input (and with the owner's load under the threshold) counts as
-     *                      the owner being idle again (default 30 s); at most {@code grace}, else a thaw never comes
-     *                      first
+     *                      the owner being idle again (default 30 s); longer than {@code grace} means frozen guests
+     *                      are always evicted, never thawed
      * @param loadThreshold the owner's own CPU load, in cores, above which the owner counts as active; 0 = off
      */
     public record Settings(Duration grace, Duration quiet, double loadThreshold) {
