@@ -406,6 +406,19 @@ public final class Cgroups {
         return OptionalLong.empty();
     }
 
+    /**
+     * Asks the kernel to freeze the job and returns at once (one write): the owner-comes-back
+     * path, which freezes every guest before waiting for any. {@link #isFrozen} says when it is done.
+     *
+     * @return false without a freezer
+     */
+    public boolean startFreeze(String name) {
+        Path f = freezerFile(name);
+        if (f == null || !Files.exists(f)) return false;
+        write(f, version == Version.V1 ? "FROZEN" : "1");
+        return true;
+    }
+
     /** Undoes {@link #freeze}; does nothing without a freezer. */
     public void thaw(String name) {
         Path f = freezerFile(name);

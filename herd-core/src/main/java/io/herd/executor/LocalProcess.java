@@ -149,8 +149,9 @@ final class LocalProcess implements RunningProcess {
         if (exit.isDone()) return null;
         if (frozenBy != null) return frozenBy;
         if (cgroup != null && runner.cgroups().canFreeze(cgroup)) {
-            // false = still FREEZING (a task in uninterruptible sleep): the kernel finishes it on its own.
-            if (!runner.cgroups().freeze(cgroup)) log.info("job {}: the freeze of cgroup {} is still completing", spec.jobId(), cgroup);
+            // Not waiting for FROZEN: the kernel finishes on its own (at once for running tasks, when
+            // their I/O returns for tasks in uninterruptible sleep), and the next guest is frozen meanwhile.
+            runner.cgroups().startFreeze(cgroup);
             frozenBy = "cgroup freezer";
         } else if (TreeSignals.stop(runner.killProgram(), this::treePids)) {
             frozenBy = "SIGSTOP";

@@ -39,8 +39,9 @@ public interface RunningProcess {
 
     /**
      * Stops every process of the job where it stands, so it uses no CPU until
-     * {@link #thaw()}: the cgroup freezer where the job has a cgroup with one,
-     * else SIGSTOP to every process of its tree (repeated until no new process
+     * {@link #thaw()}: the cgroup freezer where the job has a cgroup with one
+     * (returns once the kernel was asked; it completes within moments), else
+     * SIGSTOP to every process of its tree (repeated until no new process
      * appears, so a fork racing the stop is caught). Idempotent.
      *
      * @return how it was frozen ({@code "cgroup freezer"} or {@code "SIGSTOP"}); null when it

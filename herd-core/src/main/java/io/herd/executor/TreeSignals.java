@@ -35,13 +35,32 @@ final class TreeSignals {
         for (int round = 0; round < MAX_ROUNDS; round++) {
             Set<Long> now = pids.get();
             now.removeAll(stopped);
-            if (now.isEmpty()) return true;
+            if (now.isEmpty()) {
+                awaitStopped(stopped);
+                return true;
+            }
             send(kill, "STOP", now);
             stopped.addAll(now);
         }
         log.warn("a process tree kept forking while being stopped; {} processes stopped", stopped.size());
         return true;
     }
+
+    /**
+     * A signal is delivered when its target next runs: wait (briefly) until every process shows
+     * state T, or is gone, so "frozen" means stopped.
+     */
+    private static void awaitStopped(Set<Long> pids) {
+        long deadline = System.nanoTime() + STOP_WAIT_NANOS;
+        for (long pid : pids) {
+            while (ProcStat.read(pid).map(s -> s.state() != 'T' && s.state() != 't' && s.running()).orElse(false)) {
+                if (System.nanoTime() > deadline) return;
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+            }
+        }
+    }
+
+    private static final long STOP_WAIT_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(500);
 
     /** SIGCONT to every pid (those gone are skipped by kill). */
     static void cont(Path kill, Set<Long> pids) {

@@ -9,7 +9,7 @@ import java.nio.file.attribute.FileTime;
  * The test input source: a file whose modification time changing (touch, a
  * write, being created) means "the owner pressed a key now". Point a daemon at
  * it with {@code -Dherd.ownerInput=FILE} (relative to the data directory).
- * Each read is one {@code stat}, cheap enough for the monitor's 20 ms polling,
+ * Each read is one {@code stat}, cheap enough for the monitor's 10 ms polling,
  * so a touch is seen within one poll.
  */
 public final class InputFile implements OwnerInput {

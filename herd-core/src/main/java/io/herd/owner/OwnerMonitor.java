@@ -14,7 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The daemon's side of {@link OwnerWatch}: every {@code pollMillis} (20 ms) it
+ * The daemon's side of {@link OwnerWatch}: every {@code pollMillis} (10 ms) it
  * reads the owner's input sources, about once a second the idle time from
  * logind and the terminals and the owner's own load, hands them to the watch
  * and carries out its decisions on the {@link Guests}. Its own thread, so a
@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  *   herd.ownerLoadThreshold=1.5   the owner's own load (cores) that counts as activity; 0 = off (default)
  *   herd.ownerInput=FILE          the test input source: a touch of FILE (relative to the data
  *                                 directory) is owner input; the machine's own sources are then ignored
- *   herd.ownerPollMillis=20       how often the fast sources are read
+ *   herd.ownerPollMillis=10       how often the fast sources are read
  *   herd.ownerWatch=off           no watch at all (a server without an owner)
  * </pre>
  */
@@ -94,7 +94,7 @@ public final class OwnerMonitor implements AutoCloseable {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("herd.ownerLoadThreshold must be a number of cores: " + e.getMessage());
         }
-        long poll = Long.getLong("herd.ownerPollMillis", 20);
+        long poll = Long.getLong("herd.ownerPollMillis", 10);
         OwnerWatch.Settings settings = new OwnerWatch.Settings(grace, quiet, threshold);
         String file = System.getProperty("herd.ownerInput");
         List<OwnerInput> inputs = new ArrayList<>();
@@ -144,7 +144,29 @@ public final class OwnerMonitor implements AutoCloseable {
         }
     }
 
+    private boolean reniced;
+
+    /**
+     * The owner's input must be acted on even when the machine is saturated (by the guests
+     * themselves, at nice 19, or by the owner): the polling thread asks for nice -10 once, which
+     * a root daemon may have (nice is per thread on Linux). Best effort.
+     */
+    private void renice() {
+        reniced = true;
+        try {
+            String tid = Path.of("/proc/thread-self").toRealPath().getFileName().toString();
+            Process p = new ProcessBuilder("renice", "-n", "-10", "-p", tid).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (p.waitFor() != 0) log.debug("could not raise the owner watch's priority (not root?)");
+        } catch (java.io.IOException | RuntimeException e) {
+            log.debug("could not raise the owner watch's priority: {}", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     void tick() {
+        if (!reniced) renice();
         long now = OwnerInput.nowMillis();
         long last = OwnerInput.NEVER;
         for (OwnerInput in : inputs) last = Math.max(last, in.lastInputMillis());

@@ -6,7 +6,7 @@
  * <h2>Pipeline</h2>
  * <pre>
  *  InputDevices (/dev/input/event*, blocking reads, root) ─┐
- *  InputFile (-Dherd.ownerInput=FILE, tests: a touch)      ├─▶ OwnerMonitor (every 20 ms) ─▶ OwnerWatch.observe
+ *  InputFile (-Dherd.ownerInput=FILE, tests: a touch)      ├─▶ OwnerMonitor (every 10 ms) ─▶ OwnerWatch.observe
  *  LinuxOwnerActivity idle time (1/s) · OwnerLoad (1/s) ───┘                                        │
  *                                                  FREEZE / THAW / EVICT ◀─────────────────────────┘
  *                                                  ─▶ Guests (host.HostJobs): cgroup freezer or SIGSTOP,

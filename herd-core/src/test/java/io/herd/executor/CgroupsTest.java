@@ -147,6 +147,9 @@ class CgroupsTest {
         assertThat(job.resolve("cgroup.freeze")).hasContent("0");
         Files.writeString(job.resolve("cgroup.events"), "populated 1\nfrozen 0\n");
         assertThat(cg.isFrozen("j1")).isFalse();
+        assertThat(cg.startFreeze("j1")).as("asks, does not wait").isTrue();
+        assertThat(job.resolve("cgroup.freeze")).hasContent("1");
+        assertThat(cg.isFrozen("j1")).isFalse();
         assertThat(cg.freeze("j1")).as("the kernel never says frozen: gives up after a moment").isFalse();
     }
 

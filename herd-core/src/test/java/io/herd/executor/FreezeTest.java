@@ -76,7 +76,7 @@ class FreezeTest {
                 assumeTrue(cgroups.canFreeze(spec.cgroupName()), "no freezer in " + cgroups.describe());
                 await().atMost(Duration.ofSeconds(10)).until(() -> cgroups.pids(spec.cgroupName()).size() >= 3);
                 assertThat(p.freeze()).isEqualTo("cgroup freezer");
-                assertThat(cgroups.isFrozen(spec.cgroupName())).isTrue();
+                await().atMost(Duration.ofSeconds(10)).until(() -> cgroups.isFrozen(spec.cgroupName()));
                 for (long pid : cgroups.pids(spec.cgroupName())) {
                     assertThat(ProcStat.read(pid).orElseThrow().state()).as("pid %d frozen", pid).isNotEqualTo('R');
                 }

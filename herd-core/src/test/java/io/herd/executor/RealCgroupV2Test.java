@@ -93,7 +93,7 @@ class RealCgroupV2Test {
         RunningProcess p = runner.start(spec, OutputSink.DISCARD);
         try {
             assertThat(p.freeze()).isEqualTo("cgroup freezer");
-            assertThat(cgroups.isFrozen(spec.cgroupName())).isTrue();
+            await().atMost(Duration.ofSeconds(10)).until(() -> cgroups.isFrozen(spec.cgroupName()));
             p.thaw();
             assertThat(cgroups.isFrozen(spec.cgroupName())).isFalse();
             assertThat(p.freeze()).isEqualTo("cgroup freezer");
