@@ -176,12 +176,15 @@ public final class OwnerMonitor implements AutoCloseable {
         acceptsGuests = watch.acceptsGuests();
         if (d.isEmpty()) return;
         OwnerWatch.Decision decision = d.get();
+        long t0 = System.nanoTime();
         List<String> jobs = switch (decision.action()) {
             case FREEZE -> guests.freezeAll(decision.reason());
             case THAW -> guests.thawAll(decision.reason());
             case EVICT -> guests.evictAll(decision.reason());
         };
-        log.info("{}: {} {}", decision.reason(), decision.action().name().toLowerCase(java.util.Locale.ROOT), jobs);
+        log.info("{}: {} {} in {} ms ({} ms after the input was seen)", decision.reason(),
+                decision.action().name().toLowerCase(java.util.Locale.ROOT), jobs, (System.nanoTime() - t0) / 1_000_000,
+                last == OwnerInput.NEVER ? "-" : Long.toString(OwnerInput.nowMillis() - last));
     }
 
     /** Idle time from logind and the terminals, and the owner's load: about once a second. */
