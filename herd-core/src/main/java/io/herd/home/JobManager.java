@@ -353,7 +353,7 @@ public final class JobManager implements AutoCloseable {
         final JobRecord job;
         final String host;
         final JobLaunch launch;
-        StreamObserver<RunInput> toHost;
+        volatile StreamObserver<RunInput> toHost;
         final LogFile out;
         final LogFile err;
         volatile boolean started;
@@ -394,12 +394,28 @@ public final class JobManager implements AutoCloseable {
 
         private void open() {
             synchronized (JobManager.this) {
+                // Cancelled while its inputs were being sent: do not start it.
+                if (journal.get(job.id()).map(r -> r.state().terminal()).orElse(true)) {
+                    closeLogs();
+                    return;
+                }
                 attempts.put(job.id(), this);
                 toHost = JobServiceGrpc.newStub(channelTo.apply(host)).run(this);
                 toHost.onNext(RunInput.newBuilder().setStart(launch).build());
                 // A re-run gets the stdin buffered so far; its first attempt consumed what it read.
                 List<RunInput> early = pendingInput.get(job.id());
                 if (early != null) early.forEach(toHost::onNext);
+            }
+        }
+
+        /**
+         * Ends the attempt's stream: the host kills the job if it runs and, if the start is still
+         * on its way (staging inputs, forking), kills it the moment it starts. A cancel request
+         * alone finds nothing to kill in that window, and the job would run on, unowned.
+         */
+        void abort(String why) {
+            synchronized (this) {
+                if (toHost instanceof io.grpc.stub.ClientCallStreamObserver<RunInput> call) call.cancel(why, null);
             }
         }
 
@@ -728,6 +744,7 @@ public final class JobManager implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.warn("cancel of {} on {} failed: {}", id, a.host, e.toString());
             }
+            a.abort("job " + id + " cancelled by " + by);
         }
         finish(id);
         return true;
