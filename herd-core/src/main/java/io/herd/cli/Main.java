@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "herd", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = {"A secure pool of Linux machines that you use as one big machine.", ""},
         subcommands = {InitCommand.class, JoinCommand.class, TokenCommand.class, NodesCommand.class, MonCommand.class,
-                RunCommand.class, SubmitCommand.class, PsCommand.class, LogsCommand.class, HistoryCommand.class, WaitCommand.class, CancelCommand.class,
+                RunCommand.class, SubmitCommand.class, PsCommand.class, LogsCommand.class, HistoryCommand.class, WaitCommand.class, CancelCommand.class, HomeCommand.class, ExpelCommand.class,
                 NodeCommand.class, LabelCommand.class, PolicyCommand.class, LockCommand.class, LockCommand.Unlock.class,
                 LeaveCommand.class, StatusCommand.class, DaemonCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})

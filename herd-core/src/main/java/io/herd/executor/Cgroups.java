@@ -375,6 +375,51 @@ public final class Cgroups {
         return true;
     }
 
+    /** True when the job's cgroup has a freezer (v1 freezer controller, v2 {@code cgroup.freeze}). */
+    public boolean canFreeze(String name) {
+        Path f = available() ? freezerFile(name) : null;
+        return f != null && Files.exists(f);
+    }
+
+    /** True when every process of the job is frozen (v1 {@code freezer.state} FROZEN, v2 {@code cgroup.events} frozen 1). */
+    public boolean isFrozen(String name) {
+        return canFreeze(name) && frozen(name);
+    }
+
+    /**
+     * CPU used so far by all guests together, exited ones included: v1 {@code cpuacct.usage}
+     * of {@code guests}, v2 its {@code cpu.stat usage_usec}. Empty without cpu accounting or
+     * before the first guest.
+     */
+    public OptionalLong guestsCpuNanos() {
+        try {
+            if (version == Version.V1 && parents.containsKey("cpuacct")) {
+                return OptionalLong.of(Long.parseLong(read(guestsDir("cpuacct").resolve("cpuacct.usage"))));
+            }
+            if (version == Version.V2) {
+                for (String line : Files.readAllLines(guestsDir("").resolve("cpu.stat"))) {
+                    if (line.startsWith("usage_usec ")) return OptionalLong.of(Long.parseLong(line.substring(11).trim()) * 1000);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no guests yet, or no accounting
+        }
+        return OptionalLong.empty();
+    }
+
+    /**
+     * Asks the kernel to freeze the job and returns at once (one write): the owner-comes-back
+     * path, which freezes every guest before waiting for any. {@link #isFrozen} says when it is done.
+     *
+     * @return false without a freezer
+     */
+    public boolean startFreeze(String name) {
+        Path f = freezerFile(name);
+        if (f == null || !Files.exists(f)) return false;
+        write(f, version == Version.V1 ? "FROZEN" : "1");
+        return true;
+    }
+
     /** Undoes {@link #freeze}; does nothing without a freezer. */
     public void thaw(String name) {
         Path f = freezerFile(name);

@@ -148,6 +148,46 @@ final class LocalProcess implements RunningProcess {
         }
     }
 
+    /** How the job is frozen now, or null. */
+    private String frozenBy;
+
+    @Override
+    public synchronized String freeze() {
+        if (exit.isDone()) return null;
+        if (frozenBy != null) return frozenBy;
+        if (cgroup != null && runner.cgroups().canFreeze(cgroup)) {
+            // Not waiting for FROZEN: the kernel finishes on its own (at once for running tasks, when
+            // their I/O returns for tasks in uninterruptible sleep), and the next guest is frozen meanwhile.
+            runner.cgroups().startFreeze(cgroup);
+            frozenBy = "cgroup freezer";
+        } else if (TreeSignals.stop(runner.killProgram(), this::treePids)) {
+            frozenBy = "SIGSTOP";
+        }
+        return frozenBy;
+    }
+
+    @Override
+    public synchronized void thaw() {
+        if (frozenBy == null) return;
+        if (frozenBy.equals("SIGSTOP")) TreeSignals.cont(runner.killProgram(), treePids());
+        else runner.cgroups().thaw(cgroup);
+        frozenBy = null;
+    }
+
+    @Override
+    public synchronized boolean frozen() {
+        return frozenBy != null;
+    }
+
+    /** Every live process of the job: its cgroup's, or its main process and descendants. */
+    private java.util.Set<Long> treePids() {
+        if (cgroup != null) return runner.cgroups().pids(cgroup);
+        java.util.Set<Long> pids = new java.util.TreeSet<>();
+        if (process.isAlive()) pids.add(pid);
+        process.toHandle().descendants().forEach(h -> pids.add(h.pid()));
+        return pids;
+    }
+
     @Override
     public CompletableFuture<ExitStatus> onExit() {
         return exit.copy();

@@ -60,6 +60,38 @@ public final class ProcessRunner {
     static final List<String> SHELL_SET_VARIABLES = List.of("PWD", "OLDPWD", "SHLVL");
 
 
+    /**
+     * The one thread every job is forked from. bwrap's {@code --die-with-parent} is
+     * PR_SET_PDEATHSIG, which fires when the parent <em>thread</em> exits, not the process:
+     * forked from a pooled thread (a gRPC executor thread retires after 60 s idle) a guest
+     * was killed a minute after it started. This thread lives as long as the daemon.
+     */
+    private static final java.util.concurrent.ExecutorService LAUNCHER = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "herd-exec-launcher");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private static Process startOnLauncher(ProcessBuilder pb) throws IOException {
+        java.util.concurrent.Future<Process> f = LAUNCHER.submit(pb::start);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return f.get();   // a fork takes milliseconds: wait it out rather than leave a job unowned
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof IOException io) throw io;
+                    if (e.getCause() instanceof RuntimeException re) throw re;
+                    throw new IOException(e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
     private final Cgroups cgroups;
     private final Path setsid;   // null: not installed; jobs share the daemon's process group
     private final Path shell;
@@ -151,7 +183,7 @@ public final class ProcessRunner {
                 : ProcessBuilder.Redirect.from(new File("/dev/null")));
         Process process;
         try {
-            process = pb.start();
+            process = startOnLauncher(pb);
         } catch (IOException e) {
             if (cgroup != null) removeQuietly(cgroup);
             throw new LaunchException("could not start '" + spec.argv().get(0) + "' for job " + spec.jobId()

@@ -38,6 +38,24 @@ public interface RunningProcess {
     void killTree();
 
     /**
+     * Stops every process of the job where it stands, so it uses no CPU until
+     * {@link #thaw()}: the cgroup freezer where the job has a cgroup with one
+     * (returns once the kernel was asked; it completes within moments), else
+     * SIGSTOP to every process of its tree (repeated until no new process
+     * appears, so a fork racing the stop is caught). Idempotent.
+     *
+     * @return how it was frozen ({@code "cgroup freezer"} or {@code "SIGSTOP"}); null when it
+     *         has exited or could not be stopped (no kill(1) for the fallback)
+     */
+    String freeze();
+
+    /** Lets a frozen job run again (thaws its cgroup, or SIGCONT to its tree); does nothing otherwise. */
+    void thaw();
+
+    /** True between {@link #freeze()} and {@link #thaw()}. */
+    boolean frozen();
+
+    /**
      * Completes once the job's main process has exited, the processes it left
      * behind are killed, its output has been fully delivered to the sink and
      * its cgroup is removed. Never completes exceptionally.

@@ -84,6 +84,25 @@
  *       or its output pipes, after its job has ended).</li>
  * </ul>
  *
+ * <h2>Freezing (the owner comes back)</h2>
+ * {@link io.herd.executor.RunningProcess#freeze()} stops every process of a
+ * job where it stands: with a job cgroup that has a freezer, v1
+ * {@code freezer.state = FROZEN} or v2 {@code cgroup.freeze = 1}, then waits
+ * (at most 500 ms) for the kernel to report it done ({@code FROZEN},
+ * {@code cgroup.events frozen 1}); a frozen task cannot fork, so nothing
+ * escapes. Without one, SIGSTOP (through {@code kill(1)}, which the JDK cannot
+ * send) to every process of the tree, repeated until a round finds no new
+ * process, so a child forked while its parent was being stopped is stopped
+ * too. {@code thaw()} undoes it; a frozen job can still be killed
+ * ({@code killTree} thaws what it kills).
+ *
+ * <h2>One launcher thread</h2>
+ * Every job is forked from one long-lived thread ({@code herd-exec-launcher}).
+ * bwrap's {@code --die-with-parent} is {@code PR_SET_PDEATHSIG}, which the
+ * kernel fires when the parent <em>thread</em> exits: forked from a pooled
+ * gRPC thread, which retires after 60 s idle, a guest was killed a minute
+ * after it started.
+ *
  * <h2>Without cgroups</h2>
  * {@link io.herd.executor.Cgroups#detect()} finds v2, v1 or nothing at run
  * time; a non-root daemon, a read-only tree or a container without its own

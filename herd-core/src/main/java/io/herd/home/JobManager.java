@@ -111,6 +111,8 @@ public final class JobManager implements AutoCloseable {
     /** Stdin and signals that arrived before the job had an attempt to send them to. */
     private final Map<String, List<RunInput>> pendingInput = new ConcurrentHashMap<>();
     private final Semaphore wake = new Semaphore(0);
+    /** Jobs their host froze now (its owner came back), with the reason: {@code herd ps} shows them frozen. */
+    private final Map<String, String> frozen = new ConcurrentHashMap<>();
     private final Thread dispatcher;
     private volatile boolean closed;
 
@@ -438,7 +440,7 @@ public final class JobManager implements AutoCloseable {
         final JobRecord job;
         final String host;
         final JobLaunch launch;
-        StreamObserver<RunInput> toHost;
+        volatile StreamObserver<RunInput> toHost;
         final LogFile out;
         final LogFile err;
         /**
@@ -504,6 +506,17 @@ public final class JobManager implements AutoCloseable {
             }
         }
 
+        /**
+         * Ends the attempt's stream: the host kills the job if it runs and, if the start is still
+         * on its way (staging inputs, forking), kills it the moment it starts. A cancel request
+         * alone finds nothing to kill in that window, and the job would run on, unowned.
+         */
+        void abort(String why) {
+            synchronized (this) {
+                if (toHost instanceof io.grpc.stub.ClientCallStreamObserver<RunInput> call) call.cancel(why, null);
+            }
+        }
+
         void input(RunInput in) {
             synchronized (this) {
                 if (toHost != null) toHost.onNext(in);
@@ -535,6 +548,11 @@ public final class JobManager implements AutoCloseable {
                         outputGrew();
                     }
                     case EXITED -> ended(e.getExited(), now);
+                    case FROZEN -> {
+                        if (e.getFrozen().getFrozen()) frozen.put(job.id(), e.getFrozen().getReason() + " on " + host);
+                        else frozen.remove(job.id());
+                        log.info("job {} on {}: {}", job.id(), host, e.getFrozen().getReason());
+                    }
                     default -> { }
                 }
             } catch (RuntimeException ex) {
@@ -545,6 +563,7 @@ public final class JobManager implements AutoCloseable {
         private void ended(io.herd.api.proto.Exited x, long now) {
             closeLogs();
             attempts.remove(job.id());
+            frozen.remove(job.id());
             told(host, x.getHostGuestJobs());
             wake.release();
             if (x.getRefused()) {
@@ -558,6 +577,14 @@ public final class JobManager implements AutoCloseable {
             JobRecord current = journal.get(job.id()).orElse(null);
             if (current == null || current.state().terminal()) return;
             fairShare.charge(job.user(), x.getCpuMillis() / 1000.0, now);
+            if (x.getEvicted()) {
+                // Not the job's failure: the attempt does not count against --max-retries.
+                log.info("job {}: {}; placing it again", job.id(), x.getError());
+                journal.addCpu(job.id(), x.getCpuMillis());
+                journal.forgiveAttempt(job.id());
+                requeueOrHold(journal.get(job.id()).orElse(current), x.getError(), now);
+                return;
+            }
             if (!x.getError().isEmpty() && x.getRetry()) {
                 journal.addCpu(job.id(), x.getCpuMillis());
                 log.warn("job {}: {}; placing it again", job.id(), x.getError());
@@ -583,6 +610,7 @@ public final class JobManager implements AutoCloseable {
         public void onError(Throwable t) {
             closeLogs();
             attempts.remove(job.id());
+            frozen.remove(job.id());
             long now = clock.millis();
             JobRecord r = journal.get(job.id()).orElse(null);
             if (r == null || r.state().terminal()) return;
@@ -869,9 +897,53 @@ public final class JobManager implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.warn("cancel of {} on {} failed: {}", id, a.host, e.toString());
             }
+            a.abort("job " + id + " cancelled by " + by);
         }
         finish(id);
         return true;
+    }
+
+    /** Why the job's host froze it, or null when it is not frozen. */
+    public String frozenReason(String id) {
+        return frozen.get(id);
+    }
+
+    /**
+     * {@code herd home ID}: the job runs at its home node from now on. A running attempt on
+     * another node is evicted (killed there, placed again here without counting against its
+     * retries); a waiting job is pinned here. The pin lasts while this daemon runs.
+     *
+     * @return what happened, one line for the user
+     * @throws java.util.NoSuchElementException when there is no such job
+     * @throws IllegalArgumentException         when it has ended
+     */
+    public String sendHome(String id, String by) {
+        JobRecord r = journal.get(id).orElseThrow(() -> new java.util.NoSuchElementException("no job " + id + " on this node; see `herd ps --all`"));
+        if (r.state().terminal()) throw new IllegalArgumentException("job " + id + " has ended (" + r.state().name() + "); nothing to send home");
+        JobRequest old = requests.get(id);
+        if (old != null) {
+            // The user named the node: its --on constraint no longer applies (it may exclude home).
+            JobRequest pinned = new JobRequest(old.id(), old.user(), old.cpus(), old.memBytes(), Constraint.ALWAYS, old.needs(),
+                    old.inputBytes(), old.work(), self, old.homeNode());
+            requests.put(id, pinned);
+            synchronized (queue) {
+                if (queue.remove(id)) queue.add(pinned, r.submittedMs());
+            }
+        }
+        Attempt a = attempts.get(id);
+        if (a == null || a.host.equals(self)) {
+            wake.release();
+            return a == null ? "job " + id + " will run here at its home node" : "job " + id + " already runs here at its home node";
+        }
+        boolean found;
+        try {
+            found = JobServiceGrpc.newBlockingStub(channelTo.apply(a.host)).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .cancel(CancelRequest.newBuilder().setJobId(id).setEvictReason("evicted: sent home by " + by).build()).getFound();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("could not reach " + a.host + " to send job " + id + " home: " + e.getMessage(), e);
+        }
+        return found ? "job " + id + " evicted from " + a.host + "; it runs again here at its home node"
+                : "job " + id + " was not running on " + a.host + " any more; it will run here at its home node";
     }
 
     /** Completes when the job reaches a terminal state. */

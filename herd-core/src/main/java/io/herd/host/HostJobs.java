@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * executor and streams their output back to the home node with flow control
  * (a slow home slows the job's output, it never fills this node's memory).
  */
-public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
+public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements io.herd.owner.Guests {
 
     private static final Logger log = LoggerFactory.getLogger(HostJobs.class);
     static final long LEASE_MILLIS = 10_000;
@@ -61,6 +61,10 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
     /** Jobs holding a slot: running, or offered and not yet started (until the lease ends). */
     private final Map<String, Long> leases = new HashMap<>();
     private final Map<String, RunningProcess> running = new ConcurrentHashMap<>();
+    /** The attempts of the jobs in {@link #running}: what freezing and eviction act on. */
+    private final Map<String, Attempt> attempts = new ConcurrentHashMap<>();
+    /** False while the owner is back (see {@link io.herd.owner.OwnerWatch}): no new guests. */
+    private volatile java.util.function.BooleanSupplier ownerAway = () -> true;
     private final Supplier<Policy> policy;
     private final Supplier<Admission.Decision> accepting;
     private final java.util.function.LongSupplier policyStamp;
@@ -142,6 +146,39 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         return null;
     }
 
+    /** Tells admission whether the owner is away; until called, always. */
+    public void ownerAway(java.util.function.BooleanSupplier away) {
+        this.ownerAway = away;
+    }
+
+    @Override
+    public List<String> freezeAll(String reason) {
+        List<String> done = new ArrayList<>();
+        for (Attempt a : attempts.values()) if (a.guest && a.freeze(reason)) done.add(a.jobId);
+        return done;
+    }
+
+    @Override
+    public List<String> thawAll(String reason) {
+        List<String> done = new ArrayList<>();
+        for (Attempt a : attempts.values()) if (a.guest && a.thaw(reason)) done.add(a.jobId);
+        return done;
+    }
+
+    @Override
+    public List<String> evictAll(String reason) {
+        List<String> done = new ArrayList<>();
+        for (Attempt a : attempts.values()) if (a.guest && a.evict(reason)) done.add(a.jobId);
+        return done;
+    }
+
+    /** Evicts one job (guest or not): killed, reported home for placing again. False when it does not run here. */
+    public boolean evict(String jobId, String reason) {
+        Attempt a = attempts.get(jobId);
+        return a != null && a.evict(reason);
+    }
+
+
     /**
      * Slots taken now, gossiped as the node's guest jobs: jobs running, jobs being set up (inputs
      * laid out, sandbox made) and offers not yet started. What decides whether the node takes
@@ -158,6 +195,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         if (guest) {
             String refusal = guestRefusal(job, homeNode);
             if (refusal != null) return refusal;
+            if (!ownerAway.getAsBoolean()) return "its owner is using it (guests are frozen or evicted until the owner is idle again)";
         }
         long now = clock.millis();
         leases.values().removeIf(until -> until != Long.MAX_VALUE && until < now);
@@ -206,9 +244,15 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
 
     @Override
     public void cancel(CancelRequest request, StreamObserver<CancelReply> out) {
-        RunningProcess p = running.get(request.getJobId());
-        if (p != null) p.killTree();
-        out.onNext(CancelReply.newBuilder().setFound(p != null).build());
+        boolean found;
+        if (!request.getEvictReason().isEmpty()) {
+            found = evict(request.getJobId(), request.getEvictReason());
+        } else {
+            RunningProcess p = running.get(request.getJobId());
+            if (p != null) p.killTree();
+            found = p != null;
+        }
+        out.onNext(CancelReply.newBuilder().setFound(found).build());
         out.onCompleted();
     }
 
@@ -228,6 +272,9 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         private volatile Manifest inputs = Manifest.EMPTY;
         private volatile Path workDir;
         private volatile boolean closed;
+        private volatile boolean guest;
+        /** Why the host evicted the job, or null. */
+        private volatile String evicted;
         /** The home node, from its certificate (the gRPC context holds it while run() is called). */
         private final String home = RequireClusterCertificate.PEER.get();
 
@@ -309,6 +356,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
             JobLaunch job = launch;
             jobId = job.getJobId();
             boolean guest = isGuest(home, job);
+            this.guest = guest;
             // admit() also succeeds for the job that holds this slot's lease from its offer.
             String refusal = admit(job, guest, home);
             if (refusal != null) {
@@ -372,9 +420,12 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
                 RunningProcess p = runner.start(spec, sink);
                 process = p;
                 running.put(job.getJobId(), p);
+                attempts.put(job.getJobId(), this);
                 send(RunEvent.newBuilder().setStarted(Started.newBuilder().setHost(nodeName).setPid(p.pid())).build(), false);
                 log.info("job {} attempt {} started (pid {}): {}", job.getJobId(), job.getAttempt(), p.pid(), argv);
                 if (closed) p.killTree();
+                // Admitted just before the owner came back: it joins the others in the freezer.
+                else if (guest && !ownerAway.getAsBoolean()) freeze("frozen: the owner is back");
                 p.onExit().whenComplete((status, err) -> finished(job, status, err));
             } catch (LaunchException e) {
                 cleanUp(job);
@@ -384,9 +435,16 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
 
         private void finished(JobLaunch job, ExitStatus status, Throwable err) {
             running.remove(job.getJobId());
+            attempts.remove(job.getJobId(), this);
             release(job.getJobId());
             Exited.Builder b = Exited.newBuilder();
-            if (err != null) {
+            String evictedFor = evicted;
+            if (evictedFor != null) {
+                // Its outputs are a killed run's: the next attempt starts from the inputs again.
+                b.setCode(status == null ? 137 : status.code()).setSignal(status == null || status.signal() == null ? 0 : status.signal())
+                        .setCpuMillis(status == null ? 0 : status.cpuMillis()).setError(evictedFor + " on " + nodeName)
+                        .setRetry(true).setEvicted(true);
+            } else if (err != null) {
                 b.setCode(1).setError("the job's supervisor failed: " + err);
             } else {
                 b.setCode(status.code()).setSignal(status.signal() == null ? 0 : status.signal()).setCpuMillis(status.cpuMillis());
@@ -420,6 +478,39 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
             }
         }
 
+        /** Freezes the job and tells its home; false when it is not running or already frozen. */
+        synchronized boolean freeze(String reason) {
+            RunningProcess p = process;
+            if (p == null || evicted != null || p.frozen()) return false;
+            String how = p.freeze();
+            if (how == null) return false;
+            log.info("job {} {} ({})", jobId, reason, how);
+            send(RunEvent.newBuilder().setFrozen(io.herd.api.proto.Frozen.newBuilder().setFrozen(true).setReason(reason).setHow(how)).build(), false);
+            return true;
+        }
+
+        synchronized boolean thaw(String reason) {
+            RunningProcess p = process;
+            if (p == null || evicted != null || !p.frozen()) return false;
+            p.thaw();
+            log.info("job {} {}", jobId, reason);
+            send(RunEvent.newBuilder().setFrozen(io.herd.api.proto.Frozen.newBuilder().setFrozen(false).setReason(reason)).build(), false);
+            return true;
+        }
+
+        /** Kills the job; its exit is reported home as an eviction. False when it is not running or already evicted. */
+        boolean evict(String reason) {
+            RunningProcess p;
+            synchronized (this) {
+                p = process;
+                if (p == null || evicted != null) return false;
+                evicted = reason;
+            }
+            log.info("job {} {}", jobId, reason);
+            p.killTree();
+            return true;
+        }
+
         private void cleanUp(JobLaunch job) {
             if (job.getShared() || workDir == null) return;
             inputs.hashes().forEach(store::unpin);
@@ -447,7 +538,10 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase {
         public void onError(Throwable t) {
             closed = true;
             RunningProcess p = process;
-            if (p != null) p.killTree();
+            if (p != null) {
+                log.info("job {}: the home's stream failed ({}); killing it", jobId, t.toString());
+                p.killTree();
+            }
         }
 
         @Override

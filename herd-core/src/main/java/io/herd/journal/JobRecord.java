@@ -8,7 +8,8 @@ package io.herd.journal;
  * @param state             current state
  * @param host              where the job is placed or running, or where it finished; null while queued
  * @param attempts          placements made so far (the attempt number of the latest one)
- * @param attemptsAtRelease attempts made before the last release from held; the retry budget counts from here
+ * @param attemptsAtRelease attempts that do not count against the retry budget: those made before the last
+ *                          release from held, and evictions ({@link Journal#forgiveAttempt})
  * @param exitCode          the program's exit code once done or failed, else null
  * @param reason            why it is queued again, failed, held or who cancelled it, else null
  * @param startedMs         when the latest attempt started running, else null

@@ -604,6 +604,22 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes the job's latest placement out of its retry budget: it ended through no fault of
+     * the job (its host's owner came back, the host was expelled, the job was sent home), as
+     * MOSIX and HTCondor do not count evictions as failures.
+     */
+    public void forgiveAttempt(String id) {
+        write("forgive an attempt of job " + id, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE jobs SET attempts_at_release = MIN(attempts, attempts_at_release + 1) WHERE id = ?")) {
+                ps.setString(1, id);
+                if (ps.executeUpdate() == 0) throw noJob(id);
+            }
+            return null;
+        });
+    }
+
     // ---------------------------------------------------------------- outputs
 
     /**

@@ -88,10 +88,23 @@ final class JobControl {
                     yield ControlReply.newBuilder().setAck(io.herd.api.proto.Ack.newBuilder()
                             .setMessage(done.isEmpty() ? "nothing to cancel: the jobs had already ended" : "cancelled " + String.join(" ", done))).build();
                 }
+                case HOME -> {
+                    List<String> lines = new ArrayList<>();
+                    for (String id : req.getHome().getJobIdsList()) {
+                        JobRecord r = requireJob(id);
+                        if (!caller.admin() && !r.user().equals(caller.user())) {
+                            yield ControlServer.error("job " + id + " belongs to " + r.user() + "; only they or an admin may send it home", 77);
+                        }
+                        lines.add(jobs.sendHome(id, caller.user()));
+                    }
+                    yield ControlReply.newBuilder().setAck(io.herd.api.proto.Ack.newBuilder().setMessage(String.join("\n", lines))).build();
+                }
                 default -> ControlServer.error("unexpected request " + req.getKindCase(), 2);
             };
         } catch (IllegalArgumentException | NoSuchElementException e) {
             return ControlServer.error(e.getMessage(), 2);
+        } catch (IllegalStateException e) {
+            return ControlServer.error(e.getMessage(), 1);
         }
     }
 
@@ -103,7 +116,13 @@ final class JobControl {
         PsReply.Builder b = PsReply.newBuilder();
         long now = clock.millis();
         List<JobRecord> records = all ? journal.list(Filter.all().limit(1000)) : journal.incomplete();
-        for (JobRecord r : records) b.addJobs(info(r, now));
+        for (JobRecord r : records) {
+            JobInfo i = info(r, now);
+            String frozen = jobs.frozenReason(r.id());
+            // Frozen is the host's word on a running attempt, not a journal state: shown, not stored.
+            if (frozen != null && i.getState().equals("running")) i = i.toBuilder().setState("frozen").setReason(frozen).build();
+            b.addJobs(i);
+        }
         return ControlReply.newBuilder().setPs(b).build();
     }
 

@@ -98,6 +98,7 @@ public final class Node implements AutoCloseable {
     private io.herd.host.HostJobs hostJobs;
     private io.herd.transfer.ContentStore store;
     private io.herd.executor.Cgroups cgroups;
+    private io.herd.owner.OwnerMonitor owner;
     private io.herd.transfer.TransferServer transfers;
     private volatile io.herd.home.JobManager jobs;
     private JobControl jobControl;
@@ -162,6 +163,13 @@ public final class Node implements AutoCloseable {
                 () -> admin == null ? 0 : admin.policyStamp());
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
                 SandboxLevel.of(sandbox, cgroups), Version.get(), hostJobs::slotsInUse);
+        io.herd.executor.Cgroups cg = cgroups;
+        owner = io.herd.owner.OwnerMonitor.fromSystemProperties(dir.root(), new io.herd.gossip.LinuxOwnerActivity(),
+                new io.herd.owner.OwnerLoad(java.nio.file.Path.of("/proc/stat"), cg::guestsCpuNanos), hostJobs);
+        if (owner != null) {
+            hostJobs.ownerAway(owner::acceptsGuests);
+            owner.start();
+        }
         admin = new NodeAdmin(config.name(), dir.root(), cgroups, this::adminChanged, clock);
         admin.start();
         sampler.setAdmin(admin.labels(), admin.guestCpusInForce());
@@ -474,6 +482,16 @@ public final class Node implements AutoCloseable {
             case LABEL -> admin.handle(req.getLabel(), caller);
             case POLICY -> admin.handle(req.getPolicy(), caller);
             case LOCK -> admin.handle(req.getLock(), caller);
+            case EXPEL -> {
+                if (!caller.admin()) yield notAdmin("herd expel", caller);
+                String why = req.getExpel().getReason().isBlank() ? "expelled by " + caller.user()
+                        : "expelled by " + caller.user() + ": " + req.getExpel().getReason();
+                List<String> evicted = hostJobs.evictAll("evicted: " + why);
+                yield ack(evicted.isEmpty() ? "no guests to expel on " + config.name()
+                        : "evicted " + evicted.size() + " guest" + (evicted.size() == 1 ? "" : "s") + " from " + config.name()
+                                + " (their home nodes place them again): " + String.join(" ", evicted));
+            }
+            case HOME -> jobControl.handle(req, caller);
             case KIND_NOT_SET -> ControlServer.error("empty request: this herd CLI and daemon may be of different versions", 2);
         };
     }
@@ -650,6 +668,7 @@ public final class Node implements AutoCloseable {
             if (leaveFirst && membership != null && !leaving) leaveGracefully();
             if (control != null) control.close();
             if (membership != null) membership.close();
+            if (owner != null) owner.close();
             if (jobs != null) jobs.close();
             if (rpc != null) rpc.close();
             if (admin != null) admin.close();

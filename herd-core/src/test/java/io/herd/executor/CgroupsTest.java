@@ -135,6 +135,38 @@ class CgroupsTest {
     }
 
     @Test
+    void v2FreezerWritesCgroupFreezeAndWaitsForTheKernelToSayFrozen() throws IOException {
+        Cgroups cg = fakeV2("cpu memory pids");
+        cg.create("j1");
+        Path job = root.resolve("herd-n1/guests/j1");
+        assertThat(cg.canFreeze("j1")).as("no cgroup.freeze file: no freezer").isFalse();
+        assertThat(cg.freeze("j1")).isFalse();
+        Files.writeString(job.resolve("cgroup.freeze"), "0\n");
+        Files.writeString(job.resolve("cgroup.events"), "populated 1\nfrozen 1\n");   // what the kernel says once done
+        assertThat(cg.canFreeze("j1")).isTrue();
+        assertThat(cg.freeze("j1")).isTrue();
+        assertThat(job.resolve("cgroup.freeze")).hasContent("1");
+        assertThat(cg.isFrozen("j1")).isTrue();
+        cg.thaw("j1");
+        assertThat(job.resolve("cgroup.freeze")).hasContent("0");
+        Files.writeString(job.resolve("cgroup.events"), "populated 1\nfrozen 0\n");
+        assertThat(cg.isFrozen("j1")).isFalse();
+        assertThat(cg.startFreeze("j1")).as("asks, does not wait").isTrue();
+        assertThat(job.resolve("cgroup.freeze")).hasContent("1");
+        assertThat(cg.isFrozen("j1")).isFalse();
+        assertThat(cg.freeze("j1")).as("the kernel never says frozen: gives up after a moment").isFalse();
+    }
+
+    @Test
+    void v2GuestsCpuTimeIsTheGuestsCgroupsCounter() throws IOException {
+        Cgroups cg = fakeV2("cpu memory pids");
+        assertThat(cg.guestsCpuNanos()).isEmpty();
+        cg.create("j1");
+        Files.writeString(root.resolve("herd-n1/guests/cpu.stat"), "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n");
+        assertThat(cg.guestsCpuNanos()).hasValue(1_500_000);
+    }
+
+    @Test
     void v2EnablesOnlyWhatIsMissingAndOffered() throws IOException {
         Cgroups cg = fakeV2("cpu io memory");   // no pids controller on this machine
         Files.writeString(root.resolve("cgroup.subtree_control"), "cpu io memory\n");   // the kernel's own format

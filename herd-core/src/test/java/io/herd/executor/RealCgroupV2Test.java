@@ -88,6 +88,22 @@ class RealCgroupV2Test {
     }
 
     @Test
+    void aRunningJobFreezesThroughCgroupFreeze() throws Exception {
+        LaunchSpec spec = inCgroup(dir, "sh", "-c", "while :; do :; done & sleep " + MARK + " & wait");
+        RunningProcess p = runner.start(spec, OutputSink.DISCARD);
+        try {
+            assertThat(p.freeze()).isEqualTo("cgroup freezer");
+            await().atMost(Duration.ofSeconds(10)).until(() -> cgroups.isFrozen(spec.cgroupName()));
+            p.thaw();
+            assertThat(cgroups.isFrozen(spec.cgroupName())).isFalse();
+            assertThat(p.freeze()).isEqualTo("cgroup freezer");
+        } finally {
+            p.killTree();   // cgroup.kill works on a frozen cgroup
+        }
+        assertThat(exit(p).code()).isEqualTo(137);
+    }
+
+    @Test
     void guestShareNeedsTheCpuController() {
         if (cgroups.describe().contains(" cpu ") || cgroups.describe().contains(": cpu")) {
             cgroups.setGuestCpuShare(0.5);

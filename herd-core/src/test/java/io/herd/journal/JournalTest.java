@@ -201,6 +201,26 @@ class JournalTest {
     }
 
     @Test
+    void evictionsDoNotCountAgainstTheRetries() {
+        String id = j.submit("ann", SPEC.toBuilder().maxRetries(0).build(), 1);
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            j.transition(id, new Placed("h" + attempt, attempt), 10 * attempt);
+            j.transition(id, new Running("h" + attempt, attempt, 10 * attempt + 1), 10 * attempt + 1);
+            j.forgiveAttempt(id);   // evicted: its host's owner came back
+            j.transition(id, new Queued("evicted: owner returned on h" + attempt), 10 * attempt + 2);
+            assertThat(rec(id).retriesExhausted()).isFalse();
+        }
+        assertThat(rec(id).attempts()).isEqualTo(3);
+        assertThat(rec(id).attemptsInBudget()).isZero();
+        j.forgiveAttempt(id);
+        assertThat(rec(id).attemptsAtRelease()).as("never more than the attempts made").isEqualTo(3);
+        j.transition(id, new Placed("h4", 4), 50);
+        j.transition(id, new Queued("host h4 lost"), 51);
+        assertThat(rec(id).retriesExhausted()).as("a lost host still counts").isTrue();
+        assertThatThrownBy(() -> j.forgiveAttempt("node-a.999")).isInstanceOf(RuntimeException.class);
+    }
+
+    @Test
     void lostHostsCountAttemptsUntilTheJobIsHeldThenReleaseRenewsThem() {
         String id = j.submit("ann", SPEC.toBuilder().maxRetries(1).build(), 1);
         for (int attempt = 1; attempt <= 2; attempt++) {

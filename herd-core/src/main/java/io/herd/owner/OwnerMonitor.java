@@ -1,0 +1,217 @@
+package io.herd.owner;
+
+import io.herd.gossip.OwnerActivity;
+import io.herd.gossip.OwnerActivitySource;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The daemon's side of {@link OwnerWatch}: every {@code pollMillis} (10 ms) it
+ * reads the owner's input sources, about once a second the idle time from
+ * logind and the terminals and the owner's own load, hands them to the watch
+ * and carries out its decisions on the {@link Guests}. Its own thread, so a
+ * slow gossip round or dispatch never delays a freeze.
+ *
+ * <p>Configured by daemon system properties ({@code HERD_DAEMON_OPTS}):
+ * <pre>
+ *   herd.ownerGrace=2m            frozen guests are evicted after this (0 = at once)
+ *   herd.ownerQuiet=30s           no input for this long = the owner is idle again (thaw)
+ *   herd.ownerLoadThreshold=1.5   the owner's own load (cores) that counts as activity; 0 = off (default)
+ *   herd.ownerInput=FILE          the test input source: a touch of FILE (relative to the data
+ *                                 directory) is owner input; the machine's own sources are then ignored
+ *   herd.ownerPollMillis=10       how often the fast sources are read
+ *   herd.ownerWatch=off           no watch at all (a server without an owner)
+ * </pre>
+ */
+public final class OwnerMonitor implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(OwnerMonitor.class);
+    private static final long SLOW_MILLIS = 1000;
+
+    private final OwnerWatch watch;
+    private final List<OwnerInput> inputs;
+    private final OwnerActivitySource idle;
+    private final OwnerLoad load;
+    private final Guests guests;
+    private final long pollMillis;
+    private final ScheduledExecutorService thread;
+    /** The slow readings (loginctl, /proc/stat) on their own thread, so they never delay a freeze. */
+    private final ScheduledExecutorService slow;
+    private volatile boolean acceptsGuests = true;
+    private volatile String state = OwnerWatch.State.LENT.name();
+    private volatile long idleInput = OwnerInput.NEVER;
+    private volatile double ownerLoad = Double.NaN;
+
+    /**
+     * @param inputs fast input sources (the test file, input devices)
+     * @param idle   the once-a-second idle-time source, or null
+     * @param load   the owner's load, or null when the watch has no threshold
+     */
+    public OwnerMonitor(OwnerWatch.Settings settings, List<OwnerInput> inputs, OwnerActivitySource idle, OwnerLoad load,
+                        Guests guests, long pollMillis) {
+        this.watch = new OwnerWatch(settings);
+        this.inputs = List.copyOf(inputs);
+        this.idle = idle;
+        this.load = settings.loadThreshold() > 0 ? load : null;
+        this.guests = guests;
+        this.pollMillis = pollMillis;
+        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "herd-owner");
+            t.setDaemon(true);
+            t.setPriority(Thread.MAX_PRIORITY);
+            return t;
+        });
+        this.slow = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "herd-owner-idle");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * The monitor the daemon runs, from its system properties (see the class comment);
+     * null when {@code herd.ownerWatch=off}.
+     *
+     * @param dataDir the node's data directory (a relative {@code herd.ownerInput} is resolved there)
+     * @param machine the machine's idle-time source (logind, terminals)
+     * @throws IllegalArgumentException for a bad property value, naming it
+     */
+    public static OwnerMonitor fromSystemProperties(Path dataDir, OwnerActivitySource machine, OwnerLoad load, Guests guests) {
+        if ("off".equalsIgnoreCase(System.getProperty("herd.ownerWatch", "on"))) return null;
+        Duration grace = property("herd.ownerGrace", OwnerWatch.Settings.DEFAULT_GRACE);
+        Duration quiet = property("herd.ownerQuiet", OwnerWatch.Settings.DEFAULT_QUIET);
+        double threshold;
+        try {
+            threshold = Double.parseDouble(System.getProperty("herd.ownerLoadThreshold", "0"));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("herd.ownerLoadThreshold must be a number of cores: " + e.getMessage());
+        }
+        long poll = Long.getLong("herd.ownerPollMillis", 10);
+        OwnerWatch.Settings settings = new OwnerWatch.Settings(grace, quiet, threshold);
+        String file = System.getProperty("herd.ownerInput");
+        List<OwnerInput> inputs = new ArrayList<>();
+        OwnerActivitySource idle = machine;
+        if (file != null && !file.isBlank()) {
+            inputs.add(new InputFile(dataDir.resolve(file)));
+            idle = null;   // a test drives the owner alone
+        } else {
+            inputs.add(new InputDevices(Path.of("/dev/input")));
+        }
+        return new OwnerMonitor(settings, inputs, idle, load, guests, Math.max(1, poll));
+    }
+
+    private static Duration property(String name, Duration def) {
+        String v = System.getProperty(name);
+        if (v == null || v.isBlank()) return def;
+        try {
+            return OwnerWatch.parseDuration(v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void start() {
+        log.info("owner watch: guests frozen on the owner's input{}, thawed after {} quiet, evicted after a grace of {}; polling every {} ms",
+                load == null ? "" : " or own load over " + watch.settings().loadThreshold() + " cores",
+                OwnerWatch.format(watch.settings().quiet()), OwnerWatch.format(watch.settings().grace()), pollMillis);
+        if (idle != null || load != null) slow.scheduleWithFixedDelay(this::readSlowly, 0, SLOW_MILLIS, TimeUnit.MILLISECONDS);
+        thread.scheduleWithFixedDelay(this::tickSafely, pollMillis, pollMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** False while the owner is back (guests frozen or evicted): the host takes no new guests. */
+    public boolean acceptsGuests() {
+        return acceptsGuests;
+    }
+
+    /** lent, frozen or evicted. */
+    public String state() {
+        return state.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private void tickSafely() {
+        try {
+            tick();
+        } catch (RuntimeException e) {
+            log.warn("owner watch round failed: {}", e.toString());
+        }
+    }
+
+    private boolean reniced;
+
+    /**
+     * The owner's input must be acted on even when the machine is saturated (by the guests
+     * themselves, at nice 19, or by the owner): the polling thread asks for nice -10 once, which
+     * a root daemon may have (nice is per thread on Linux). Best effort.
+     */
+    private void renice() {
+        reniced = true;
+        try {
+            String tid = Path.of("/proc/thread-self").toRealPath().getFileName().toString();
+            Process p = new ProcessBuilder("renice", "-n", "-10", "-p", tid).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (p.waitFor() != 0) log.debug("could not raise the owner watch's priority (not root?)");
+        } catch (java.io.IOException | RuntimeException e) {
+            log.debug("could not raise the owner watch's priority: {}", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    void tick() {
+        if (!reniced) renice();
+        long now = OwnerInput.nowMillis();
+        long last = OwnerInput.NEVER;
+        for (OwnerInput in : inputs) last = Math.max(last, in.lastInputMillis());
+        last = Math.max(last, idleInput);
+        Optional<OwnerWatch.Decision> d = watch.observe(now, last, ownerLoad);
+        state = watch.state().name();
+        acceptsGuests = watch.acceptsGuests();
+        if (d.isEmpty()) return;
+        OwnerWatch.Decision decision = d.get();
+        long t0 = System.nanoTime();
+        List<String> jobs = switch (decision.action()) {
+            case FREEZE -> guests.freezeAll(decision.reason());
+            case THAW -> guests.thawAll(decision.reason());
+            case EVICT -> guests.evictAll(decision.reason());
+        };
+        log.info("{}: {} {} in {} ms ({} ms after the input was seen)", decision.reason(),
+                decision.action().name().toLowerCase(java.util.Locale.ROOT), jobs, (System.nanoTime() - t0) / 1_000_000,
+                last == OwnerInput.NEVER ? "-" : Long.toString(OwnerInput.nowMillis() - last));
+    }
+
+    /** Idle time from logind and the terminals, and the owner's load: about once a second. */
+    private void readSlowly() {
+        if (idle != null) {
+            OwnerActivity a;
+            try {
+                a = idle.read();
+            } catch (RuntimeException e) {
+                a = OwnerActivity.UNKNOWN;
+            }
+            // Seconds of resolution: input "0 s ago" is input now.
+            idleInput = a.idleSeconds() < 0 ? OwnerInput.NEVER : OwnerInput.nowMillis() - a.idleSeconds() * 1000;
+        }
+        if (load != null) {
+            try {
+                ownerLoad = load.sample();
+            } catch (RuntimeException e) {
+                ownerLoad = Double.NaN;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        slow.shutdownNow();
+        thread.shutdownNow();
+        inputs.forEach(OwnerInput::close);
+    }
+}
