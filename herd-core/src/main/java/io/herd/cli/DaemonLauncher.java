@@ -24,6 +24,11 @@ public final class DaemonLauncher {
 
     /** Extra JVM options for spawned daemons: {@code HERD_DAEMON_OPTS}, or the {@code herd.daemonOpts} property (tests). */
     static List<String> command(DataDir dir) {
+        return command(dir, List.of());
+    }
+
+    /** @param defaults JVM options of this launcher's own, before {@code HERD_DAEMON_OPTS} (whose -D settings win) */
+    static List<String> command(DataDir dir, List<String> defaults) {
         List<String> cmd = new ArrayList<>();
         Path setsid = Path.of("/usr/bin/setsid");
         if (Files.isExecutable(setsid)) cmd.add(setsid.toString());
@@ -32,6 +37,7 @@ public final class DaemonLauncher {
         cmd.add("-Xmx1g");
         String home = System.getProperty("herd.home");
         if (home != null) cmd.add("-Dherd.home=" + home);
+        cmd.addAll(defaults);
         String extra = System.getProperty("herd.daemonOpts", System.getenv("HERD_DAEMON_OPTS"));
         if (extra != null && !extra.isBlank()) cmd.addAll(List.of(extra.trim().split("\\s+")));
         cmd.add("-cp");
@@ -45,7 +51,15 @@ public final class DaemonLauncher {
 
     /** Starts the daemon and returns its status once it answers on the control socket. */
     public static StatusReply start(DataDir dir, Duration timeout) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(command(dir));
+        return start(dir, timeout, List.of());
+    }
+
+    /**
+     * {@link #start(DataDir, Duration)} with JVM options of the caller's own, e.g. the demo's
+     * {@code -Dherd.ownerWatch=off}; {@code HERD_DAEMON_OPTS} still comes after them.
+     */
+    public static StatusReply start(DataDir dir, Duration timeout, List<String> jvmOptions) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(command(dir, jvmOptions));
         File logFile = dir.log().toFile();
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile));
         pb.redirectErrorStream(true);

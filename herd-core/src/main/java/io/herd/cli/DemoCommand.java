@@ -35,6 +35,12 @@ import picocli.CommandLine.Option;
         "terminal; remove everything on exit or Ctrl-C."})
 final class DemoCommand implements Callable<Integer> {
 
+    /**
+     * The demo's nodes share one machine and the person watching it: typing there is not an
+     * owner coming back to one of them, so their owner watch is off (guests are never frozen).
+     */
+    static final List<String> DAEMON_OPTIONS = List.of("-Dherd.ownerWatch=off");
+
     /** Guest CPU shares of node1, node2, ... (repeating): the same cap as {@code herd policy set guest-cpus}. */
     static final double[] SHARES = {1.0, 0.6, 0.4, 0.2};
 
@@ -79,7 +85,7 @@ final class DemoCommand implements Callable<Integer> {
         for (int i = 0; i < count; i++) dirs.add(new DataDir(root.resolve("node" + (i + 1))));
 
         NodeSetup.init(dirs.get(0), "node1", "demo", new NodeSetup.Endpoint("127.0.0.1", ports[0], "127.0.0.1"));
-        DaemonLauncher.start(dirs.get(0), Duration.ofSeconds(60));
+        DaemonLauncher.start(dirs.get(0), Duration.ofSeconds(60), DAEMON_OPTIONS);
         System.out.println("  node1: created the cluster CA and started (gRPC 127.0.0.1:" + ports[0] + ")");
         if (count > 1) {
             String token = Control.call(dirs.get(0), ControlRequest.newBuilder()
@@ -92,7 +98,7 @@ final class DemoCommand implements Callable<Integer> {
             }
             // One after another: each daemon calibrates its CPU speed at start, and on a small
             // machine parallel starts would measure each other rather than the CPU.
-            for (int i = 1; i < count; i++) DaemonLauncher.start(dirs.get(i), Duration.ofSeconds(60));
+            for (int i = 1; i < count; i++) DaemonLauncher.start(dirs.get(i), Duration.ofSeconds(60), DAEMON_OPTIONS);
             System.out.println("  node2..node" + count + ": verified the CA pin, got certificates by CSR, joined over mutual TLS");
         }
         List<NodeView> nodes = awaitFormed(Duration.ofSeconds(60));

@@ -96,6 +96,12 @@ public final class JobManager implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
+    /**
+     * Hosts a start could not reach, and when: passed over by placement until a gossip sample
+     * newer than that arrives from them (at most {@value #UNREACHABLE_MAX_MS} ms).
+     */
+    private final Map<String, Long> unreachable = new ConcurrentHashMap<>();
+    static final long UNREACHABLE_MAX_MS = 10_000;
     /** Refusals in a row per job, for its back-off. */
     private final Map<String, Integer> refusals = new ConcurrentHashMap<>();
     private final LiveQueue queue = new LiveQueue();
@@ -402,6 +408,7 @@ public final class JobManager implements AutoCloseable {
      * more recently, plus the attempts this home started there that the count may not include yet
      * (not yet confirmed started, or confirmed after the count was taken). Counting one twice only
      * leaves a slot idle until the next count; counting one too few makes the host refuse a start.
+     * A host a start could not reach is left out until it is heard from again.
      */
     private List<HostView> freshest(Collection<HostView> views) {
         List<HostView> out = new ArrayList<>(views.size());
@@ -409,9 +416,15 @@ public final class JobManager implements AutoCloseable {
         for (Map<String, Attempt> m : List.of(starting, attempts)) {
             for (Attempt a : m.values()) since.computeIfAbsent(a.host, k -> new ArrayList<>()).add(a.countedFrom);
         }
+        long now = clock.millis();
         for (HostView v : views) {
             long[] t = told.get(v.name());
             long sampled = sampledAt.applyAsLong(v.name());
+            Long lost = unreachable.get(v.name());
+            if (lost != null) {
+                if (sampled <= lost && now - lost < UNREACHABLE_MAX_MS) continue;
+                unreachable.remove(v.name(), lost);
+            }
             boolean fresher = t != null && t[1] >= sampled;
             int known = fresher ? (int) t[0] : v.guestJobs();
             long asOf = fresher ? t[1] : sampled;
@@ -453,6 +466,8 @@ public final class JobManager implements AutoCloseable {
         volatile boolean started;
         /** Cancelled before its stream opened: it never starts. */
         volatile boolean cancelled;
+        /** The host has answered the start (started, frozen, output or end). */
+        volatile boolean heard;
 
         Attempt(JobRecord job, String host, JobLaunch launch) {
             this.job = job;
@@ -525,6 +540,7 @@ public final class JobManager implements AutoCloseable {
 
         @Override
         public void onNext(RunEvent e) {
+            heard = true;
             long now = clock.millis();
             try {
                 switch (e.getKindCase()) {
@@ -614,6 +630,15 @@ public final class JobManager implements AutoCloseable {
             long now = clock.millis();
             JobRecord r = journal.get(job.id()).orElse(null);
             if (r == null || r.state().terminal()) return;
+            if (!heard && io.grpc.Status.fromThrowable(t).getCode() == io.grpc.Status.Code.UNAVAILABLE) {
+                // The start never reached the host (dead, gone, not listening): as a refusal, nothing ran
+                // and the attempt is not spent; the host is passed over until it is heard from again.
+                unreachable.put(host, now);
+                String why = "cannot reach it: " + io.grpc.Status.fromThrowable(t).getDescription();
+                log.info("job {}: {} {}; placing it again", job.id(), host, why);
+                if (journal.refused(job.id(), launch.getAttempt(), why, now)) requeueRefused(job, host, why, 0);
+                return;
+            }
             log.warn("job {}: lost its host {} ({}); placing it again", job.id(), host, t.toString());
             requeueOrHold(r, "host " + host + " was lost", now);
         }
@@ -822,7 +847,7 @@ public final class JobManager implements AutoCloseable {
             }
             wake.release();
         };
-        if (policyStamp != 0 || why.startsWith(io.herd.host.HostJobs.NO_FREE_SLOT)) {
+        if (policyStamp != 0 || unreachable.containsKey(host) || why.startsWith(io.herd.host.HostJobs.NO_FREE_SLOT)) {
             back.run();
             return;
         }

@@ -173,7 +173,14 @@ public final class Node implements AutoCloseable {
         admin = new NodeAdmin(config.name(), dir.root(), cgroups, this::adminChanged, clock);
         admin.start();
         sampler.setAdmin(admin.labels(), admin.guestCpusInForce());
-        sampler.setGuests(admin::guestAccess);
+        sampler.setGuests(idle -> {
+            // The policy's answer, unless the owner is back: then no new guests either, and homes
+            // should know it before they try (HostJobs refuses them meanwhile).
+            io.herd.gossip.GuestAccess g = admin.guestAccess(idle);
+            io.herd.owner.OwnerMonitor watch = owner;
+            return g.accepting() && watch != null && !watch.acceptsGuests()
+                    ? new io.herd.gossip.GuestAccess("idle-wait", "the owner is back", g.policyStamp()) : g;
+        });
         gossip = new GossipEngine(config.name(), options.gossip(), new Random());
         GossipEngine.GossipConfig g = options.gossip();
         // A node's entry reaches a given peer through the background refresh about every

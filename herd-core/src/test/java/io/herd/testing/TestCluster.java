@@ -59,7 +59,9 @@ public final class TestCluster implements AutoCloseable {
     /** @param daemonOpts JVM options for every daemon this cluster starts, as {@code HERD_DAEMON_OPTS} */
     public TestCluster(String daemonOpts) {
         // Root daemons run guests as an unprivileged account: tests use nobody rather than create herd-guest.
-        this.daemonOpts = (GUEST_ACCOUNT + " " + daemonOpts).trim();
+        // The owner is the test: the machine's own keyboard and terminals (a developer typing) never
+        // freeze a test's guests; a test that plays the owner touches this file, or sets its own.
+        this.daemonOpts = (GUEST_ACCOUNT + " -Dherd.ownerInput=owner-input " + daemonOpts).trim();
         try {
             root = Files.createTempDirectory("herd-test-");
         } catch (IOException e) {
