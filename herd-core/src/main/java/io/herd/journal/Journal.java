@@ -932,7 +932,7 @@ public final class Journal implements AutoCloseable {
     // ---------------------------------------------------------------- plumbing
 
     @FunctionalInterface
-    private interface Tx<T> {
+    interface Tx<T> {
         T run(Connection c) throws SQLException;
     }
 
@@ -961,6 +961,11 @@ public final class Journal implements AutoCloseable {
             writeLock.unlock();
         }
         return mine.result();
+    }
+
+    /** Runs raw statements as one group-committed write (tests: a write that fails only at COMMIT). */
+    <T> T writeRaw(String what, Tx<T> tx) {
+        return write(what, tx);
     }
 
     /** Writers waiting for the next group commit (tests). */

@@ -87,4 +87,62 @@ class GroupCommitTest {
             assertThat(j.get(id).orElseThrow().state()).isEqualTo(new Running("h", 1, 3));
         }
     }
+
+    /**
+     * A group whose COMMIT fails (here a deferred foreign-key violation, as a full disk would):
+     * every writer of the group gets an error that names its own write, none of their changes
+     * is kept, what was stored before is intact, and the next write commits normally.
+     */
+    @Test
+    void aCommitThatFailsFailsEveryWriterOfItsGroupAndLosesNothingStoredBefore() throws Exception {
+        Path file = dir.resolve("c.db");
+        ExecutorService pool = Executors.newFixedThreadPool(5);
+        try (Journal j = Journal.open(file, "n")) {
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 4; i++) ids.add(j.submit("ann", SPEC, 1));
+            j.transition(ids.get(3), new Placed("h", 1), 2);
+            CountDownLatch release = new CountDownLatch(1);
+            Future<?> holder = pool.submit(() -> j.holdingWriteLock(() -> {
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            await().atMost(java.time.Duration.ofSeconds(10)).until(j::writeLocked);
+            List<Future<?>> group = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                String id = ids.get(i);
+                group.add(pool.submit(() -> j.transition(id, new Placed("h", 1), 3)));
+            }
+            // Its statements succeed; the violation is only checked at COMMIT.
+            group.add(pool.submit(() -> j.writeRaw("record an orphan event", c -> {
+                try (java.sql.Statement st = c.createStatement()) {
+                    st.execute("PRAGMA defer_foreign_keys=ON");
+                    st.execute("INSERT INTO events(job_id, ts_ms, kind) VALUES ('n.404', 3, 'orphan')");
+                }
+                return null;
+            })));
+            await().atMost(java.time.Duration.ofSeconds(10)).until(() -> j.waitingWriters() == 4);
+            release.countDown();
+            holder.get(10, TimeUnit.SECONDS);
+            for (int i = 0; i < 3; i++) {
+                assertThatThrownBy(group.get(i)::get).hasCauseInstanceOf(JournalException.class)
+                        .cause().hasMessageContaining("journal " + file).hasMessageContaining("FOREIGN KEY");
+            }
+            assertThatThrownBy(group.get(3)::get).cause().hasMessageContaining("record an orphan event");
+            for (int i = 0; i < 3; i++) assertThat(j.get(ids.get(i)).orElseThrow().state().name()).isEqualTo("queued");
+            assertThat(j.get(ids.get(3)).orElseThrow().state()).isEqualTo(new Placed("h", 1));
+            assertThat(j.events("n.404")).isEmpty();
+            // The connection is not left inside the failed transaction: the next write commits.
+            j.transition(ids.get(0), new Placed("h", 1), 4);
+            assertThat(j.get(ids.get(0)).orElseThrow().state()).isEqualTo(new Placed("h", 1));
+        } finally {
+            pool.shutdownNow();
+        }
+        try (Journal again = Journal.open(file)) {
+            assertThat(again.list(Filter.all())).extracting(r -> r.state().name())
+                    .containsExactlyInAnyOrder("placed", "queued", "queued", "placed");
+        }
+    }
 }
