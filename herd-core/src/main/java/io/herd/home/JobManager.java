@@ -851,13 +851,18 @@ public final class JobManager implements AutoCloseable {
             back.run();
             return;
         }
-        int n = refusals.merge(job.id(), 1, Integer::sum);
-        long delay = Math.min(MAX_REFUSAL_BACKOFF_MS, 250L << Math.min(n - 1, 10));
+        long delay = refusalBackoffMs(refusals.merge(job.id(), 1, Integer::sum));
         try {
             later.schedule(back, delay, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // closing
         }
+    }
+
+    /** How long a job waits before it is placed again after its {@code inARow}-th refusal in a row (1, 2, …). */
+    static long refusalBackoffMs(int inARow) {
+        if (inARow < 1) throw new IllegalArgumentException("refusals in a row start at 1, not " + inARow);
+        return Math.min(MAX_REFUSAL_BACKOFF_MS, 250L << Math.min(inARow - 1, 10));
     }
 
     private void requeueOrHold(JobRecord r, String why, long now) {
