@@ -28,6 +28,9 @@ final class JobOptions {
     @Option(names = "--on-collision", paramLabel = "POLICY", defaultValue = "fail", description = {"When an output would replace a different file here:",
             "fail (default: the job fails and writes none of its outputs), rename (write NAME.1, NAME.2 …) or overwrite."}) String onCollision = "fail";
     @Option(names = "--net", description = "The job needs the network. Without it a job on another user's node has none; a node's owner may refuse such jobs (policy guest-network).") boolean net;
+    @Option(names = "--checkpoint", paramLabel = "MODE", description = {"What the job does when evicted (its host's owner came back, herd expel, herd home):",
+            "none (default: killed, run again from the start) or signal[:SIG]: herd sends SIG (default USR1), the job saves its state",
+            "in its directory and exits 85 within 30 s, and its next attempt starts with those files, wherever it runs."}) String checkpoint;
     @Option(names = "--shared", description = "Run in this same directory on the host, staging nothing (for directories on NFS or another shared file system).") boolean shared;
     @Option(names = "--each", paramLabel = "SPEC", description = {"Run the command once per item, as an array: SPEC is a range 1..100, "
             + "@FILE (one item per line) or a list a,b,c. In every word {} becomes the item and {#} its number (1-based); "
@@ -86,6 +89,14 @@ final class JobOptions {
         if (node != null) b.setNode(node);
         if (on != null) b.setConstraint(on);
         if (mem != null) b.setMemBytes(Sizes.parse(mem, "--mem"));
+        if (checkpoint != null) {
+            try {
+                io.herd.journal.Checkpoint mode = io.herd.journal.Checkpoint.parse(checkpoint);
+                if (mode != null) b.setCheckpoint(mode.text());
+            } catch (IllegalArgumentException e) {
+                throw new CliException(e.getMessage(), 2);
+            }
+        }
         return b.build();
     }
 }

@@ -146,6 +146,7 @@ public final class JobManager implements AutoCloseable {
         for (JobRecord r : journal.incomplete()) {
             JobState s = r.state();
             staging.pin(r.spec().inputs());
+            if (r.spec().checkpoint() != null) staging.pin(journal.checkpoint(r.id()));
             if (recover(r, now)) continue;
             if (!(s instanceof JobState.Queued)) {
                 // A restarted home cannot re-attach to a running attempt: that attempt ends with this
@@ -441,11 +442,27 @@ public final class JobManager implements AutoCloseable {
 
     private JobLaunch launch(JobRecord r, int attempt) {
         JobSpec s = r.spec();
-        return JobLaunch.newBuilder().setJobId(r.id()).setAttempt(attempt).setUser(r.user())
+        JobLaunch.Builder b = JobLaunch.newBuilder().setJobId(r.id()).setAttempt(attempt).setUser(r.user())
                 .addAllArgv(s.argv()).putAllEnv(s.env()).setCwd(s.cwd() == null ? "" : s.cwd()).setShared(s.shared())
                 .setCpus(Math.max(1, s.cpus())).setMemBytes(s.memBytes()).addAllNeeds(s.needs())
                 .setStdin(attached.containsKey(r.id())).addAllInputs(Staging.staged(s.inputs()))
-                .addAllOutputGlobs(s.outputGlobs()).setNet(s.net()).build();
+                .addAllOutputGlobs(s.outputGlobs()).setNet(s.net());
+        io.herd.journal.Checkpoint mode = s.checkpointMode();
+        if (mode != null) {
+            b.setCheckpointSignal(mode.signal());
+            if (!s.shared()) b.addAllResume(Staging.staged(journal.checkpoint(r.id())));
+        }
+        return b.build();
+    }
+
+    /** What a host must hold before the job starts there: its inputs and, if it checkpointed, its saved files. */
+    private static List<io.herd.journal.InputFile> filesToSend(JobRecord job, JobLaunch launch) {
+        if (launch.getResumeCount() == 0) return job.spec().inputs();
+        List<io.herd.journal.InputFile> all = new ArrayList<>(job.spec().inputs());
+        for (io.herd.api.proto.StagedFile f : launch.getResumeList()) {
+            all.add(new io.herd.journal.InputFile(f.getPath(), f.getSha256(), f.getSize(), f.getMode()));
+        }
+        return all;
     }
 
     /** One attempt of a job on one host. */
@@ -485,13 +502,14 @@ public final class JobManager implements AutoCloseable {
 
         /** Sends the inputs the host lacks, then starts the attempt's stream. */
         void begin() {
-            if (job.spec().inputs().isEmpty()) {
+            List<io.herd.journal.InputFile> send = filesToSend(job, launch);
+            if (send.isEmpty()) {
                 open();
                 return;
             }
             files.execute(() -> {
                 try {
-                    staging.sendInputs(host, job.spec().inputs());
+                    staging.sendInputs(host, send);
                 } catch (IOException | RuntimeException e) {
                     closeLogs();
                     starting.remove(job.id(), this);
@@ -597,8 +615,13 @@ public final class JobManager implements AutoCloseable {
                 // Not the job's failure: the attempt does not count against --max-retries.
                 log.info("job {}: {}; placing it again", job.id(), x.getError());
                 journal.addCpu(job.id(), x.getCpuMillis());
-                journal.forgiveAttempt(job.id());
-                requeueOrHold(journal.get(job.id()).orElse(current), x.getError(), now);
+                if (x.getCheckpointed()) {
+                    // Its saved state comes home first, so the next attempt resumes from it.
+                    files.execute(() -> evicted(job.id(), x.getError()
+                            + (keepCheckpoint(job, host, launch.getAttempt(), x) ? "; it resumes from its checkpoint" : "")));
+                    return;
+                }
+                evicted(job.id(), x.getError());
                 return;
             }
             if (!x.getError().isEmpty() && x.getRetry()) {
@@ -695,6 +718,53 @@ public final class JobManager implements AutoCloseable {
         commitOutputs(job, host, attempt, x.getCode(), outs, modes, blobs);
     }
 
+    /** An evicted job goes back to the queue without spending one of its retries. */
+    private void evicted(String id, String why) {
+        JobRecord r = journal.get(id).orElse(null);
+        if (r == null || r.state().terminal()) return;
+        journal.forgiveAttempt(id);
+        requeueOrHold(journal.get(id).orElse(r), why, clock.millis());
+    }
+
+    /**
+     * Fetches the files an evicted attempt saved ({@code --checkpoint signal}) into this node's
+     * content store and records them as the job's latest checkpoint. If they cannot be fetched
+     * the job resumes from its previous checkpoint, or starts again.
+     *
+     * @return whether the checkpoint was kept
+     */
+    private boolean keepCheckpoint(JobRecord job, String host, int attempt, io.herd.api.proto.Exited x) {
+        String id = job.id();
+        List<OutputFile> outs = new ArrayList<>();
+        for (io.herd.api.proto.StagedFile f : x.getOutputsList()) outs.add(new OutputFile(f.getPath(), f.getSha256(), f.getSize()));
+        List<io.herd.journal.InputFile> saved = new ArrayList<>();
+        try {
+            Map<String, Path> blobs = staging.fetchOutputs(host, id, attempt, outs);
+            for (io.herd.api.proto.StagedFile f : x.getOutputsList()) {
+                String sha = staging.store().put(blobs.get(f.getSha256()));
+                if (!sha.equals(f.getSha256())) throw new IOException(f.getPath() + " arrived with another content (sha256 " + sha + ")");
+                staging.store().pin(sha);
+                saved.add(new io.herd.journal.InputFile(f.getPath(), sha, f.getSize(), f.getMode() & 0777));
+            }
+        } catch (IOException | RuntimeException e) {
+            saved.forEach(f -> staging.store().unpin(f.sha256()));
+            log.warn("job {}: its checkpoint could not be fetched from {} ({}); it resumes from its previous one", id, host, e.toString());
+            return false;
+        } finally {
+            staging.discardFetched(id, attempt);
+        }
+        List<io.herd.journal.InputFile> replaced;
+        try {
+            replaced = journal.checkpointed(id, attempt, saved, clock.millis());
+        } catch (RuntimeException e) {
+            replaced = null;
+            log.warn("job {}: its checkpoint could not be recorded: {}", id, e.getMessage());
+        }
+        staging.unpin(replaced == null ? saved : replaced);
+        if (replaced != null) log.info("job {}: checkpoint of attempt {} kept ({} files)", id, attempt, saved.size());
+        return replaced != null;
+    }
+
     private void commitOutputs(JobRecord job, String host, int attempt, int code, List<OutputFile> outs,
                                Map<String, Integer> modes, Map<String, Path> blobs) {
         String id = job.id();
@@ -755,7 +825,7 @@ public final class JobManager implements AutoCloseable {
         int code = exitCode(r.id(), attempt);
         if (journal.committedAttempt(r.id()).isPresent()) {
             journal.transition(r.id(), new JobState.Done(Math.max(code, 0), host, now), now);
-            staging.unpin(r.spec().inputs());
+            releaseInputs(r);
             return true;
         }
         List<OutputFile> outs = journal.outputs(r.id(), attempt);
@@ -883,9 +953,15 @@ public final class JobManager implements AutoCloseable {
         }
     }
 
+    /** A finished job's files leave the store's keeping: its inputs and its last checkpoint. */
+    private void releaseInputs(JobRecord r) {
+        staging.unpin(r.spec().inputs());
+        if (r.spec().checkpoint() != null) staging.unpin(journal.checkpoint(r.id()));
+    }
+
     private void finish(String id) {
         JobRecord r = journal.get(id).orElseThrow();
-        if (r.state().terminal()) staging.unpin(r.spec().inputs());
+        if (r.state().terminal()) releaseInputs(r);
         List<Attachment> list = attached.remove(id);
         if (list != null) list.forEach(a -> a.ended(r));
         CompletableFuture<JobRecord> f = ends.remove(id);

@@ -14,6 +14,7 @@ import io.herd.api.proto.RunEvent;
 import io.herd.api.proto.RunInput;
 import io.herd.api.proto.Started;
 import io.herd.executor.ExitStatus;
+import io.herd.journal.Checkpoint;
 import io.herd.executor.LaunchException;
 import io.herd.executor.LaunchSpec;
 import io.herd.executor.OutputSink;
@@ -32,7 +33,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import io.herd.api.RequireClusterCertificate;
 import io.herd.policy.Admission;
@@ -69,6 +72,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
     private final Supplier<Admission.Decision> accepting;
     private final java.util.function.LongSupplier policyStamp;
     private final String daemonUser = System.getProperty("user.name");
+    /** How long an evicted job asked to checkpoint has before it is killed ({@code herd.checkpointGraceMillis} in tests). */
+    private final long checkpointGraceMillis = Long.getLong("herd.checkpointGraceMillis", Checkpoint.GRACE_SECONDS * 1000L);
 
     /**
      * @param store this node's content store: staged inputs are read from it, outputs put into it
@@ -270,11 +275,15 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
         private volatile String jobId;
         private volatile JobLaunch job;
         private volatile Manifest inputs = Manifest.EMPTY;
+        /** Everything laid into the sandbox (inputs and the last checkpoint), pinned in the store meanwhile. */
+        private volatile Manifest staged = Manifest.EMPTY;
         private volatile Path workDir;
         private volatile boolean closed;
         private volatile boolean guest;
         /** Why the host evicted the job, or null. */
         private volatile String evicted;
+        /** Evicted and asked to save its state ({@code --checkpoint signal}). */
+        private volatile boolean checkpointing;
         /** The home node, from its certificate (the gRPC context holds it while run() is called). */
         private final String home = RequireClusterCertificate.PEER.get();
 
@@ -378,24 +387,27 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
             hold(job.getJobId());
             Path workDir;
             Manifest inputs = manifest(job.getInputsList());
+            // A job that checkpointed resumes from its saved files, laid over its inputs.
+            Manifest staged = job.getResumeCount() == 0 ? inputs : overlay(inputs, manifest(job.getResumeList()));
             if (job.getShared()) {
                 workDir = Path.of(job.getCwd());
             } else {
                 workDir = sandboxRoot.resolve(job.getJobId() + "-" + job.getAttempt());
-                inputs.hashes().forEach(store::pin);
+                staged.hashes().forEach(store::pin);
                 try {
                     // Root ignores the read-only bit that protects hard-linked inputs: give it copies.
-                    SandboxFiles.materialise(store, inputs, workDir, RUNS_AS_ROOT ? SandboxFiles.Inputs.COPIED : SandboxFiles.Inputs.LINKED);
+                    SandboxFiles.materialise(store, staged, workDir, RUNS_AS_ROOT ? SandboxFiles.Inputs.COPIED : SandboxFiles.Inputs.LINKED);
                     // The guests' account writes here, and only here.
                     if (guest) runner.sandbox().handOver(workDir);
                 } catch (IOException | RuntimeException e) {
-                    inputs.hashes().forEach(store::unpin);
+                    staged.hashes().forEach(store::unpin);
                     removeSandbox(workDir);
                     fail(job, "cannot stage the job's inputs on " + nodeName + ": " + e.getMessage(), true);
                     return;
                 }
             }
             this.inputs = inputs;
+            this.staged = staged;
             this.workDir = workDir;
             OutputSink sink = new OutputSink() {
                 @Override
@@ -440,10 +452,12 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
             Exited.Builder b = Exited.newBuilder();
             String evictedFor = evicted;
             if (evictedFor != null) {
-                // Its outputs are a killed run's: the next attempt starts from the inputs again.
+                // Its outputs are a killed run's: the next attempt starts from the inputs again,
+                // or from the state it saved when asked to (--checkpoint signal).
                 b.setCode(status == null ? 137 : status.code()).setSignal(status == null || status.signal() == null ? 0 : status.signal())
                         .setCpuMillis(status == null ? 0 : status.cpuMillis()).setError(evictedFor + " on " + nodeName)
                         .setRetry(true).setEvicted(true);
+                if (checkpointing) checkpointed(job, status, b);
             } else if (err != null) {
                 b.setCode(1).setError("the job's supervisor failed: " + err);
             } else {
@@ -478,6 +492,31 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
             }
         }
 
+        /**
+         * An evicted job asked to checkpoint has ended: if it exited {@value Checkpoint#EXIT_CODE} its
+         * state is saved, and the files that differ from its inputs go home as its checkpoint (a
+         * {@code --shared} job keeps them in place). Otherwise it is just evicted.
+         */
+        private void checkpointed(JobLaunch job, ExitStatus status, Exited.Builder b) {
+            if (status == null || status.signal() != null || status.failure() != null || status.code() != Checkpoint.EXIT_CODE) {
+                log.info("job {} did not checkpoint (exit {}): it runs again from its last checkpoint or the start",
+                        job.getJobId(), status == null ? "unknown" : status.describe());
+                return;
+            }
+            if (job.getShared()) {
+                b.setCheckpointed(true);
+                return;
+            }
+            Exited.Builder files = Exited.newBuilder();
+            collectOutputs(job, files);
+            if (!files.getError().isEmpty()) {
+                log.warn("job {}: its checkpoint is lost: {}", job.getJobId(), files.getError());
+                return;
+            }
+            b.setCheckpointed(true).addAllOutputs(files.getOutputsList()).addAllRejected(files.getRejectedList());
+            log.info("job {} checkpointed: {} files", job.getJobId(), files.getOutputsCount());
+        }
+
         /** Freezes the job and tells its home; false when it is not running or already frozen. */
         synchronized boolean freeze(String reason) {
             RunningProcess p = process;
@@ -501,19 +540,37 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
         /** Kills the job; its exit is reported home as an eviction. False when it is not running or already evicted. */
         boolean evict(String reason) {
             RunningProcess p;
+            int ask;
             synchronized (this) {
                 p = process;
                 if (p == null || evicted != null) return false;
                 evicted = reason;
+                JobLaunch j = job;
+                ask = j == null ? 0 : j.getCheckpointSignal();
+                checkpointing = ask > 0;
             }
-            log.info("job {} {}", jobId, reason);
-            p.killTree();
+            if (ask == 0) {
+                log.info("job {} {}", jobId, reason);
+                p.killTree();
+                return true;
+            }
+            // --checkpoint signal: it runs (thawed, still at the guests' priority) just long enough to save its state.
+            log.info("job {} {}: asking it to checkpoint (signal {}, {} s to save its state and exit {})",
+                    jobId, reason, ask, Checkpoint.GRACE_SECONDS, Checkpoint.EXIT_CODE);
+            if (p.frozen()) p.thaw();
+            p.signal(ask);
+            CompletableFuture.delayedExecutor(checkpointGraceMillis, TimeUnit.MILLISECONDS).execute(() -> {
+                if (!p.onExit().isDone()) {
+                    log.info("job {} did not checkpoint within {} ms; killing it", jobId, checkpointGraceMillis);
+                    p.killTree();
+                }
+            });
             return true;
         }
 
         private void cleanUp(JobLaunch job) {
             if (job.getShared() || workDir == null) return;
-            inputs.hashes().forEach(store::unpin);
+            staged.hashes().forEach(store::unpin);
             removeSandbox(workDir);
         }
 
@@ -552,6 +609,14 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
 
 
     private static final boolean RUNS_AS_ROOT = "root".equals(System.getProperty("user.name"));
+
+    /** {@code base} with {@code over}'s files added, or replacing those of the same path. */
+    static Manifest overlay(Manifest base, Manifest over) {
+        Map<String, Manifest.FileEntry> byPath = new java.util.LinkedHashMap<>();
+        for (Manifest.FileEntry f : base.files()) byPath.put(f.path(), f);
+        for (Manifest.FileEntry f : over.files()) byPath.put(f.path(), f);
+        return new Manifest(new ArrayList<>(byPath.values()));
+    }
 
     static Manifest manifest(List<StagedFile> files) {
         List<Manifest.FileEntry> entries = new ArrayList<>();

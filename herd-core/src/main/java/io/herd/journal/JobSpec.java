@@ -36,12 +36,14 @@ import java.util.TreeSet;
  * @param arrayIndex  0-based position in its array, or -1
  * @param arrayItem   the array item this job was expanded from, or null
  * @param net         {@code --net}: the job needs the network; a guest without it has none
+ * @param checkpoint  {@code --checkpoint}: how the job keeps its progress when evicted
+ *                    ({@link Checkpoint#text()}), or null to restart it
  */
 public record JobSpec(List<String> argv, String cwd, Map<String, String> env, int cpus, long memBytes,
                       String constraint, Set<String> needs, List<String> inputGlobs, List<String> outputGlobs,
                       boolean shared, String pinnedNode, boolean local, int maxRetries,
                       String arrayId, int arrayIndex, String arrayItem, List<InputFile> inputs, String onCollision,
-                      boolean net) {
+                      boolean net, String checkpoint) {
 
     public static final int DEFAULT_MAX_RETRIES = 3;
     public static final List<String> COLLISION_POLICIES = List.of("fail", "rename", "overwrite");
@@ -61,6 +63,13 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         if (memBytes < 0) throw new IllegalArgumentException("memBytes must not be negative, got " + memBytes);
         if (maxRetries < 0) throw new IllegalArgumentException("maxRetries must not be negative, got " + maxRetries);
         if (arrayIndex < -1) throw new IllegalArgumentException("arrayIndex must be -1 or a position, got " + arrayIndex);
+        Checkpoint mode = Checkpoint.parse(checkpoint);
+        checkpoint = mode == null ? null : mode.text();
+    }
+
+    /** How the job keeps its progress when evicted, or null: it is restarted. */
+    public Checkpoint checkpointMode() {
+        return Checkpoint.parse(checkpoint);
     }
 
     /** A spec with defaults: one cpu, no memory request, {@value #DEFAULT_MAX_RETRIES} retries, not in an array. */
@@ -79,19 +88,20 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         b.pinnedNode = pinnedNode; b.local = local; b.maxRetries = maxRetries;
         b.arrayId = arrayId; b.arrayIndex = arrayIndex; b.arrayItem = arrayItem; b.inputs = inputs; b.onCollision = onCollision;
         b.net = net;
+        b.checkpoint = checkpoint;
         return b;
     }
 
     /** This spec as element {@code index} of array {@code arrayId}; the item is kept. */
     JobSpec inArray(String id, int index) {
         return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
-                shared, pinnedNode, local, maxRetries, id, index, arrayItem, inputs, onCollision, net);
+                shared, pinnedNode, local, maxRetries, id, index, arrayItem, inputs, onCollision, net, checkpoint);
     }
 
     /** This spec with its staged inputs snapshotted. */
     public JobSpec withInputs(List<InputFile> files) {
         return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
-                shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, files, onCollision, net);
+                shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, files, onCollision, net, checkpoint);
     }
 
     public static final class Builder {
@@ -114,6 +124,7 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         private List<InputFile> inputs = List.of();
         private String onCollision;
         private boolean net;
+        private String checkpoint;
 
         private Builder(List<String> argv) { this.argv = new ArrayList<>(argv); }
 
@@ -132,12 +143,14 @@ public record JobSpec(List<String> argv, String cwd, Map<String, String> env, in
         public Builder maxRetries(int v) { maxRetries = v; return this; }
         public Builder onCollision(String v) { onCollision = v; return this; }
         public Builder net(boolean v) { net = v; return this; }
+        /** {@code signal[:SIG]} or null (see {@link Checkpoint#parse}). */
+        public Builder checkpoint(String v) { checkpoint = v; return this; }
         /** The item this job was expanded from ({@code {}}); the array id and index are set by the journal. */
         public Builder arrayItem(String v) { arrayItem = v; return this; }
 
         public JobSpec build() {
             return new JobSpec(argv, cwd, env, cpus, memBytes, constraint, needs, inputGlobs, outputGlobs,
-                    shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, inputs, onCollision, net);
+                    shared, pinnedNode, local, maxRetries, arrayId, arrayIndex, arrayItem, inputs, onCollision, net, checkpoint);
         }
     }
 }

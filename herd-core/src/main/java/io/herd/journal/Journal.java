@@ -51,7 +51,7 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Journal implements AutoCloseable {
 
     /** Version of the schema this code writes; it reads this and older ones. */
-    public static final int SCHEMA_VERSION = 1;
+    public static final int SCHEMA_VERSION = 2;
     static final int BUSY_TIMEOUT_MS = 10_000;
 
     private static final ObjectMapper JSON = JsonMapper.builder()
@@ -61,6 +61,20 @@ public final class Journal implements AutoCloseable {
     private static final Map<String, Class<? extends JobState>> STATE_TYPES = Map.of(
             "queued", Queued.class, "placed", Placed.class, "running", Running.class, "done", Done.class,
             "failed", Failed.class, "held", Held.class, "cancelled", Cancelled.class);
+
+    /**
+     * Schema 2: a job's latest checkpoint ({@code --checkpoint signal}), the files staged into its
+     * next attempt. Replaced whole by each new checkpoint; kept after the job ends, for its history.
+     */
+    private static final String CHECKPOINTS = """
+            CREATE TABLE checkpoints (
+              job_id TEXT NOT NULL REFERENCES jobs(id),
+              attempt INTEGER NOT NULL,
+              path TEXT NOT NULL,
+              sha256 TEXT NOT NULL,
+              size INTEGER NOT NULL,
+              mode INTEGER NOT NULL,
+              PRIMARY KEY (job_id, path))""";
 
     private static final List<String> SCHEMA = List.of(
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -135,7 +149,8 @@ public final class Journal implements AutoCloseable {
             """
             CREATE TRIGGER outputs_committed_final_delete BEFORE DELETE ON outputs
             WHEN OLD.committed = 1
-            BEGIN SELECT RAISE(ABORT, 'committed outputs are final'); END""");
+            BEGIN SELECT RAISE(ABORT, 'committed outputs are final'); END""",
+            CHECKPOINTS);
 
     private static final String JOB_COLUMNS = "id, seq, user, spec, state, state_json, host, attempts, "
             + "attempts_at_release, exit_code, reason, submitted_ms, started_ms, finished_ms, cpu_ms, array_id, array_index";
@@ -278,7 +293,13 @@ public final class Journal implements AutoCloseable {
         if (v < 1) {
             throw new JournalException("journal " + file + " has unknown schema version " + v);
         }
-        // Migrations from older versions go here, one step per version, inside this transaction.
+        // Migrations from older versions, one step per version, inside this transaction.
+        if (v < 2) {
+            st.execute(CHECKPOINTS);
+            try (PreparedStatement ps = c.prepareStatement("UPDATE meta SET value = '2' WHERE key = 'schema_version'")) {
+                ps.executeUpdate();
+            }
+        }
         String stored = meta(c, "home_node");
         if (homeNode != null && !homeNode.equals(stored)) {
             throw new JournalException("journal " + file + " belongs to home node '" + stored + "', not '" + homeNode
@@ -503,6 +524,66 @@ public final class Journal implements AutoCloseable {
             }
             return true;
         });
+    }
+
+    /**
+     * Keeps the checkpoint an evicted attempt saved ({@code --checkpoint signal}) as the job's
+     * latest: the files its next attempt starts with. Only for the attempt that runs now (a stale
+     * report of an older one changes nothing) and only while the job is not finished.
+     *
+     * @return the checkpoint this one replaces (empty if none), or null when nothing was recorded
+     */
+    public List<InputFile> checkpointed(String id, int attempt, List<InputFile> files, long nowMs) {
+        Objects.requireNonNull(files, "files");
+        Set<String> paths = new HashSet<>();
+        for (InputFile f : files) {
+            if (!paths.add(f.path())) throw new IllegalArgumentException("checkpoint file " + f.path() + " is listed twice");
+        }
+        return write("record a checkpoint of job " + id, c -> {
+            JobRecord job = load(c, id).orElseThrow(() -> noJob(id));
+            if (!(job.state() instanceof Running r) || r.attempt() != attempt) return null;
+            List<InputFile> before = checkpoint(c, id);
+            try (PreparedStatement del = c.prepareStatement("DELETE FROM checkpoints WHERE job_id = ?")) {
+                del.setString(1, id);
+                del.executeUpdate();
+            }
+            long bytes = 0;
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO checkpoints(job_id, attempt, path, sha256, size, mode) VALUES (?, ?, ?, ?, ?, ?)")) {
+                for (InputFile f : files) {
+                    ps.setString(1, id);
+                    ps.setInt(2, attempt);
+                    ps.setString(3, f.path());
+                    ps.setString(4, f.sha256());
+                    ps.setLong(5, f.size());
+                    ps.setInt(6, f.mode());
+                    ps.executeUpdate();
+                    bytes += f.size();
+                }
+            }
+            try (PreparedStatement ev = c.prepareStatement(INSERT_EVENT)) {
+                bindEvent(ev, id, nowMs, "checkpointed", "attempt " + attempt + " on " + r.host() + " saved "
+                        + files.size() + " file" + (files.size() == 1 ? "" : "s") + " (" + bytes + " bytes); the next attempt resumes from them");
+                ev.executeUpdate();
+            }
+            return before;
+        });
+    }
+
+    /** The job's latest checkpoint: the files its next attempt starts with; empty if it has none. */
+    public List<InputFile> checkpoint(String id) {
+        return read(c -> checkpoint(c, id));
+    }
+
+    private static List<InputFile> checkpoint(Connection c, String id) throws SQLException {
+        List<InputFile> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT path, sha256, size, mode FROM checkpoints WHERE job_id = ? ORDER BY path")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(new InputFile(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getInt(4)));
+            }
+        }
+        return out;
     }
 
     private static void move(Connection c, String id, JobState to, long nowMs) throws SQLException {

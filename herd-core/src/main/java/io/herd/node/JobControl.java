@@ -53,7 +53,7 @@ final class JobControl {
                 .needs(new HashSet<>(m.getNeedsList())).shared(m.getShared())
                 .inputGlobs(m.getInputsList()).outputGlobs(m.getOutputGlobsList())
                 .onCollision(m.getOnCollision().isBlank() ? null : m.getOnCollision())
-                .net(m.getNet())
+                .net(m.getNet()).checkpoint(m.getCheckpoint().isBlank() ? null : m.getCheckpoint())
                 .pinnedNode(m.getNode().isBlank() ? null : m.getNode()).local(m.getLocal())
                 .maxRetries(m.getMaxRetries() < 0 ? 3 : m.getMaxRetries()).build();
     }

@@ -24,11 +24,12 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The owner comes back, on a real 2-node cluster through the real CLI. Each daemon's owner
  * input is the test input source {@code owner-input} in its data directory (a touch = a key
- * press); the grace is 3 s. Jobs are CPU loops that run until the test creates their marker
+ * press); the grace is 6 s (long enough for `herd ps` to see a frozen job on a loaded machine). Jobs are CPU loops that run until the test creates their marker
  * file, so each test decides when an attempt may finish. Guests are placed on {@code host}
  * through its label {@code spare}.
  */
@@ -48,7 +49,7 @@ class OwnerReturnsClusterTest {
     @BeforeAll
     void form() throws IOException {
         Files.createDirectories(markers);
-        cluster = TestCluster.formed("-Dherd.ownerInput=owner-input -Dherd.ownerGrace=3s -Dherd.ownerQuiet=60s", "host");
+        cluster = TestCluster.formed("-Dherd.ownerInput=owner-input -Dherd.ownerGrace=6s -Dherd.ownerQuiet=60s -Dherd.checkpointGraceMillis=3000", "host");
         home = cluster.node("home");
         host = cluster.node("host");
         assertThat(herd(host, "label", "add", "spare").exit()).isZero();
@@ -109,6 +110,53 @@ class OwnerReturnsClusterTest {
 
     @Test
     @Order(3)
+    void aCheckpointingJobSavesItsStateWhenEvictedAndItsNextAttemptResumesFromIt(@TempDir Path cwd) throws Exception {
+        String id = submitCounting(cwd, "ckpt", "signal");
+        awaitRunningOn(id, "host");
+        Cli.Result r = herd(host, "expel");
+        assertThat(r.exit()).as(r.all()).isZero();
+        Awaitility.await().atMost(WAIT).until(() -> attempts(id) == 2 && state(id).equals("running"));
+        finish("ckpt");
+        assertThat(herdIn(cwd, home, "wait", id).exit()).isZero();
+        // The second attempt ran in a fresh sandbox and found the count the first one saved.
+        String out = herd(home, "logs", id).out();
+        assertThat(out).matches("started from [1-9][0-9]*\nfinished\n");
+        long resumedFrom = Long.parseLong(out.substring("started from ".length(), out.indexOf('\n')));
+        // The saved state is one of the job's files: it comes home with the outputs at the end.
+        assertThat(Long.parseLong(Files.readString(cwd.resolve("state")).trim())).isEqualTo(resumedFrom);
+        JsonNode h = history(id);
+        assertThat(h.get("state").asText()).isEqualTo("done");
+        assertThat(h.get("attempts").asInt()).isEqualTo(2);
+    }
+
+    @Test
+    @Order(4)
+    void aJobThatDoesNotCheckpointInTimeIsKilledAndStartsAgain(@TempDir Path cwd) throws Exception {
+        // Asked with USR2, which it ignores: after the grace (3 s here) it is killed, and starts from nothing.
+        String id = submitCounting(cwd, "nockpt", "signal:USR2");
+        awaitRunningOn(id, "host");
+        assertThat(herd(host, "expel").exit()).isZero();
+        Awaitility.await().atMost(WAIT).until(() -> attempts(id) == 2 && state(id).equals("running"));
+        finish("nockpt");
+        assertThat(herdIn(cwd, home, "wait", id).exit()).isZero();
+        assertThat(herd(home, "logs", id).out()).isEqualTo("started from 0\nfinished\n");
+        assertThat(cwd.resolve("state")).doesNotExist();
+        assertThat(jobPids("nockpt")).isEmpty();
+    }
+
+    @Test
+    @Order(4)
+    void aBadCheckpointModeIsAUsageError(@TempDir Path cwd) {
+        Cli.Result r = herdIn(cwd, home, "submit", "--checkpoint", "criu", "--", "true");
+        assertThat(r.exit()).as(r.all()).isEqualTo(2);
+        assertThat(r.err()).contains("--checkpoint 'criu': use none, signal (SIGUSR1) or signal:SIG");
+        Cli.Result sig = herdIn(cwd, home, "submit", "--checkpoint", "signal:KILL", "--", "true");
+        assertThat(sig.exit()).isEqualTo(2);
+        assertThat(sig.err()).contains("unknown signal 'KILL'");
+    }
+
+    @Test
+    @Order(5)
     void ownerInputFreezesTheGuestAtOnceThenTheGraceEndsInEvictionAndItRunsElsewhereOnce() throws Exception {
         String id = submit("owner");
         awaitRunningOn(id, "host");
@@ -142,6 +190,21 @@ class OwnerReturnsClusterTest {
         Path marker = markers.resolve(name);
         Cli.Result s = herd(home, "submit", "--on", "label==spare", "--max-retries", "0", "--", "sh", "-c",
                 "while [ ! -e " + marker + " ]; do :; done; echo finished");
+        assertThat(s.exit()).as(s.all()).isZero();
+        return s.out().trim();
+    }
+
+    /**
+     * A guest for host that counts on the CPU until {@code markers/NAME} exists, starting from the
+     * count in its file {@code state} if it has one, and saves the count there on SIGUSR1 (exit 85).
+     */
+    private String submitCounting(Path cwd, String name, String checkpoint) {
+        Path marker = markers.resolve(name);
+        String script = "n=0; [ -f state ] && n=$(cat state); echo \"started from $n\"; "
+                + "trap 'echo $n > state.new && mv state.new state; exit 85' USR1; trap '' USR2; "
+                + "while [ ! -e " + marker + " ]; do n=$((n+1)); done; echo finished";
+        Cli.Result s = herdIn(cwd, home, "submit", "--on", "label==spare", "--max-retries", "0", "--checkpoint", checkpoint,
+                "--", "sh", "-c", script);
         assertThat(s.exit()).as(s.all()).isZero();
         return s.out().trim();
     }
@@ -183,6 +246,13 @@ class OwnerReturnsClusterTest {
             if (j.get("id").asText().equals(id)) return j;
         }
         throw new AssertionError("no job " + id + " in herd history");
+    }
+
+    private static Cli.Result herdIn(Path cwd, TestNode n, String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        int dashes = all.indexOf("--");
+        all.add(dashes < 0 ? all.size() : dashes, "--data=" + n.data());
+        return Cli.runIn(cwd, all.toArray(String[]::new));
     }
 
     private static Cli.Result herd(TestNode n, String... args) {
