@@ -8,10 +8,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "wait", description = "Wait for jobs to end; exits with the (last) job's exit status.")
+@Command(name = "wait", description = {"Wait for jobs and arrays to end; exits with the last one's exit status.",
+        "An array's status is its first failed job's (by item), or 0 when every job succeeded."})
 final class WaitCommand implements Callable<Integer> {
     @Mixin DataOption data;
-    @Parameters(paramLabel = "ID", arity = "1..*") List<String> ids;
+    @Parameters(paramLabel = "ID", arity = "1..*", description = "A job id, or an array id (every job of the array).") List<String> ids;
 
     @Override
     public Integer call() throws Exception {

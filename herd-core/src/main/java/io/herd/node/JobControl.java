@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.NoSuchElementException;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /** The control channel's job requests: submit (attached or not), arrays, ps, history, logs, wait, cancel. */
@@ -69,24 +70,49 @@ final class JobControl {
                 case PS -> ps(req.getPs().getAll(), caller);
                 case HISTORY -> history(req.getHistory());
                 case WAIT -> {
+                    List<List<JobRecord>> named = new ArrayList<>();
+                    for (String id : req.getWait().getJobIdsList()) named.add(jobsNamed(id));
                     JobRecord last = null;
-                    for (String id : req.getWait().getJobIdsList()) {
-                        requireJob(id);
-                        last = jobs.whenDone(id).join();
+                    for (List<JobRecord> group : named) {
+                        // An array answers for its first job that failed, else its last: 0 only if all succeeded.
+                        JobRecord failed = null;
+                        for (JobRecord r : group) {
+                            JobRecord ended = jobs.whenDone(r.id()).join();
+                            if (failed == null && exit(ended).getCode() != 0) failed = ended;
+                            last = ended;
+                        }
+                        if (failed != null) last = failed;
                     }
                     yield ControlReply.newBuilder().setExit(exit(last)).build();
                 }
                 case CANCEL -> {
-                    List<String> done = new ArrayList<>();
+                    List<List<JobRecord>> named = new ArrayList<>();
                     for (String id : req.getCancel().getJobIdsList()) {
-                        JobRecord r = requireJob(id);
-                        if (!caller.admin() && !r.user().equals(caller.user())) {
-                            yield ControlServer.error("job " + id + " belongs to " + r.user() + "; only they or an admin may cancel it", 77);
+                        List<JobRecord> group = jobsNamed(id);
+                        String owner = group.get(0).user();
+                        if (!caller.admin() && !owner.equals(caller.user())) {
+                            yield ControlServer.error((group.size() == 1 && group.get(0).id().equals(id) ? "job " : "array ") + id
+                                    + " belongs to " + owner + "; only they or an admin may cancel it", 77);
                         }
-                        if (jobs.cancel(id, caller.user())) done.add(id);
+                        named.add(group);
                     }
+                    List<String> lines = new ArrayList<>();
+                    List<String> single = new ArrayList<>();
+                    for (int i = 0; i < named.size(); i++) {
+                        String id = req.getCancel().getJobIds(i);
+                        List<JobRecord> group = named.get(i);
+                        if (group.size() == 1 && group.get(0).id().equals(id)) {
+                            if (jobs.cancel(id, caller.user())) single.add(id);
+                            continue;
+                        }
+                        int n = 0;
+                        for (JobRecord r : group) if (jobs.cancel(r.id(), caller.user())) n++;
+                        lines.add("cancelled " + n + " of the " + group.size() + " jobs of array " + id
+                                + (n < group.size() ? " (the others had already ended)" : ""));
+                    }
+                    if (!single.isEmpty()) lines.add(0, "cancelled " + String.join(" ", single));
                     yield ControlReply.newBuilder().setAck(io.herd.api.proto.Ack.newBuilder()
-                            .setMessage(done.isEmpty() ? "nothing to cancel: the jobs had already ended" : "cancelled " + String.join(" ", done))).build();
+                            .setMessage(lines.isEmpty() ? "nothing to cancel: the jobs had already ended" : String.join("\n", lines))).build();
                 }
                 case HOME -> {
                     List<String> lines = new ArrayList<>();
@@ -106,6 +132,16 @@ final class JobControl {
         } catch (IllegalStateException e) {
             return ControlServer.error(e.getMessage(), 1);
         }
+    }
+
+    /** The jobs an ID names: that job, or every job of the array it names, in item order. */
+    List<JobRecord> jobsNamed(String id) {
+        Optional<JobRecord> job = journal.get(id);
+        if (job.isPresent()) return List.of(job.get());
+        List<JobRecord> array = new ArrayList<>(journal.list(Filter.all().array(id)));
+        if (array.isEmpty()) throw new NoSuchElementException("no job or array " + id + " on this node; see `herd ps --all`");
+        java.util.Collections.reverse(array); // newest first -> item order
+        return array;
     }
 
     JobRecord requireJob(String id) {

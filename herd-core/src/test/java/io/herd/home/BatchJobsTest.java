@@ -167,6 +167,35 @@ class BatchJobsTest {
     }
 
     @Test
+    void waitAndCancelTakeAnArrayId() throws Exception {
+        Cli.Result r = herd("submit", "--each", "0,3,0,5", "--", "sh", "-c", "exit {}");
+        assertThat(r.exit()).as(r.all()).isZero();
+        String array = r.out().substring("array ".length(), r.out().indexOf(':'));
+        // The array's status is that of its first failed job.
+        assertThat(herd("wait", array).exit()).isEqualTo(3);
+
+        Path never = cluster.root().resolve("never-array");
+        Cli.Result s = herd("submit", "--each", "1..3", "--", "sh", "-c", "while [ ! -f " + never + " ]; do sleep 0.05; done");
+        assertThat(s.exit()).as(s.all()).isZero();
+        String waiting = s.out().substring("array ".length(), s.out().indexOf(':'));
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> herd("ps").out().lines()
+                .anyMatch(l -> l.contains("running") && l.contains(never.toString())));
+        Cli.Result c = herd("cancel", waiting);
+        assertThat(c.exit()).as(c.all()).isZero();
+        assertThat(c.out()).isEqualTo("cancelled 3 of the 3 jobs of array " + waiting + "\n");
+        assertThat(herd("wait", waiting).exit()).isNotZero();
+        assertThat(json(herd("ps", "--all", "--json")).stream().filter(j -> waiting.equals(j.path("arrayId").asText()))
+                .map(j -> j.get("state").asText())).containsExactly("cancelled", "cancelled", "cancelled");
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.allProcesses()
+                .noneMatch(ph -> ph.info().commandLine().orElse("").contains(never.toString())));
+        assertThat(herd("cancel", waiting).out()).isEqualTo("cancelled 0 of the 3 jobs of array " + waiting + " (the others had already ended)\n");
+
+        Cli.Result unknown = herd("wait", "home.999999");
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.err()).contains("no job or array home.999999 on this node");
+    }
+
+    @Test
     void logsPrintsAFinishedJobsOutputAndRefusesUnknownIds() {
         String id = herd("submit", "--node", "host", "--", "sh", "-c", "echo to-out; echo to-err >&2; exit 3").out().trim();
         assertThat(herd("wait", id).exit()).isEqualTo(3);
