@@ -31,7 +31,7 @@ import java.util.stream.IntStream;
  *
  * <pre>
  * herd-bench/run JobsBench latency    [--jobs 200] [--warmup 20]
- * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2]
+ * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2] [--warmup 500]
  * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3]
  * </pre>
  *
@@ -181,6 +181,15 @@ public final class JobsBench {
             Map<String, List<Double>> rate = new java.util.LinkedHashMap<>();
             Map<String, List<Double>> wall = new java.util.LinkedHashMap<>();
             Map<String, String> notes = new HashMap<>();
+            // Daemons run for days: measure them warm (JIT-compiled), not in their first seconds.
+            int warmup = intArg(args, "--warmup", 500);
+            if (warmup > 0) {
+                for (boolean shared : new boolean[] {false, true}) {
+                    ArrayRun w = runArray(c, JobSpecMsg.newBuilder().addArgv("true").setCwd(cwd.toString()).setShared(shared).build(), warmup);
+                    System.out.printf(Locale.ROOT, "warm-up: %d jobs%s at %.0f jobs/s (not counted)%n", warmup, shared ? " --shared" : "",
+                            warmup / w.journalSeconds);
+                }
+            }
             for (int r = 1; r <= repeats; r++) {
                 awaitQuiet(args);
                 System.out.printf(Locale.ROOT, "repeat %d/%d, load %s%n", r, repeats, load());
