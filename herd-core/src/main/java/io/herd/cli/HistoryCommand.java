@@ -19,7 +19,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "history", description = {"List this node's finished jobs (done, failed, cancelled), newest first:",
-        "id, user, state, exit code, node, submitted, wall time (run time of the last attempt), CPU time, attempts, command."})
+        "id, user, state, exit code, node, submitted, wall time (run time of the last attempt), CPU time, attempts, command.",
+        "With an ID: that job, finished or not, and every event of its journal (placed, refused, host lost, evicted,",
+        "checkpointed, held…), oldest first."})
 final class HistoryCommand implements Callable<Integer> {
     private static final DateTimeFormatter WHEN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
 
@@ -27,13 +29,18 @@ final class HistoryCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a JSON array; times are epoch milliseconds (submittedMs, startedMs, finishedMs; null if never).") boolean json;
     @Option(names = "-n", paramLabel = "N", defaultValue = "50", description = "Show the newest N jobs; 0 shows all (default: ${DEFAULT-VALUE}).") int limit;
     @Option(names = "--user", paramLabel = "U", description = "Only this user's jobs.") String user;
+    @picocli.CommandLine.Parameters(paramLabel = "ID", arity = "0..1", description = "One job: its line and its events.") String id;
+    private static final DateTimeFormatter AT = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS").withZone(ZoneId.systemDefault());
 
     @Override
     public Integer call() throws Exception {
         if (limit < 0) throw new CliException("-n must be 0 (all) or more, got " + limit, 2);
         HistoryRequest.Builder req = HistoryRequest.newBuilder().setLimit(limit);
         if (user != null) req.setUser(user);
-        List<JobInfo> jobs = Control.call(data.dir(), ControlRequest.newBuilder().setHistory(req).build()).getHistory().getJobsList();
+        if (id != null) req.setJobId(id);
+        io.herd.api.proto.HistoryReply reply = Control.call(data.dir(), ControlRequest.newBuilder().setHistory(req).build()).getHistory();
+        List<JobInfo> jobs = reply.getJobsList();
+        if (id != null) return oneJob(jobs.get(0), reply.getEventsList());
         if (json) {
             List<Map<String, Object>> rows = new ArrayList<>();
             for (JobInfo j : jobs) rows.add(row(j));
@@ -48,6 +55,28 @@ final class HistoryCommand implements Callable<Integer> {
                     j.getNode().isEmpty() ? "-" : j.getNode(), WHEN.format(Instant.ofEpochMilli(j.getSubmittedMs())),
                     wall(j) < 0 ? "-" : Units.duration(wall(j) / 1000.0), Units.duration(j.getCpuMillis() / 1000.0),
                     j.getAttempts(), cmd);
+        }
+        return 0;
+    }
+
+    private int oneJob(JobInfo job, List<io.herd.api.proto.JobEvent> events) throws Exception {
+        if (json) {
+            Map<String, Object> m = row(job);
+            List<Map<String, Object>> list = new ArrayList<>();
+            for (io.herd.api.proto.JobEvent e : events) {
+                Map<String, Object> ev = new LinkedHashMap<>();
+                ev.put("tsMs", e.getTsMs());
+                ev.put("kind", e.getKind());
+                ev.put("detail", e.getDetail().isEmpty() ? null : e.getDetail());
+                list.add(ev);
+            }
+            m.put("events", list);
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m));
+            return 0;
+        }
+        System.out.printf("%s  %s  %s  %s%n", job.getId(), job.getUser(), job.getState(), job.getCommand());
+        for (io.herd.api.proto.JobEvent e : events) {
+            System.out.printf("  %s  %-12s %s%n", AT.format(Instant.ofEpochMilli(e.getTsMs())), e.getKind(), e.getDetail());
         }
         return 0;
     }

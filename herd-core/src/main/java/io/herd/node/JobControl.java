@@ -165,6 +165,15 @@ final class JobControl {
     /** Finished jobs, newest first; everyone may list them, as with ps. */
     private ControlReply history(io.herd.api.proto.HistoryRequest h) {
         if (h.getLimit() < 0) throw new IllegalArgumentException("-n must be 0 (no limit) or more, got " + h.getLimit());
+        if (!h.getJobId().isBlank()) {
+            JobRecord r = requireJob(h.getJobId());
+            io.herd.api.proto.HistoryReply.Builder one = io.herd.api.proto.HistoryReply.newBuilder().addJobs(info(r, clock.millis()));
+            for (io.herd.journal.Event e : journal.events(r.id())) {
+                one.addEvents(io.herd.api.proto.JobEvent.newBuilder().setTsMs(e.tsMs()).setKind(e.kind())
+                        .setDetail(e.detail() == null ? "" : e.detail()));
+            }
+            return ControlReply.newBuilder().setHistory(one).build();
+        }
         Filter f = Filter.all().states("done", "failed", "cancelled").limit(h.getLimit());
         if (!h.getUser().isBlank()) f = f.user(h.getUser());
         io.herd.api.proto.HistoryReply.Builder b = io.herd.api.proto.HistoryReply.newBuilder();

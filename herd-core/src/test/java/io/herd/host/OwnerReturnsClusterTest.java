@@ -127,6 +127,18 @@ class OwnerReturnsClusterTest {
         JsonNode h = history(id);
         assertThat(h.get("state").asText()).isEqualTo("done");
         assertThat(h.get("attempts").asInt()).isEqualTo(2);
+        // herd history ID tells the story from the journal.
+        Cli.Result story = herd(home, "history", id);
+        assertThat(story.exit()).as(story.all()).isZero();
+        assertThat(story.out().lines().map(l -> l.trim().split("\\s+", 4)).filter(f -> f.length > 2).map(f -> f[2]).toList())
+                .containsSubsequence("submitted", "placed", "running", "checkpointed", "queued", "placed", "running", "done");
+        assertThat(story.out()).contains("checkpointed attempt 1 on host saved 1 file")
+                .contains("evicted: expelled by ").contains(" on host; it resumes from its checkpoint");
+        JsonNode events = JSON.readTree(herd(home, "history", "--json", id).out()).get("events");
+        assertThat(events.get(0).get("kind").asText()).isEqualTo("submitted");
+        Cli.Result unknown = herd(home, "history", "home.999999");
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.err()).contains("no job home.999999");
     }
 
     @Test
