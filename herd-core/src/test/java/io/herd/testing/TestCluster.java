@@ -82,9 +82,29 @@ public final class TestCluster implements AutoCloseable {
             Map<String, String> alive = new LinkedHashMap<>(Map.of("home", "alive"));
             if (hosts.length > 0) {
                 String token = c.token(home, hosts.length);
+                // The hosts join all at once, as machines booting together would (one token, several uses).
+                List<TestNode> planned = new ArrayList<>();
                 for (String h : hosts) {
-                    c.join(h, home, token);
+                    planned.add(c.plan(h));
                     alive.put(h, "alive");
+                }
+                java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(planned.size());
+                try {
+                    List<java.util.concurrent.Future<?>> joins = new ArrayList<>();
+                    for (TestNode n : planned) joins.add(pool.submit(() -> c.joinPlanned(n, home, token)));
+                    for (java.util.concurrent.Future<?> f : joins) {
+                        try {
+                            f.get();
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            if (e.getCause() instanceof Error err) throw err;
+                            throw new AssertionError(e.getCause());
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new AssertionError("interrupted while nodes joined", e);
+                        }
+                    }
+                } finally {
+                    pool.shutdownNow();
                 }
             }
             c.awaitStates(home, alive, Duration.ofSeconds(30 + 10L * hosts.length));
@@ -102,7 +122,7 @@ public final class TestCluster implements AutoCloseable {
     public List<TestNode> nodes() { return List.copyOf(nodes.values()); }
 
     /** A node description with a fresh data directory and a free port pair; nothing started. */
-    public TestNode plan(String name) {
+    public synchronized TestNode plan(String name) {
         TestNode n = new TestNode(name, root.resolve(name), freePortPair());
         nodes.put(name, n);
         return n;
@@ -153,7 +173,11 @@ public final class TestCluster implements AutoCloseable {
     }
 
     public TestNode join(String name, TestNode via, String token) {
-        TestNode n = plan(name);
+        return joinPlanned(plan(name), via, token);
+    }
+
+    private TestNode joinPlanned(TestNode n, TestNode via, String token) {
+        String name = n.name();
         Cli.Result r = Cli.run(env(), List.of(), "join", via.grpc(), "--token", token, "--name", name, "--listen", n.grpc(),
                 "--data", n.data().toString());
         assertThat(r.exit()).as("herd join: %s", r.all()).isZero();
@@ -183,7 +207,9 @@ public final class TestCluster implements AutoCloseable {
     }
 
     private void track(TestNode n) {
-        n.pid().ifPresent(pids::add);
+        synchronized (pids) {
+            n.pid().ifPresent(pids::add);
+        }
     }
 
     public List<JsonNode> nodesJson(TestNode n) {
