@@ -799,7 +799,7 @@ public final class Cgroups {
         for (String dev : devices) {
             for (String f : new String[] {"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device"}) {
                 try {
-                    writeChecked(dir.resolve(f), dev + " " + bps);
+                    appendRule(dir.resolve(f), dev + " " + bps);
                 } catch (IOException e) {
                     // A rule that does not exist cannot be removed (EINVAL/ENODEV): nothing to lift.
                     if (bps > 0) log.debug("cannot throttle {} on {}: {}", job, dev, e.toString());
@@ -808,15 +808,23 @@ public final class Cgroups {
         }
     }
 
-    /** Writes to a kernel file; in a fake tree (tests) the file is created. False when the kernel refused. */
+    /**
+     * One rule per write, as the kernel takes {@code io.max} and {@code blkio.throttle.*} lines; appended,
+     * so a fake tree (tests) keeps every line the kernel would have taken, and created there when missing.
+     */
+    private static void appendRule(Path file, String rule) throws IOException {
+        if (Files.exists(file)) {
+            Files.writeString(file, rule + "\n", StandardCharsets.US_ASCII, java.nio.file.StandardOpenOption.WRITE,
+                    java.nio.file.StandardOpenOption.APPEND);
+        } else {
+            Files.writeString(file, rule + "\n", StandardCharsets.US_ASCII, java.nio.file.StandardOpenOption.CREATE_NEW);
+        }
+    }
+
+    /** Writes one rule to a kernel file (created in a fake tree). False when the kernel refused. */
     private boolean writeIfPresentOrCreate(Path file, String value) {
         try {
-            if (Files.exists(file)) {
-                writeChecked(file, value);
-            } else {
-                Files.writeString(file, value + "\n", StandardCharsets.US_ASCII,
-                        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-            }
+            appendRule(file, value);
             return true;
         } catch (IOException e) {
             log.debug("cannot write {} to {}: {}", value, file, e.toString());

@@ -122,6 +122,7 @@ public final class NodeAdmin {
     /** Why guest-io is not in force (no I/O controller), or null; shown by {@code herd policy show}. */
     private String ioNotInForce;
     private String memNotInForce;
+    private boolean boundApplied;
 
     /**
      * Puts the policy's guest I/O budget and the guests' memory bound (RAM minus the owner's reserve)
@@ -141,6 +142,7 @@ public final class NodeAdmin {
         long bound = total <= 0 ? 0 : Math.max(0, total - p.ownerMemReserve().of(total));
         try {
             cgroups.setGuestsMemoryMax(bound == total ? 0 : bound);
+            boundApplied |= bound > 0 && bound < total;
             if (bound > 0 && bound < total) {
                 log.info("guests together bounded to {} of memory ({} kept for the owner)", Policy.formatSize(bound),
                         p.ownerMemReserve());
@@ -373,7 +375,7 @@ public final class NodeAdmin {
      * the stored policy again). Best effort.
      */
     public synchronized void close() {
-        if (!capApplied) return;
+        if (!capApplied && !boundApplied) return;
         try {
             cgroups.clearGuestCpuShare();
             cgroups.removeParent();

@@ -13,7 +13,7 @@ import java.nio.file.StandardOpenOption;
  * It costs one small synchronous write per reading, so the monitor only probes while guests run
  * and, where the kernel has pressure stall information, while some task is stalled on I/O.
  */
-public final class IoProbe implements AutoCloseable {
+public final class IoProbe implements java.util.function.DoubleSupplier, AutoCloseable {
 
     private final Path file;
     private final ByteBuffer block = ByteBuffer.allocateDirect(4096);
@@ -37,6 +37,11 @@ public final class IoProbe implements AutoCloseable {
         } catch (IOException e) {
             return Double.NaN;
         }
+    }
+
+    @Override
+    public double getAsDouble() {
+        return sampleMillis();
     }
 
     @Override

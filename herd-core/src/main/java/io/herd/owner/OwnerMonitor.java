@@ -54,7 +54,7 @@ public final class OwnerMonitor implements AutoCloseable {
     private Backoff backoff;
     private java.util.function.Supplier<Backoff.Settings> backoffSettings;
     private Pressure pressure;
-    private IoProbe probe;
+    private java.util.function.DoubleSupplier probe;
     private java.util.function.BooleanSupplier guestsRunning;
     private java.util.function.DoubleConsumer ioFactor;
     private ScheduledExecutorService backoffThread;
@@ -137,10 +137,12 @@ public final class OwnerMonitor implements AutoCloseable {
      * and freezes, thaws, evicts or throttles the guests. Call before {@link #start}.
      *
      * @param settings      the back-off's settings from the policy, read each round (a change starts afresh)
+     * @param probe         the owner's write + fsync latency in ms, NaN when it cannot be measured ({@link IoProbe})
      * @param guestsRunning whether any guest runs now (no probe, and nothing to blame, otherwise)
      * @param ioFactor      sets the share of the guests' I/O budget
      */
-    public void enableBackoff(java.util.function.Supplier<Backoff.Settings> settings, Pressure pressure, IoProbe probe,
+    public void enableBackoff(java.util.function.Supplier<Backoff.Settings> settings, Pressure pressure,
+                              java.util.function.DoubleSupplier probe,
                               java.util.function.BooleanSupplier guestsRunning, java.util.function.DoubleConsumer ioFactor) {
         this.backoffSettings = settings;
         this.pressure = pressure;
@@ -179,7 +181,7 @@ public final class OwnerMonitor implements AutoCloseable {
         if (!guests) {
             latency = 0;   // nothing to blame: a held level steps back
         } else if (want.ioLatencyMillis() > 0 && (!pressure.hasPsi() || backoff.ioFactor() < 1 || !(pressure.ioSome() < 0.01))) {
-            latency = probe.sampleMillis();
+            latency = probe.getAsDouble();
             if (Double.isNaN(latency) && !probeFailed) {
                 probeFailed = true;
                 log.warn("cannot time the owner's disk writes (the probe file cannot be written); no I/O back-off");
@@ -330,7 +332,13 @@ public final class OwnerMonitor implements AutoCloseable {
     @Override
     public void close() {
         if (backoffThread != null) backoffThread.shutdownNow();
-        if (probe != null) probe.close();
+        if (probe instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.debug("probe close: {}", e.toString());
+            }
+        }
         slow.shutdownNow();
         thread.shutdownNow();
         inputs.forEach(OwnerInput::close);

@@ -136,7 +136,7 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
 
         /** The reserve on a machine with {@code memTotalBytes} of RAM. */
         public long of(long memTotalBytes) {
-            return bytes > 0 ? Math.min(bytes, memTotalBytes) : memTotalBytes / 100 * percent;
+            return bytes > 0 ? Math.min(bytes, memTotalBytes) : memTotalBytes * percent / 100;
         }
 
         @Override

@@ -92,6 +92,7 @@ public final class NodesTable {
         List<Column> columns = new ArrayList<>(ALL);
         if (nodes.stream().noneMatch(n -> n.guestCpus() > 0 && !gone(n))) columns.remove(GUEST_CPU);
         if (nodes.stream().allMatch(n -> n.labels().isEmpty())) columns.remove(LABELS);
+        if (nodes.stream().allMatch(n -> ioPart(n.sandbox()) == null)) columns.remove(GUEST_IO);
         if (nodes.stream().allMatch(n -> gone(n) || n.acceptsGuests())) columns.remove(ACCEPT);
         if (level >= 1) {
             columns.remove(VERSION);
