@@ -157,6 +157,8 @@ public final class OwnerMonitor implements AutoCloseable {
     }
 
     static final long BACKOFF_MILLIS = 500;
+    /** How often the back-off reads; shorter in tests. */
+    long backoffMillis = BACKOFF_MILLIS;
 
     /** The back-off's state for logs and status: off, normal, io 1/4, io 1/16, frozen (io), frozen (memory). */
     public String backoffState() {
@@ -238,7 +240,7 @@ public final class OwnerMonitor implements AutoCloseable {
             log.info("back-off: {}; I/O from the owner's write+fsync latency, memory from {}",
                     pressure.hasPsi() ? "pressure stall information" : "no pressure stall information on this kernel",
                     pressure.hasPsi() ? "MemAvailable and /proc/pressure/memory" : "MemAvailable");
-            backoffThread.scheduleWithFixedDelay(this::backoffSafely, BACKOFF_MILLIS, BACKOFF_MILLIS, TimeUnit.MILLISECONDS);
+            backoffThread.scheduleWithFixedDelay(this::backoffSafely, backoffMillis, backoffMillis, TimeUnit.MILLISECONDS);
         }
     }
 
