@@ -177,6 +177,8 @@ public final class Node implements AutoCloseable {
             }, pressure, new io.herd.owner.IoProbe(dir.root().resolve("owner-io-probe")), () -> hostJobs.slotsInUse() > 0,
                     cg::setGuestIoFactor);
             hostJobs.ownerAway(owner::acceptsGuests);
+            hostJobs.ownerMemory(asked -> io.herd.owner.MemoryRoom.refusal(asked, pressure.memAvailable(),
+                    memTotal <= 0 || admin == null ? 0 : admin.policy().ownerMemReserve().of(memTotal)));
             owner.start();
         }
         admin = new NodeAdmin(config.name(), dir.root(), cgroups, this::adminChanged, clock);
