@@ -81,6 +81,7 @@ public final class DiskBench {
                 System.out.println("guest I/O control: " + throttleOf(marker + "-io"));
                 rows.put(ROW_HERD, measure(owner, burst, seconds));
                 cancel(c, id, marker + "-io");
+                printBackoff(c, "dd loop");
 
                 long size = (memGib + 4L) << 30;
                 String mem = "while :; do head -c " + size + " /dev/zero | tail > /dev/null; done";
@@ -89,6 +90,7 @@ public final class DiskBench {
                 Thread.sleep(1000);
                 rows.put(ROW_MEM, measure(owner, burst, seconds));
                 cancel(c, id, marker + "-mem");
+                printBackoff(c, "memory guest");
             } finally {
                 Files.deleteIfExists(ownerFile);
             }
@@ -223,6 +225,23 @@ public final class DiskBench {
             return "unknown (" + e + ")";
         }
         return "none found";
+    }
+
+    private static int logLinesSeen;
+
+    /** The host daemon's back-off decisions since the last call: how many, and the first and last few. */
+    private static void printBackoff(BenchCluster c, String what) throws IOException {
+        List<String> lines = Files.readAllLines(c.data(1).resolve("daemon.log"));
+        List<String> backoff = new ArrayList<>();
+        for (int i = logLinesSeen; i < lines.size(); i++) {
+            if (lines.get(i).contains("back-off:") || lines.get(i).contains("out of memory")) backoff.add(lines.get(i));
+        }
+        logLinesSeen = lines.size();
+        System.out.println("host back-off during the " + what + ": " + backoff.size() + " decisions");
+        for (int i = 0; i < backoff.size(); i++) {
+            if (i < 4 || i >= backoff.size() - 2) System.out.println("  " + backoff.get(i));
+            else if (i == 4) System.out.println("  ...");
+        }
     }
 
     private static void killTree(ProcessHandle p) {

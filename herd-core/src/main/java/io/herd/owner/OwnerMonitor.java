@@ -237,7 +237,7 @@ public final class OwnerMonitor implements AutoCloseable {
         if (idle != null || load != null) slow.scheduleWithFixedDelay(this::readSlowly, 0, SLOW_MILLIS, TimeUnit.MILLISECONDS);
         thread.scheduleWithFixedDelay(this::tickSafely, pollMillis, pollMillis, TimeUnit.MILLISECONDS);
         if (backoffThread != null) {
-            log.info("back-off: {}; I/O from the owner's write+fsync latency, memory from {}",
+            log.info("disk and memory back-off with {}; I/O from the owner's write+fsync latency, memory from {}",
                     pressure.hasPsi() ? "pressure stall information" : "no pressure stall information on this kernel",
                     pressure.hasPsi() ? "MemAvailable and /proc/pressure/memory" : "MemAvailable");
             backoffThread.scheduleWithFixedDelay(this::backoffSafely, backoffMillis, backoffMillis, TimeUnit.MILLISECONDS);
