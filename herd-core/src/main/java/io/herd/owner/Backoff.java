@@ -65,9 +65,14 @@ public final class Backoff {
             }
         }
 
-        /** 25 ms, the reserve given, 10% memory stall, 5 s hold, 30 s grace. */
+        /**
+         * The latency and reserve given, 10% memory stall, 30 s hold, 30 s grace. The hold is long on
+         * purpose: a guest's slow writes hurt the owner in bursts (a journal commit that waits for the
+         * guest's throttled data every few seconds), so a few calm probes between two bursts must not
+         * give the guest its budget back (fast back-off, slow release).
+         */
         public static Settings of(long ioLatencyMillis, long memReserveBytes) {
-            return new Settings(ioLatencyMillis, memReserveBytes, 0.10, 5_000, 30_000);
+            return new Settings(ioLatencyMillis, memReserveBytes, 0.10, 30_000, 30_000);
         }
     }
 

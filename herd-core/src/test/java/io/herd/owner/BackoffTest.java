@@ -14,7 +14,7 @@ class BackoffTest {
 
     static final long G = 1L << 30;
     /** 25 ms latency limit, 4 GiB reserve, 10% memory stall, 5 s hold, 30 s grace. */
-    final Backoff b = new Backoff(Backoff.Settings.of(25, 4 * G));
+    final Backoff b = new Backoff(new Backoff.Settings(25, 4 * G, 0.10, 5_000, 30_000));
     long now = 1_000_000;
 
     /** A reading half a second after the last, with plenty of memory. */
@@ -127,6 +127,11 @@ class BackoffTest {
         }
         assertThat(seen).contains("THAW");
         assertThat(b.frozen()).isFalse();
+    }
+
+    @Test
+    void theDaemonsDefaultsReleaseSlowly() {
+        assertThat(Backoff.Settings.of(25, G)).isEqualTo(new Backoff.Settings(25, G, 0.10, 30_000, 30_000));
     }
 
     @Test
