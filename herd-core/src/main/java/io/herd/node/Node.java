@@ -190,7 +190,7 @@ public final class Node implements AutoCloseable {
             io.herd.gossip.GuestAccess g = admin.guestAccess(idle);
             io.herd.owner.OwnerMonitor watch = owner;
             return g.accepting() && watch != null && !watch.acceptsGuests()
-                    ? new io.herd.gossip.GuestAccess("idle-wait", "the owner is back", g.policyStamp()) : g;
+                    ? new io.herd.gossip.GuestAccess("idle-wait", watch.whyNoGuests(), g.policyStamp()) : g;
         });
         gossip = new GossipEngine(config.name(), options.gossip(), new Random());
         GossipEngine.GossipConfig g = options.gossip();

@@ -144,7 +144,7 @@ public final class NodeAdmin {
             cgroups.setGuestsMemoryMax(bound == total ? 0 : bound);
             boundApplied |= bound > 0 && bound < total;
             if (bound > 0 && bound < total) {
-                log.info("guests together bounded to {} of memory ({} kept for the owner)", Policy.formatSize(bound),
+                log.info("guests together bounded to {} of memory ({} kept for the owner)", io.herd.executor.ExitStatus.bytes(bound),
                         p.ownerMemReserve());
             }
         } catch (UnsupportedOperationException | UncheckedIOException e) {

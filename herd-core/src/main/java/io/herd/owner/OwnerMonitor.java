@@ -249,6 +249,12 @@ public final class OwnerMonitor implements AutoCloseable {
         return acceptsGuests;
     }
 
+    /** Why no guests are taken now: the owner is back, or the back-off holds them (memory or disk). */
+    public String whyNoGuests() {
+        return !OwnerWatch.State.LENT.name().equals(state) || !backoffState.startsWith("frozen") ? "the owner is back"
+                : "guests backed off, " + backoffState;
+    }
+
     /** lent, frozen or evicted. */
     public String state() {
         return state.toLowerCase(java.util.Locale.ROOT);

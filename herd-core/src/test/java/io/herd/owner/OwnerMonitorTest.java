@@ -142,6 +142,7 @@ class OwnerMonitorTest {
             assertThat(guests.calls).containsExactly(
                     "freeze: frozen: the owner's write+fsync took 106.0 ms (over 25 ms)");
             await().atMost(Duration.ofSeconds(5)).until(() -> !m.acceptsGuests());
+            assertThat(m.whyNoGuests()).isEqualTo("guests backed off, frozen (io)");
 
             // The owner comes back meanwhile: the guests are frozen already, and stay so when the disk calms down.
             touch(input);
@@ -170,6 +171,7 @@ class OwnerMonitorTest {
             meminfo(1_000_000);   // under half the 4 GiB reserve
             await().atMost(Duration.ofSeconds(10)).until(() -> guests.calls.size() >= 2);
             assertThat(guests.calls.get(0)).startsWith("freeze: frozen: memory short: 976 MiB available, the owner's reserve is 4096 MiB");
+            assertThat(m.whyNoGuests()).isIn("guests backed off, frozen (memory)", "the owner is back");
             assertThat(guests.calls.get(1)).startsWith("evict: evicted: memory still short after 0 s");
         }
     }
