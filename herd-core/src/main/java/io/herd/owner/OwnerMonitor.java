@@ -203,7 +203,13 @@ public final class OwnerMonitor implements AutoCloseable {
             boolean ownerHolds = watch.state() != OwnerWatch.State.LENT;
             List<String> jobs = List.of();
             switch (d.action()) {
-                case IO_FACTOR -> ioFactor.accept(d.factor());
+                case IO_FACTOR -> {
+                    try {
+                        ioFactor.accept(d.factor());
+                    } catch (RuntimeException e) {   // the freeze that may follow must still happen
+                        log.warn("cannot set the guests' I/O budget to {} of the policy's: {}", d.factor(), e.toString());
+                    }
+                }
                 case FREEZE -> {
                     backoffFrozen = true;
                     if (!ownerHolds) jobs = guests.freezeAll(d.reason());
