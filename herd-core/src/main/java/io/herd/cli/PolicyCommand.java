@@ -18,6 +18,10 @@ import picocli.CommandLine.Parameters;
         "  guest-mem-default SIZE, guest-pids-max N, accept-unsandboxed yes|no",
         "  allow-users, deny-users, allow-nodes, deny-nodes   comma lists or none;",
         "                         deny wins",
+        "  guest-io RATE|none     disk bandwidth of all guests per device (50MB/s)",
+        "  owner-io-latency T|off the owner's write+fsync time over which guests",
+        "                         back off, then freeze (25ms)",
+        "  owner-mem-reserve SIZE|N%  memory kept for the owner (25%)",
         "`herd lock` / `herd unlock` stop and resume lending at once."},
         subcommands = {PolicyCommand.Set.class, PolicyCommand.Show.class})
 final class PolicyCommand implements Runnable {

@@ -261,6 +261,7 @@ public final class Cgroups {
                 throw failure("cannot create cgroup " + dir, e);
             }
         }
+        if (version == Version.V1 && guestIoInForce > 0) applyIo();   // the budget is split again
     }
 
     public boolean exists(String name) {
@@ -510,6 +511,13 @@ public final class Cgroups {
                 }
             }
         }
+        if (version == Version.V1 && guestIoInForce > 0) {
+            try {
+                applyIo();   // the others share the budget
+            } catch (RuntimeException e) {
+                log.debug("cannot split the guest I/O budget again: {}", e.toString());
+            }
+        }
     }
 
     /**
@@ -642,6 +650,238 @@ public final class Cgroups {
         }
     }
 
+    // ----------------------------------------------------------------- guest disk I/O and memory
+
+    /** Block devices that are not disks guests write to: loop, RAM and compressed-RAM disks, optical, floppy, NBD. */
+    private static final Pattern NOT_A_DISK = Pattern.compile("(loop|ram|zram|sr|fd|nbd)[0-9]*");
+    /** The smallest share of the I/O budget one throttled guest gets (1 MB/s): less cannot page in a program. */
+    static final long MIN_IO_BPS = 1L << 20;
+    /** The budget the pressure back-off scales when the policy sets none. */
+    static final long BACKOFF_BASE_BPS = 50L << 20;
+
+    private volatile Path sysBlock = Path.of("/sys/block");
+    /** The policy's guest I/O budget, bytes per second per device; 0 = none. */
+    private long guestIoBudget;
+    /** The pressure back-off's factor on the budget, 1 = none. */
+    private double guestIoFactor = 1;
+    /** The per-device limit now in force (bytes per second, 0 = none), for {@code herd nodes} and tests. */
+    private volatile long guestIoInForce;
+
+    /** Reads block devices from {@code dir} instead of {@code /sys/block} (tests). */
+    void useBlockDevices(Path dir) {
+        this.sysBlock = dir;
+    }
+
+    /**
+     * The disks guests may read and write, as {@code MAJ:MIN}: every device in {@code /sys/block}
+     * (whole disks, device-mapper and md devices) except loop, RAM, zram, optical, floppy and NBD.
+     * A limit on a whole disk covers its partitions.
+     */
+    public List<String> ioDevices() {
+        List<String> devs = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(sysBlock)) {
+            for (Path d : ds) {
+                if (NOT_A_DISK.matcher(d.getFileName().toString()).matches()) continue;
+                try {
+                    String dev = read(d.resolve("dev"));
+                    if (dev.matches("[0-9]+:[0-9]+")) devs.add(dev);
+                } catch (IOException e) {
+                    // not a device directory
+                }
+            }
+        } catch (IOException e) {
+            log.debug("cannot list block devices in {}: {}", sysBlock, e.toString());
+        }
+        Collections.sort(devs);
+        return devs;
+    }
+
+    /**
+     * How this node can cap the guests' disk I/O, for {@code herd nodes}: {@code io.max}
+     * (cgroup v2 with the io controller: hierarchical, one limit on the guests' group),
+     * {@code blkio.throttle} (v1: per job, the budget split between running guests),
+     * {@code weight} (only a low I/O weight, which mq-deadline and none ignore) or
+     * {@code none}. Read from the kernel's files, never assumed.
+     */
+    public String ioControl() {
+        if (version == Version.V2) {
+            return v2Available.contains("io") ? "io.max" : "none";
+        }
+        if (version == Version.V1 && parents.containsKey("blkio")) {
+            Path hierarchy = parents.get("blkio").getParent();
+            if (Files.exists(hierarchy.resolve("blkio.throttle.write_bps_device"))) return "blkio.throttle";
+            if (Files.exists(hierarchy.resolve("blkio.weight")) || Files.exists(hierarchy.resolve("blkio.bfq.weight"))) {
+                return "weight";
+            }
+        }
+        return "none";
+    }
+
+    /**
+     * Caps the disk bandwidth of all guests together at {@code bytesPerSecond} per device, reads
+     * and writes each (0 = no cap): v2 {@code io.max} on {@code guests}; v1
+     * {@code blkio.throttle.read_bps_device} / {@code write_bps_device} on each job, the budget
+     * divided between the running guests and divided again as guests come and go (v1 throttling
+     * is flat: a limit on a parent does not reach its children).
+     *
+     * @throws UnsupportedOperationException without a usable I/O controller, saying what is missing
+     */
+    public void setGuestIo(long bytesPerSecond) {
+        if (bytesPerSecond < 0) throw new IllegalArgumentException("negative I/O budget");
+        if (bytesPerSecond > 0) requireIoController();
+        synchronized (this) {
+            guestIoBudget = bytesPerSecond;
+        }
+        applyIo();
+    }
+
+    /**
+     * Scales the guests' I/O budget by {@code factor} (1 = the policy's budget, 0.25 = a quarter):
+     * the owner's pressure back-off. Without a budget in the policy the back-off scales
+     * {@value #BACKOFF_BASE_BPS} bytes per second. Does nothing without an I/O controller.
+     */
+    public void setGuestIoFactor(double factor) {
+        if (!(factor > 0 && factor <= 1)) throw new IllegalArgumentException("I/O factor must be in (0, 1]: " + factor);
+        if (ioControl().equals("none") || ioControl().equals("weight")) return;
+        synchronized (this) {
+            guestIoFactor = factor;
+        }
+        applyIo();
+    }
+
+    /** The per-device cap in force for all guests together, bytes per second; 0 = none. */
+    public long guestIoInForce() {
+        return guestIoInForce;
+    }
+
+    /** The per-device limit the budget and the back-off give now: 0 = none. */
+    private synchronized long effectiveIo() {
+        if (guestIoBudget == 0 && guestIoFactor >= 1) return 0;
+        long base = guestIoBudget == 0 ? BACKOFF_BASE_BPS : guestIoBudget;
+        return Math.max(MIN_IO_BPS, (long) (base * guestIoFactor));
+    }
+
+    /** Writes the limit in force into the kernel's files. */
+    private synchronized void applyIo() {
+        if (!available()) return;
+        long bps = effectiveIo();
+        String control = ioControl();
+        if (!control.equals("io.max") && !control.equals("blkio.throttle")) {
+            guestIoInForce = 0;
+            return;
+        }
+        List<String> devices = ioDevices();
+        if (version == Version.V2) {
+            if (bps == 0 && guestIoInForce == 0 && !Files.isDirectory(guestsDir(""))) return;
+            ensureGuests();
+            Path file = guestsDir("").resolve("io.max");
+            int ok = 0;
+            for (String dev : devices) {
+                String v = bps == 0 ? "rbps=max wbps=max" : "rbps=" + bps + " wbps=" + bps;
+                if (writeIfPresentOrCreate(file, dev + " " + v)) ok++;
+            }
+            if (ok == 0 && bps > 0) {
+                throw new UnsupportedOperationException("cannot cap guest I/O: " + file + " took no limit for the devices "
+                        + devices + "; check that the io controller is enabled for " + guestsDir(""));
+            }
+        } else {
+            List<String> jobs = jobs();
+            long each = bps == 0 ? 0 : Math.max(MIN_IO_BPS, bps / Math.max(1, jobs.size()));
+            for (String job : jobs) throttleV1(job, devices, each);
+        }
+        guestIoInForce = bps;
+    }
+
+    /** v1: one job's throttle on every device; 0 removes the rule. */
+    private void throttleV1(String job, List<String> devices, long bps) {
+        Path dir = parents.get("blkio").resolve(GUESTS).resolve(job);
+        if (!Files.isDirectory(dir)) return;
+        for (String dev : devices) {
+            for (String f : new String[] {"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device"}) {
+                try {
+                    appendRule(dir.resolve(f), dev + " " + bps);
+                } catch (IOException e) {
+                    // A rule that does not exist cannot be removed (EINVAL/ENODEV): nothing to lift.
+                    if (bps > 0) log.debug("cannot throttle {} on {}: {}", job, dev, e.toString());
+                }
+            }
+        }
+    }
+
+    /**
+     * One rule per write, as the kernel takes {@code io.max} and {@code blkio.throttle.*} lines; appended,
+     * so a fake tree (tests) keeps every line the kernel would have taken, and created there when missing.
+     */
+    private static void appendRule(Path file, String rule) throws IOException {
+        if (Files.exists(file)) {
+            Files.writeString(file, rule + "\n", StandardCharsets.US_ASCII, java.nio.file.StandardOpenOption.WRITE,
+                    java.nio.file.StandardOpenOption.APPEND);
+        } else {
+            Files.writeString(file, rule + "\n", StandardCharsets.US_ASCII, java.nio.file.StandardOpenOption.CREATE_NEW);
+        }
+    }
+
+    /** Writes one rule to a kernel file (created in a fake tree). False when the kernel refused. */
+    private boolean writeIfPresentOrCreate(Path file, String value) {
+        try {
+            appendRule(file, value);
+            return true;
+        } catch (IOException e) {
+            log.debug("cannot write {} to {}: {}", value, file, e.toString());
+            return false;
+        }
+    }
+
+    private void requireIoController() {
+        String control = ioControl();
+        if (control.equals("io.max") || control.equals("blkio.throttle")) return;
+        String why = switch (version) {
+            case NONE -> "cgroups are not available on this node (" + reason + ")";
+            case V2 -> "cgroup v2 at " + v2Root + " offers no io controller (" + String.join(" ", v2Available) + ")";
+            default -> parents.containsKey("blkio")
+                    ? "the cgroup v1 blkio controller has no throttling (kernel built without CONFIG_BLK_DEV_THROTTLING)"
+                    : "cgroup v1 without the blkio controller mounted";
+        };
+        throw new UnsupportedOperationException(why + "; guest-io needs cgroup v2 with the io controller or cgroup v1 "
+                + "blkio throttling; set guest-io none to run guests without a disk cap");
+    }
+
+    /**
+     * Bounds the memory of all guests together (0 = no bound): v2 {@code memory.max} on
+     * {@code guests}, v1 {@code memory.limit_in_bytes} (hierarchical on every kernel herd runs on).
+     * With RAM minus the owner's reserve, the owner keeps its working set and page cache whatever
+     * the guests do: the kernel reclaims and, at worst, OOM-kills inside the guests' group.
+     *
+     * @throws UnsupportedOperationException without a memory controller
+     */
+    public void setGuestsMemoryMax(long bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("negative memory bound");
+        if (version == Version.NONE || (version == Version.V1 && !parents.containsKey("memory"))
+                || (version == Version.V2 && !v2Available.contains("memory"))) {
+            if (bytes == 0) return;
+            throw new UnsupportedOperationException("cannot bound the guests' memory: no memory controller (" + describe()
+                    + "); owner-mem-reserve then only freezes guests when memory runs short");
+        }
+        ensureGuests();
+        Path g = guestsDir(version == Version.V1 ? "memory" : "");
+        String file = version == Version.V1 ? "memory.limit_in_bytes" : "memory.max";
+        write(g.resolve(file), bytes == 0 ? (version == Version.V1 ? "-1" : "max") : Long.toString(bytes));
+    }
+
+    /** The guests' group's memory bound in bytes; empty when none or unknown. */
+    public OptionalLong guestsMemoryMax() {
+        if (version == Version.NONE || (version == Version.V1 && !parents.containsKey("memory"))) return OptionalLong.empty();
+        Path g = guestsDir(version == Version.V1 ? "memory" : "");
+        try {
+            String v = read(g.resolve(version == Version.V1 ? "memory.limit_in_bytes" : "memory.max"));
+            if (v.equals("max")) return OptionalLong.empty();
+            long l = Long.parseLong(v);
+            return l <= 0 || l >= Long.MAX_VALUE / 2 ? OptionalLong.empty() : OptionalLong.of(l);
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
+        }
+    }
+
     // ----------------------------------------------------------------- internals
 
     private void requireAvailable(String what) {
@@ -765,12 +1005,17 @@ public final class Cgroups {
                 throw new UnsupportedOperationException("cannot limit the memory of " + name + ": no memory controller ("
                         + describe() + ")");
             }
+            // Reclaim starts below the limit, in the guest first: memory.high (v2), or the soft limit
+            // v1 reclaims towards when the machine runs short.
+            long high = memBytes - memBytes / 8;
             if (version == Version.V1) {
                 write(mem.resolve("memory.limit_in_bytes"), Long.toString(memBytes));
                 writeIfPresent(mem.resolve("memory.memsw.limit_in_bytes"), Long.toString(memBytes));
+                writeIfPresent(mem.resolve("memory.soft_limit_in_bytes"), Long.toString(high));
             } else {
                 write(mem.resolve("memory.max"), Long.toString(memBytes));
                 writeIfPresent(mem.resolve("memory.swap.max"), "0");
+                writeIfPresent(mem.resolve("memory.high"), Long.toString(high));
             }
         }
         if (pidsMax > 0) {

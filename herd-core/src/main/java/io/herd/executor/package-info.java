@@ -21,8 +21,11 @@
  *                              signals inside the sandbox (GNU env only); in a sandbox also drops bwrap's PWD
  *      [guest, root daemon] setpriv --reuid=herd-guest --regid … --clear-groups --no-new-privs --
  *      PROGRAM ARGS…
- *    guests: the cgroup gets memory.max (no swap) and pids.max before the job starts;
- *            guests/ itself has the lowest CPU and I/O weight
+ *    guests: the cgroup gets memory.max (no swap), memory.high at 7/8 of it (v1: the soft limit) and
+ *            pids.max before the job starts; guests/ itself has the lowest CPU and I/O weight, the
+ *            guests' memory bound (RAM - owner-mem-reserve) and the guest-io budget (v2 io.max on
+ *            guests/; v1 blkio.throttle on each job, the budget split between them, split again as
+ *            jobs come and go: v1 throttling is flat)
  *    wait until /proc/PID shows the new process group and the job cgroup (1-2 ms)
  *    two reader threads ──▶ OutputSink, ≤ 64 KiB per call; a slow sink blocks the job, not memory
  *  exit: waitpid ─▶ kill what the job left in its cgroup ─▶ read its CPU (and, for a guest, whether the

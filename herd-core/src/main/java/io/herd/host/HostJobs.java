@@ -156,6 +156,13 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
         this.ownerAway = away;
     }
 
+    /** Why a guest asking for so many bytes would push the owner out of memory, or null (see {@link io.herd.owner.MemoryRoom}). */
+    private volatile java.util.function.LongFunction<String> ownerMemory = asked -> null;
+
+    public void ownerMemory(java.util.function.LongFunction<String> refusal) {
+        this.ownerMemory = refusal;
+    }
+
     @Override
     public List<String> freezeAll(String reason) {
         List<String> done = new ArrayList<>();
@@ -201,6 +208,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
             String refusal = guestRefusal(job, homeNode);
             if (refusal != null) return refusal;
             if (!ownerAway.getAsBoolean()) return "its owner is using it (guests are frozen or evicted until the owner is idle again)";
+            String memory = ownerMemory.apply(job.getMemBytes());
+            if (memory != null) return memory;
         }
         long now = clock.millis();
         leases.values().removeIf(until -> until != Long.MAX_VALUE && until < now);

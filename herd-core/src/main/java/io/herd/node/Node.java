@@ -162,12 +162,23 @@ public final class Node implements AutoCloseable {
                 () -> admin == null ? io.herd.policy.Admission.Decision.ACCEPTING : admin.decisionNow(),
                 () -> admin == null ? 0 : admin.policyStamp());
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
-                SandboxLevel.of(sandbox, cgroups), Version.get(), hostJobs::slotsInUse);
+                SandboxLevel.of(sandbox, cgroups, new io.herd.owner.Pressure(java.nio.file.Path.of("/proc")).hasPsi()), Version.get(), hostJobs::slotsInUse);
         io.herd.executor.Cgroups cg = cgroups;
         owner = io.herd.owner.OwnerMonitor.fromSystemProperties(dir.root(), new io.herd.gossip.LinuxOwnerActivity(),
                 new io.herd.owner.OwnerLoad(java.nio.file.Path.of("/proc/stat"), cg::guestsCpuNanos), hostJobs);
         if (owner != null) {
+            // The owner's disk and memory: guests back off on the owner's write latency and on memory running short.
+            io.herd.owner.Pressure pressure = new io.herd.owner.Pressure(java.nio.file.Path.of("/proc"));
+            long memTotal = pressure.memTotal();
+            owner.enableBackoff(() -> {
+                io.herd.policy.Policy p = admin == null ? io.herd.policy.Policy.DEFAULT : admin.policy();
+                return io.herd.owner.Backoff.Settings.of(p.ownerIoLatencyMillis(),
+                        memTotal <= 0 ? 0 : p.ownerMemReserve().of(memTotal));
+            }, pressure, new io.herd.owner.IoProbe(dir.root().resolve("owner-io-probe")), () -> hostJobs.slotsInUse() > 0,
+                    cg::setGuestIoFactor);
             hostJobs.ownerAway(owner::acceptsGuests);
+            hostJobs.ownerMemory(asked -> io.herd.owner.MemoryRoom.refusal(asked, pressure.memAvailable(),
+                    memTotal <= 0 || admin == null ? 0 : admin.policy().ownerMemReserve().of(memTotal)));
             owner.start();
         }
         admin = new NodeAdmin(config.name(), dir.root(), cgroups, this::adminChanged, clock);
@@ -179,7 +190,7 @@ public final class Node implements AutoCloseable {
             io.herd.gossip.GuestAccess g = admin.guestAccess(idle);
             io.herd.owner.OwnerMonitor watch = owner;
             return g.accepting() && watch != null && !watch.acceptsGuests()
-                    ? new io.herd.gossip.GuestAccess("idle-wait", "the owner is back", g.policyStamp()) : g;
+                    ? new io.herd.gossip.GuestAccess("idle-wait", watch.whyNoGuests(), g.policyStamp()) : g;
         });
         gossip = new GossipEngine(config.name(), options.gossip(), new Random());
         GossipEngine.GossipConfig g = options.gossip();

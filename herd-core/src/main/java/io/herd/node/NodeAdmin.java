@@ -115,7 +115,42 @@ public final class NodeAdmin {
                         policyFile, e.getMessage(), CGROUP_ADVICE);
             }
         }
+        applyGuestIoAndMemory(policy);
         if (!labels.names().isEmpty()) log.info("labels: {}", labels);
+    }
+
+    /** Why guest-io is not in force (no I/O controller), or null; shown by {@code herd policy show}. */
+    private String ioNotInForce;
+    private String memNotInForce;
+    private boolean boundApplied;
+
+    /**
+     * Puts the policy's guest I/O budget and the guests' memory bound (RAM minus the owner's reserve)
+     * in force. Best effort: what this node's cgroups cannot do is noted for {@code herd policy show}
+     * and logged once; the pressure back-off still protects the owner.
+     */
+    private void applyGuestIoAndMemory(Policy p) {
+        ioNotInForce = null;
+        memNotInForce = null;
+        try {
+            cgroups.setGuestIo(p.guestIo());
+        } catch (UnsupportedOperationException | UncheckedIOException e) {
+            ioNotInForce = e.getMessage();
+            log.info("guest-io {} is not in force: {}", p.settings().get("guest-io"), e.getMessage());
+        }
+        long total = new io.herd.owner.Pressure(Path.of("/proc")).memTotal();
+        long bound = total <= 0 ? 0 : Math.max(0, total - p.ownerMemReserve().of(total));
+        try {
+            cgroups.setGuestsMemoryMax(bound == total ? 0 : bound);
+            boundApplied |= bound > 0 && bound < total;
+            if (bound > 0 && bound < total) {
+                log.info("guests together bounded to {} of memory ({} kept for the owner)", io.herd.executor.ExitStatus.bytes(bound),
+                        p.ownerMemReserve());
+            }
+        } catch (UnsupportedOperationException | UncheckedIOException e) {
+            memNotInForce = e.getMessage();
+            log.info("owner-mem-reserve {} is not a bound on the guests here: {}", p.ownerMemReserve(), e.getMessage());
+        }
     }
 
     /** The node's labels, sorted. */
@@ -275,6 +310,15 @@ public final class NodeAdmin {
                 return ControlServer.error("cannot cap the guests' CPU on " + nodeName + ": " + e.getMessage()
                         + "; " + CGROUP_ADVICE + "; nothing was changed", 1);
             }
+            if (req.getKey().equals("guest-io") || req.getKey().equals("owner-mem-reserve")) {
+                applyGuestIoAndMemory(next);
+                if (req.getKey().equals("guest-io") && ioNotInForce != null && next.guestIo() > 0) {
+                    String why = ioNotInForce;
+                    applyGuestIoAndMemory(policy);
+                    return ControlServer.error("cannot cap the guests' disk I/O on " + nodeName + ": " + why
+                            + "; nothing was changed", 1);
+                }
+            }
             try {
                 next.save(policyFile);
             } catch (IOException e) {
@@ -314,6 +358,8 @@ public final class NodeAdmin {
         policy.settings().forEach((k, v) -> {
             PolicySetting.Builder s = PolicySetting.newBuilder().setKey(k).setValue(v);
             if (k.equals("guest-cpus") && notInForce != null) s.setNote("not in force: " + notInForce);
+            if (k.equals("guest-io") && ioNotInForce != null && policy.guestIo() > 0) s.setNote("not in force: " + ioNotInForce);
+            if (k.equals("owner-mem-reserve") && memNotInForce != null) s.setNote("no bound on the guests: " + memNotInForce);
             if (k.equals("guest-mem-default") && policy.guestMemMax() > 0
                     && policy.guestMemLimit(0) != policy.guestMemDefault()) {
                 s.setNote("capped at " + Policy.formatSize(policy.guestMemMax()) + " by guest-mem-max");
@@ -329,7 +375,7 @@ public final class NodeAdmin {
      * the stored policy again). Best effort.
      */
     public synchronized void close() {
-        if (!capApplied) return;
+        if (!capApplied && !boundApplied) return;
         try {
             cgroups.clearGuestCpuShare();
             cgroups.removeParent();

@@ -23,6 +23,23 @@ public final class SandboxLevel {
         return describe(sandbox.available(), cg);
     }
 
+    /**
+     * The level with the guests' disk I/O control after a space, as gossiped and shown in the
+     * GUEST IO column of {@code herd nodes}: {@code bwrap+cgroup1 io:blkio.throttle+psi}. The I/O
+     * part is how guest I/O is capped ({@code io.max}, {@code blkio.throttle}, {@code weight} or
+     * {@code none}, see {@link io.herd.executor.Cgroups#ioControl}) and {@code +psi} when the
+     * kernel gives pressure stall information. Carried in the sandbox string, whose size is bounded
+     * already, so the gossip entry does not grow.
+     */
+    public static String of(io.herd.executor.Sandbox sandbox, io.herd.executor.Cgroups cgroups, boolean psi) {
+        return of(sandbox, cgroups) + " " + io(cgroups.usable() ? cgroups.ioControl() : "none", psi);
+    }
+
+    /** The I/O part: {@code io:io.max+psi}, {@code io:none}. */
+    static String io(String control, boolean psi) {
+        return "io:" + control + (psi ? "+psi" : "");
+    }
+
     /** A guess from what is installed (bwrap on PATH, a cgroup mount), without probing. */
     public static String detect() {
         return describe(hasBwrap(), cgroupVersion(Path.of("/sys/fs/cgroup")));

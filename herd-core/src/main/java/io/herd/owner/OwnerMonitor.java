@@ -50,6 +50,19 @@ public final class OwnerMonitor implements AutoCloseable {
     private volatile long idleInput = OwnerInput.NEVER;
     private volatile double ownerLoad = Double.NaN;
 
+    /** The disk and memory back-off, or null (see {@link #enableBackoff}). */
+    private Backoff backoff;
+    private java.util.function.Supplier<Backoff.Settings> backoffSettings;
+    private Pressure pressure;
+    private java.util.function.DoubleSupplier probe;
+    private java.util.function.BooleanSupplier guestsRunning;
+    private java.util.function.DoubleConsumer ioFactor;
+    private ScheduledExecutorService backoffThread;
+    /** Owner thread only: the back-off holds the guests frozen. */
+    private boolean backoffFrozen;
+    private volatile String backoffState = "off";
+    private boolean probeFailed;
+
     /**
      * @param inputs fast input sources (the test file, input devices)
      * @param idle   the once-a-second idle-time source, or null
@@ -118,17 +131,134 @@ public final class OwnerMonitor implements AutoCloseable {
         }
     }
 
+    /**
+     * Adds the disk and memory back-off ({@link Backoff}): every {@value #BACKOFF_MILLIS} ms it reads
+     * the pressure and available memory and, while guests run, the owner's write + fsync latency,
+     * and freezes, thaws, evicts or throttles the guests. Call before {@link #start}.
+     *
+     * @param settings      the back-off's settings from the policy, read each round (a change starts afresh)
+     * @param probe         the owner's write + fsync latency in ms, NaN when it cannot be measured ({@link IoProbe})
+     * @param guestsRunning whether any guest runs now (no probe, and nothing to blame, otherwise)
+     * @param ioFactor      sets the share of the guests' I/O budget
+     */
+    public void enableBackoff(java.util.function.Supplier<Backoff.Settings> settings, Pressure pressure,
+                              java.util.function.DoubleSupplier probe,
+                              java.util.function.BooleanSupplier guestsRunning, java.util.function.DoubleConsumer ioFactor) {
+        this.backoffSettings = settings;
+        this.pressure = pressure;
+        this.probe = probe;
+        this.guestsRunning = guestsRunning;
+        this.ioFactor = ioFactor;
+        this.backoffThread = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "herd-owner-backoff");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    static final long BACKOFF_MILLIS = 500;
+    /** How often the back-off reads; shorter in tests. */
+    long backoffMillis = BACKOFF_MILLIS;
+
+    /** The back-off's state for logs and status: off, normal, io 1/4, io 1/16, frozen (io), frozen (memory). */
+    public String backoffState() {
+        return backoffState;
+    }
+
+    /** One back-off round, on the back-off thread: readings (the probe may block on a busy disk), then decisions on the owner thread. */
+    void backoffRound() {
+        Backoff.Settings want = backoffSettings.get();
+        if (backoff == null || !backoff.settings().equals(want)) {
+            Backoff old = backoff;
+            backoff = new Backoff(want);
+            if (old != null && (old.frozen() || old.ioFactor() < 1)) {
+                thread.execute(() -> carryOut(List.of(new Backoff.Decision(Backoff.Action.IO_FACTOR, 1, "back-off settings changed"),
+                        new Backoff.Decision(Backoff.Action.THAW, 0, "thawed: back-off settings changed"))));
+            }
+        }
+        long now = System.nanoTime();
+        pressure.sample(now);
+        boolean guests = guestsRunning.getAsBoolean();
+        double latency;
+        if (!guests) {
+            latency = 0;   // nothing to blame: a held level steps back
+        } else if (want.ioLatencyMillis() > 0 && (!pressure.hasPsi() || backoff.ioFactor() < 1 || !(pressure.ioSome() < 0.01))) {
+            latency = probe.getAsDouble();
+            if (Double.isNaN(latency) && !probeFailed) {
+                probeFailed = true;
+                log.warn("cannot time the owner's disk writes (the probe file cannot be written); no I/O back-off");
+            }
+        } else {
+            latency = Double.NaN;
+        }
+        List<Backoff.Decision> ds = backoff.observe(new Backoff.Reading(now / 1_000_000, latency, pressure.memSome(),
+                pressure.memAvailable()));
+        backoffState = backoff.state();
+        if (!ds.isEmpty()) thread.execute(() -> carryOut(ds));
+    }
+
+    /** Carries out the back-off's decisions, together with the watch's: guests stay frozen while either wants it. */
+    private void carryOut(List<Backoff.Decision> ds) {
+        for (Backoff.Decision d : ds) {
+            boolean ownerHolds = watch.state() != OwnerWatch.State.LENT;
+            List<String> jobs = List.of();
+            switch (d.action()) {
+                case IO_FACTOR -> {
+                    try {
+                        ioFactor.accept(d.factor());
+                    } catch (RuntimeException e) {   // the freeze that may follow must still happen
+                        log.warn("cannot set the guests' I/O budget to {} of the policy's: {}", d.factor(), e.toString());
+                    }
+                }
+                case FREEZE -> {
+                    backoffFrozen = true;
+                    if (!ownerHolds) jobs = guests.freezeAll(d.reason());
+                }
+                case THAW -> {
+                    backoffFrozen = false;
+                    if (!ownerHolds) jobs = guests.thawAll(d.reason());
+                }
+                case EVICT -> {
+                    backoffFrozen = false;
+                    jobs = guests.evictAll(d.reason());
+                }
+            }
+            acceptsGuests = watch.acceptsGuests() && !backoffFrozen;
+            log.info("back-off: {} {}", d.reason(), jobs);
+        }
+    }
+
+    private void backoffSafely() {
+        try {
+            backoffRound();
+        } catch (RuntimeException e) {
+            log.warn("back-off round failed: {}", e.toString());
+        }
+    }
+
     public void start() {
         log.info("owner watch: guests frozen on the owner's input{}, thawed after {} quiet, evicted after a grace of {}; polling every {} ms",
                 load == null ? "" : " or own load over " + watch.settings().loadThreshold() + " cores",
                 OwnerWatch.format(watch.settings().quiet()), OwnerWatch.format(watch.settings().grace()), pollMillis);
         if (idle != null || load != null) slow.scheduleWithFixedDelay(this::readSlowly, 0, SLOW_MILLIS, TimeUnit.MILLISECONDS);
         thread.scheduleWithFixedDelay(this::tickSafely, pollMillis, pollMillis, TimeUnit.MILLISECONDS);
+        if (backoffThread != null) {
+            log.info("disk and memory back-off with {}; I/O from the owner's write+fsync latency, memory from {}",
+                    pressure.hasPsi() ? "pressure stall information" : "no pressure stall information on this kernel",
+                    pressure.hasPsi() ? "MemAvailable and /proc/pressure/memory" : "MemAvailable");
+            backoffThread.scheduleWithFixedDelay(this::backoffSafely, backoffMillis, backoffMillis, TimeUnit.MILLISECONDS);
+        }
     }
 
     /** False while the owner is back (guests frozen or evicted): the host takes no new guests. */
     public boolean acceptsGuests() {
         return acceptsGuests;
+    }
+
+    /** Why no guests are taken now: the owner is back, or the back-off holds them (memory or disk). */
+    public String whyNoGuests() {
+        return !OwnerWatch.State.LENT.name().equals(state) || !backoffState.startsWith("frozen") ? "the owner is back"
+                : "guests backed off, " + backoffState;
     }
 
     /** lent, frozen or evicted. */
@@ -173,9 +303,14 @@ public final class OwnerMonitor implements AutoCloseable {
         last = Math.max(last, idleInput);
         Optional<OwnerWatch.Decision> d = watch.observe(now, last, ownerLoad);
         state = watch.state().name();
-        acceptsGuests = watch.acceptsGuests();
+        acceptsGuests = watch.acceptsGuests() && !backoffFrozen;
         if (d.isEmpty()) return;
         OwnerWatch.Decision decision = d.get();
+        if (decision.action() == OwnerWatch.Action.THAW && backoffFrozen) {
+            log.info("{}: guests stay frozen, the back-off holds them ({})", decision.reason(), backoffState);
+            return;
+        }
+        if (decision.action() == OwnerWatch.Action.FREEZE && backoffFrozen) return;   // frozen already
         long t0 = System.nanoTime();
         List<String> jobs = switch (decision.action()) {
             case FREEZE -> guests.freezeAll(decision.reason());
@@ -210,6 +345,14 @@ public final class OwnerMonitor implements AutoCloseable {
 
     @Override
     public void close() {
+        if (backoffThread != null) backoffThread.shutdownNow();
+        if (probe instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.debug("probe close: {}", e.toString());
+            }
+        }
         slow.shutdownNow();
         thread.shutdownNow();
         inputs.forEach(OwnerInput::close);

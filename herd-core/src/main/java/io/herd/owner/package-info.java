@@ -15,6 +15,17 @@
  * {@link io.herd.owner.OwnerWatch} is pure (times are passed in), so its rules
  * are unit-tested on a virtual clock; the monitor only reads and acts.
  *
+ * <h2>The owner's disk and memory</h2>
+ * <pre>
+ *  IoProbe (4 KiB write + fsync by the daemon, while guests run) ─┐
+ *  Pressure (/proc/pressure/{io,memory}, MemAvailable) ───────────┴▶ OwnerMonitor (every 500 ms) ─▶ Backoff.observe
+ *        IO_FACTOR (Cgroups.setGuestIoFactor: 1, 1/4, 1/16) / FREEZE / THAW / EVICT ◀──────────────────┘
+ * </pre>
+ * {@link io.herd.owner.Backoff} is pure like the watch. Guests stay frozen while either the watch
+ * or the back-off wants them frozen; the node takes no new guests meanwhile.
+ * {@link io.herd.owner.MemoryRoom} is the host's re-check that a guest's {@code --mem} fits beside
+ * the owner's reserve.
+ *
  * <h2>Vocabulary</h2>
  * <dl>
  *   <dt>active</dt><dd>input within the quiet time, or the owner's own CPU load (all but the guests')

@@ -36,6 +36,15 @@ import java.util.regex.Pattern;
  *   deny-users          users whose guests are refused; deny wins over allow
  *   allow-nodes         nodes whose guests are welcome (the job's home node); none (default) = every node
  *   deny-nodes          nodes whose guests are refused; deny wins over allow
+ *   guest-io            disk bandwidth all guests together may use on each block device, reads and
+ *                       writes each, e.g. 50MB/s (the default) or 200M; none for no cap. Enforced with
+ *                       cgroup v2 io.max on the guests' group, or v1 blkio.throttle split between the
+ *                       running guests (v1 throttling is not hierarchical)
+ *   owner-io-latency    the owner's small write + fsync latency above which guests' I/O backs off
+ *                       (budget cut, then guests frozen), e.g. 25ms (the default); off to disable
+ *   owner-mem-reserve   memory kept for the owner: all guests together may use at most RAM minus this,
+ *                       and guests are frozen, then evicted, when the machine's available memory falls
+ *                       under it; a size such as 4G or a share of RAM such as 25% (the default)
  * </pre>
  * A key is added here: one component, one {@link #KEYS} entry, one case in
  * {@link #with} and {@link #settings}.
@@ -54,23 +63,38 @@ import java.util.regex.Pattern;
  * @param denyUsers         users whose guests are refused
  * @param allowNodes        home nodes whose guests are welcome; empty = all
  * @param denyNodes         home nodes whose guests are refused
+ * @param guestIo           disk bandwidth cap of all guests together per device, bytes per second; 0 = none
+ * @param ownerIoLatencyMillis the owner's write + fsync latency that makes guests back off; 0 = off
+ * @param ownerMemReserve   memory kept for the owner
  */
 public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefault, int guestPidsMax,
                      boolean acceptUnsandboxed, AcceptRule accept, long guestMemMax, List<String> allowUsers,
-                     List<String> denyUsers, List<String> allowNodes, List<String> denyNodes) {
+                     List<String> denyUsers, List<String> allowNodes, List<String> denyNodes, long guestIo,
+                     long ownerIoLatencyMillis, MemReserve ownerMemReserve) {
 
     /** File name in the data directory. */
     public static final String FILE = "policy.properties";
     /** The keys {@code herd policy set} knows, in the order {@code herd policy show} prints them. */
     public static final List<String> KEYS = List.of("accept", "guest-cpus", "guest-mem-max", "guest-network",
             "guest-mem-default", "guest-pids-max", "accept-unsandboxed", "allow-users", "deny-users", "allow-nodes",
-            "deny-nodes");
+            "deny-nodes", "guest-io", "owner-io-latency", "owner-mem-reserve");
     /** Smallest cap: the kernel's minimum CFS quota is 1 ms per 100 ms period. */
     public static final double MIN_GUEST_CPUS = 0.01;
     /** Largest cap. */
     public static final double MAX_GUEST_CPUS = 4096;
     public static final long DEFAULT_GUEST_MEM = 2L << 30;
     public static final int DEFAULT_GUEST_PIDS = 512;
+    /**
+     * 50 MB/s per device for all guests together: a tenth of a SATA SSD, enough for most batch jobs,
+     * little enough that the owner's own writes keep their latency (see BENCHMARKS.md).
+     */
+    public static final long DEFAULT_GUEST_IO = 50L << 20;
+    /** Smallest I/O cap: below 1 MB/s a guest cannot even page in its program in reasonable time. */
+    public static final long MIN_GUEST_IO = 1L << 20;
+    /** The owner's write + fsync latency that makes guests back off: several times an idle SSD's p99 (~3 ms). */
+    public static final long DEFAULT_OWNER_IO_LATENCY_MILLIS = 25;
+    /** A quarter of RAM kept for the owner. */
+    public static final MemReserve DEFAULT_OWNER_MEM_RESERVE = new MemReserve(0, 25);
     /** Most names in one allow or deny list. */
     public static final int MAX_NAMES = 64;
     /** Everything at its default: guests always welcome, no CPU cap, network on request, 2 GiB and 512 tasks per guest, sandbox required. */
@@ -92,13 +116,41 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
         denyUsers = denyUsers == null ? List.of() : List.copyOf(denyUsers);
         allowNodes = allowNodes == null ? List.of() : List.copyOf(allowNodes);
         denyNodes = denyNodes == null ? List.of() : List.copyOf(denyNodes);
+        if (guestIo != 0 && guestIo < MIN_GUEST_IO) throw new IllegalArgumentException(guestIoRule(Long.toString(guestIo)));
+        if (ownerIoLatencyMillis < 0) throw new IllegalArgumentException("owner-io-latency must not be negative");
+        ownerMemReserve = ownerMemReserve == null ? DEFAULT_OWNER_MEM_RESERVE : ownerMemReserve;
+    }
+
+    /**
+     * Memory kept for the owner: {@code bytes} when given, else {@code percent} of RAM.
+     *
+     * @param bytes   a fixed reserve; 0 = use the percentage
+     * @param percent share of RAM, 0-90
+     */
+    public record MemReserve(long bytes, int percent) {
+        public MemReserve {
+            if (bytes < 0 || percent < 0 || percent > 90 || (bytes > 0 && percent > 0)) {
+                throw new IllegalArgumentException("owner-mem-reserve is a size or a share of RAM from 0% to 90%");
+            }
+        }
+
+        /** The reserve on a machine with {@code memTotalBytes} of RAM. */
+        public long of(long memTotalBytes) {
+            return bytes > 0 ? Math.min(bytes, memTotalBytes) : memTotalBytes * percent / 100;
+        }
+
+        @Override
+        public String toString() {
+            return bytes > 0 ? formatSize(bytes) : percent + "%";
+        }
     }
 
     /** The sandbox keys given, the rest (accept, lists, guest-mem-max) at their defaults. */
     public Policy(double guestCpus, boolean guestNetwork, long guestMemDefault, int guestPidsMax,
                   boolean acceptUnsandboxed) {
         this(guestCpus, guestNetwork, guestMemDefault, guestPidsMax, acceptUnsandboxed, AcceptRule.ALWAYS, 0,
-                List.of(), List.of(), List.of(), List.of());
+                List.of(), List.of(), List.of(), List.of(), DEFAULT_GUEST_IO, DEFAULT_OWNER_IO_LATENCY_MILLIS,
+                DEFAULT_OWNER_MEM_RESERVE);
     }
 
     /** The given CPU cap, everything else at its default. */
@@ -139,6 +191,9 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
         List<String> du = denyUsers;
         List<String> an = allowNodes;
         List<String> dn = denyNodes;
+        long io = guestIo;
+        long latency = ownerIoLatencyMillis;
+        MemReserve reserve = ownerMemReserve;
         switch (key == null ? "" : key) {
             case "accept" -> a = AcceptRule.parse(v);
             case "guest-cpus" -> cpus = parseGuestCpus(v);
@@ -151,10 +206,13 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
             case "deny-users" -> du = parseNames(key, v, "users", "mallory");
             case "allow-nodes" -> an = parseNames(key, v, "nodes", "lab-1,lab-2");
             case "deny-nodes" -> dn = parseNames(key, v, "nodes", "laptop-7");
+            case "guest-io" -> io = parseGuestIo(v);
+            case "owner-io-latency" -> latency = parseLatency(v);
+            case "owner-mem-reserve" -> reserve = parseReserve(v);
             default -> throw new IllegalArgumentException("unknown policy key '" + key + "'; known keys: "
                     + String.join(", ", KEYS));
         }
-        return new Policy(cpus, net, memDefault, pids, unsandboxed, a, memMax, au, du, an, dn);
+        return new Policy(cpus, net, memDefault, pids, unsandboxed, a, memMax, au, du, an, dn, io, latency, reserve);
     }
 
     /**
@@ -223,6 +281,72 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
         throw new IllegalArgumentException(key + " must be a size of at least 1M such as 512M or 2G, or none; not '" + text + "'");
     }
 
+    private static final Pattern RATE = Pattern.compile("([0-9]+(?:\\.[0-9]+)?)\\s*([kmgt]?)(?:i?b)?(?:/s|ps)?");
+
+    /**
+     * A disk bandwidth such as 50MB/s, 50M, 1.5G/s or 10485760 (bytes per second), binary units;
+     * none or unlimited for no cap (0). At least 1MB/s.
+     */
+    public static long parseGuestIo(String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT);
+        if (t.equals("none") || t.equals("unlimited")) return 0;
+        java.util.regex.Matcher m = RATE.matcher(t);
+        if (m.matches()) {
+            double bytes = Double.parseDouble(m.group(1)) * (1L << shift(m.group(2)));
+            if (bytes >= MIN_GUEST_IO && bytes < Long.MAX_VALUE / 2) return (long) bytes;
+        }
+        throw new IllegalArgumentException(guestIoRule(text));
+    }
+
+    private static String guestIoRule(String given) {
+        return "guest-io must be a disk bandwidth of at least 1MB/s such as 50MB/s or 200M, or none to lift the cap; not '"
+                + given + "'";
+    }
+
+    /** A latency such as 25ms or 0.1s, from 1 ms to 10 s; off (0) disables the back-off. */
+    static long parseLatency(String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT);
+        if (t.equals("off") || t.equals("none")) return 0;
+        java.util.regex.Matcher m = Pattern.compile("([0-9]+(?:\\.[0-9]+)?)\\s*(ms|s)").matcher(t);
+        if (m.matches()) {
+            double ms = Double.parseDouble(m.group(1)) * (m.group(2).equals("s") ? 1000 : 1);
+            if (ms >= 1 && ms <= 10_000) return Math.round(ms);
+        }
+        throw new IllegalArgumentException("owner-io-latency must be a time from 1ms to 10s such as 25ms, or off; not '"
+                + text + "'");
+    }
+
+    /** A reserve such as 4G or 25% (of RAM), 0% to 90%. */
+    static MemReserve parseReserve(String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT);
+        java.util.regex.Matcher m = Pattern.compile("([0-9]{1,3})\\s*%").matcher(t);
+        if (m.matches() && Integer.parseInt(m.group(1)) <= 90) return new MemReserve(0, Integer.parseInt(m.group(1)));
+        if (!m.matches() && !t.equals("none") && !t.equals("unlimited")) {
+            try {
+                return new MemReserve(parseSize("owner-mem-reserve", t), 0);
+            } catch (IllegalArgumentException e) {
+                // the message below says both forms
+            }
+        }
+        throw new IllegalArgumentException("owner-mem-reserve must be a size such as 4G or a share of RAM from 0% to 90% "
+                + "such as 25%; not '" + text + "'");
+    }
+
+    private static int shift(String unit) {
+        return switch (unit) {
+            case "k" -> 10;
+            case "m" -> 20;
+            case "g" -> 30;
+            case "t" -> 40;
+            default -> 0;
+        };
+    }
+
+    /** Bytes per second as people write them: 50MB/s, 1536KB/s. */
+    public static String formatRate(long bytesPerSecond) {
+        return formatSize(bytesPerSecond) + "B/s";
+    }
+
     static int parsePids(String text) {
         String t = text.strip().toLowerCase(Locale.ROOT);
         if (t.equals("none") || t.equals("unlimited")) return 0;
@@ -264,6 +388,9 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
         out.put("deny-users", names(denyUsers));
         out.put("allow-nodes", names(allowNodes));
         out.put("deny-nodes", names(denyNodes));
+        out.put("guest-io", guestIo == 0 ? "none" : formatRate(guestIo));
+        out.put("owner-io-latency", ownerIoLatencyMillis == 0 ? "off" : ownerIoLatencyMillis + "ms");
+        out.put("owner-mem-reserve", ownerMemReserve.toString());
         return out;
     }
 

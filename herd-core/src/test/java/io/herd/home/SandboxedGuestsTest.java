@@ -92,6 +92,10 @@ class SandboxedGuestsTest {
         assertThat(r.exit()).as(r.all()).isNotZero();
         assertThat(r.err()).contains("failed: out of memory (limit 64 MiB)");
         assertThat(herd("ps", "--all").out()).contains("out of memory (limit 64 MiB)");
+        // The host stays healthy: the OOM killer acted inside the guest's cgroup only, and the next guest runs.
+        Cli.Result next = herd("run", "--node", "host", "--", "echo", "still here");
+        assertThat(next.exit()).as(next.all()).isZero();
+        assertThat(next.out()).isEqualTo("still here\n");
     }
 
     @Test

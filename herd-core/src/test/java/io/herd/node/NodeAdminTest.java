@@ -159,6 +159,26 @@ class NodeAdminTest {
     }
 
     @Test
+    void guestIoWithoutAnIoControllerIsAClearErrorAndTheDefaultShowsNotInForce() throws IOException {
+        NodeAdmin a = admin(fakeV1());   // cpu only: no blkio
+        var show = a.handle(PolicyRequest.getDefaultInstance(), USER).getPolicy().getSettingsList().stream()
+                .filter(s -> s.getKey().equals("guest-io")).findFirst().orElseThrow();
+        assertThat(show.getValue()).isEqualTo("50MB/s");
+        assertThat(show.getNote()).isEqualTo("not in force: cgroup v1 without the blkio controller mounted; guest-io needs "
+                + "cgroup v2 with the io controller or cgroup v1 blkio throttling; set guest-io none to run guests without a disk cap");
+        ControlReply r = a.handle(set("guest-io", "20MB/s"), ADMIN);
+        assertThat(r.getError().getExitCode()).isEqualTo(1);
+        assertThat(r.getError().getMessage()).isEqualTo("cannot cap the guests' disk I/O on n1: cgroup v1 without the blkio "
+                + "controller mounted; guest-io needs cgroup v2 with the io controller or cgroup v1 blkio throttling; set "
+                + "guest-io none to run guests without a disk cap; nothing was changed");
+        assertThat(Files.exists(data.resolve(Policy.FILE))).isFalse();
+        assertThat(a.handle(set("guest-io", "none"), ADMIN).hasError()).isFalse();
+        assertThat(a.policy().guestIo()).isZero();
+        assertThat(a.handle(set("owner-mem-reserve", "lots"), ADMIN).getError().getMessage())
+                .startsWith("owner-mem-reserve must be a size such as 4G or a share of RAM");
+    }
+
+    @Test
     void aStoredCapTheMachineCannotEnforceIsShownAsNotInForce() throws IOException {
         new Policy(0.5).save(data.resolve(Policy.FILE));
         NodeAdmin a = admin(Cgroups.none("no cgroup or cgroup2 file system is mounted"));

@@ -52,6 +52,8 @@ class NodeConfigTest {
         assertThat(SandboxLevel.describe(true, 2)).isEqualTo("bwrap+cgroup2");
         assertThat(SandboxLevel.describe(false, 1)).isEqualTo("cgroup1");
         assertThat(SandboxLevel.describe(false, 0)).isEqualTo("nice");
+        assertThat(SandboxLevel.io("blkio.throttle", true)).isEqualTo("io:blkio.throttle+psi");
+        assertThat(SandboxLevel.io("none", false)).isEqualTo("io:none");
         assertThat(SandboxLevel.cgroupVersion(root)).isZero();
         java.nio.file.Files.createFile(root.resolve("cgroup.controllers"));
         assertThat(SandboxLevel.cgroupVersion(root)).isEqualTo(2);

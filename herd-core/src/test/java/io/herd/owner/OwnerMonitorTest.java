@@ -103,6 +103,79 @@ class OwnerMonitorTest {
         }
     }
 
+    /** A fake /proc: PSI files and meminfo a test rewrites. */
+    private Path fakeProc(long memAvailableKb) throws IOException {
+        Path proc = Files.createDirectories(dir.resolve("proc/pressure"));
+        Files.writeString(proc.resolve("io"), "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        Files.writeString(proc.resolve("memory"), "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        meminfo(memAvailableKb);
+        return proc.getParent();
+    }
+
+    private void meminfo(long memAvailableKb) throws IOException {
+        Files.writeString(dir.resolve("proc/meminfo"), "MemTotal:       16000000 kB\nMemFree:         1000 kB\nMemAvailable:   "
+                + memAvailableKb + " kB\n");
+    }
+
+    @Test
+    void slowOwnerWritesThrottleThenFreezeAndTheOwnersFreezeOutlastsTheBackoff() throws IOException {
+        Path input = dir.resolve("input");
+        Recorder guests = new Recorder();
+        List<Double> factors = new CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Double> latency = new java.util.concurrent.atomic.AtomicReference<>(3.0);
+        Path proc = fakeProc(12_000_000);
+        // A kernel without pressure stall information: the probe runs every round while guests run.
+        Files.delete(proc.resolve("pressure/io"));
+        Pressure pressure = new Pressure(proc);
+        assertThat(pressure.hasPsi()).isFalse();
+        try (OwnerMonitor m = new OwnerMonitor(new OwnerWatch.Settings(Duration.ofMinutes(10), Duration.ofMillis(300), 0),
+                List.of(new InputFile(input)), null, null, guests, 5)) {
+            m.enableBackoff(() -> new Backoff.Settings(25, 4L << 30, 0.1, 150, 60_000), pressure, latency::get, () -> true,
+                    factors::add);
+            m.backoffMillis = 20;
+            m.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> m.backoffState().equals("normal"));
+            assertThat(guests.calls).isEmpty();
+            latency.set(106.0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !guests.calls.isEmpty());
+            assertThat(factors).containsExactly(0.25, 1.0 / 16);
+            assertThat(guests.calls).containsExactly(
+                    "freeze: frozen: the owner's write+fsync took 106.0 ms (over 25 ms)");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !m.acceptsGuests());
+            assertThat(m.whyNoGuests()).isEqualTo("guests backed off, frozen (io)");
+
+            // The owner comes back meanwhile: the guests are frozen already, and stay so when the disk calms down.
+            touch(input);
+            latency.set(3.0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> m.backoffState().equals("normal"));
+            assertThat(factors).containsExactly(0.25, 1.0 / 16, 1.0 / 16, 0.25, 1.0);
+            // The owner goes quiet: now the guests thaw, once.
+            await().atMost(Duration.ofSeconds(10)).until(() -> guests.calls.size() >= 2);
+            assertThat(guests.calls).containsExactly("freeze: frozen: the owner's write+fsync took 106.0 ms (over 25 ms)",
+                    "thaw: thawed: the owner is idle again");
+            await().atMost(Duration.ofSeconds(5)).until(m::acceptsGuests);
+        }
+    }
+
+    @Test
+    void memoryRunningShortFreezesAndStayingShortEvicts() throws IOException {
+        Recorder guests = new Recorder();
+        Pressure pressure = new Pressure(fakeProc(12_000_000));
+        try (OwnerMonitor m = new OwnerMonitor(new OwnerWatch.Settings(Duration.ofMinutes(10), Duration.ofSeconds(30), 0),
+                List.of(), null, null, guests, 5)) {
+            m.enableBackoff(() -> new Backoff.Settings(25, 4L << 30, 0.1, 150, 300), pressure, () -> Double.NaN, () -> true,
+                    f -> { });
+            m.backoffMillis = 20;
+            m.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> m.backoffState().equals("normal"));
+            meminfo(1_000_000);   // under half the 4 GiB reserve
+            await().atMost(Duration.ofSeconds(10)).until(() -> guests.calls.size() >= 2);
+            assertThat(guests.calls.get(0)).startsWith("freeze: frozen: memory short: 976 MiB available, the owner's reserve is 4096 MiB");
+            assertThat(m.whyNoGuests()).isIn("guests backed off, frozen (memory)", "the owner is back");
+            assertThat(guests.calls.get(1)).startsWith("evict: evicted: memory still short after 0 s");
+        }
+    }
+
     private static void touch(Path f) throws IOException {
         if (!Files.exists(f)) Files.writeString(f, "");
         // A later time than any the file had, whatever the file system's timestamp granularity.

@@ -46,7 +46,7 @@ class PolicyTest {
         assertThat(p.with("guest-cpus", "none")).isEqualTo(Policy.DEFAULT);
         assertThat(Policy.DEFAULT.capsGuestCpus()).isFalse();
         assertThatThrownBy(() -> p.with("guest-cpu", "1")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("unknown policy key 'guest-cpu'; known keys: accept, guest-cpus, guest-mem-max, guest-network, guest-mem-default, guest-pids-max, accept-unsandboxed, allow-users, deny-users, allow-nodes, deny-nodes");
+                .hasMessage("unknown policy key 'guest-cpu'; known keys: accept, guest-cpus, guest-mem-max, guest-network, guest-mem-default, guest-pids-max, accept-unsandboxed, allow-users, deny-users, allow-nodes, deny-nodes, guest-io, owner-io-latency, owner-mem-reserve");
         assertThatThrownBy(() -> new Policy(-1)).isInstanceOf(IllegalArgumentException.class);
     }
 
@@ -56,7 +56,8 @@ class PolicyTest {
                 Map.entry("guest-cpus", "unlimited"), Map.entry("guest-mem-max", "none"), Map.entry("guest-network", "yes"),
                 Map.entry("guest-mem-default", "2G"), Map.entry("guest-pids-max", "512"),
                 Map.entry("accept-unsandboxed", "no"), Map.entry("allow-users", "none"), Map.entry("deny-users", "none"),
-                Map.entry("allow-nodes", "none"), Map.entry("deny-nodes", "none")));
+                Map.entry("allow-nodes", "none"), Map.entry("deny-nodes", "none"), Map.entry("guest-io", "50MB/s"),
+                Map.entry("owner-io-latency", "25ms"), Map.entry("owner-mem-reserve", "25%")));
         assertThat(new Policy(0.5).settings()).containsEntry("guest-cpus", "0.5");
         assertThat(new Policy(2).settings()).containsEntry("guest-cpus", "2");
         assertThat(Policy.formatCores(0.25)).isEqualTo("0.25");
@@ -86,7 +87,7 @@ class PolicyTest {
         assertThatThrownBy(() -> Policy.load(f)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith(f + ": guest-cpus must be");
         Files.writeString(f, "# comment\nwhen-idle=10m\n");
-        assertThatThrownBy(() -> Policy.load(f)).hasMessage(f + ": unknown policy key 'when-idle'; known keys: accept, guest-cpus, guest-mem-max, guest-network, guest-mem-default, guest-pids-max, accept-unsandboxed, allow-users, deny-users, allow-nodes, deny-nodes");
+        assertThatThrownBy(() -> Policy.load(f)).hasMessage(f + ": unknown policy key 'when-idle'; known keys: accept, guest-cpus, guest-mem-max, guest-network, guest-mem-default, guest-pids-max, accept-unsandboxed, allow-users, deny-users, allow-nodes, deny-nodes, guest-io, owner-io-latency, owner-mem-reserve");
         Files.writeString(f, "# only a comment\n");
         assertThat(Policy.load(f)).isEqualTo(Policy.DEFAULT);
     }
@@ -208,5 +209,55 @@ class PolicyTest {
         assertThat(Policy.load(f)).isEqualTo(q);
         Files.writeString(f, "accept=sometimes\n");
         assertThatThrownBy(() -> Policy.load(f)).hasMessageStartingWith(f + ": accept must be always");
+    }
+
+    @Test
+    void guestIoIsABandwidthOrNone() {
+        assertThat(Policy.parseGuestIo("50MB/s")).isEqualTo(50L << 20);
+        assertThat(Policy.parseGuestIo("50M")).isEqualTo(50L << 20);
+        assertThat(Policy.parseGuestIo("1.5G/s")).isEqualTo(3L << 29);
+        assertThat(Policy.parseGuestIo("200 MiB/s")).isEqualTo(200L << 20);
+        assertThat(Policy.parseGuestIo("10mbps")).isEqualTo(10L << 20);
+        assertThat(Policy.parseGuestIo("1048576")).isEqualTo(1L << 20);
+        assertThat(Policy.parseGuestIo("none")).isZero();
+        assertThat(Policy.DEFAULT.guestIo()).isEqualTo(50L << 20);
+        Policy p = Policy.DEFAULT.with("guest-io", "20MB/s");
+        assertThat(p.settings()).containsEntry("guest-io", "20MB/s");
+        assertThat(p.with("guest-io", "unlimited").settings()).containsEntry("guest-io", "none");
+        for (String bad : new String[] {"0", "512K", "fast", "-5M", "50MB/h", ""}) {
+            assertThatThrownBy(() -> Policy.parseGuestIo(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("guest-io must be a disk bandwidth of at least 1MB/s such as 50MB/s or 200M, or none to "
+                            + "lift the cap; not '" + bad + "'");
+        }
+    }
+
+    @Test
+    void ownerIoLatencyAndMemReserve() {
+        Policy p = Policy.DEFAULT.with("owner-io-latency", "40ms").with("owner-mem-reserve", "6G");
+        assertThat(p.ownerIoLatencyMillis()).isEqualTo(40);
+        assertThat(p.with("owner-io-latency", "0.5s").ownerIoLatencyMillis()).isEqualTo(500);
+        assertThat(p.with("owner-io-latency", "off").settings()).containsEntry("owner-io-latency", "off");
+        assertThat(p.ownerMemReserve().of(16L << 30)).isEqualTo(6L << 30);
+        assertThat(p.ownerMemReserve().of(4L << 30)).as("never more than the machine has").isEqualTo(4L << 30);
+        assertThat(Policy.DEFAULT.ownerMemReserve().of(16L << 30)).isEqualTo(4L << 30);
+        assertThat(p.with("owner-mem-reserve", "10%").settings()).containsEntry("owner-mem-reserve", "10%");
+        assertThat(p.settings()).containsEntry("owner-mem-reserve", "6G").containsEntry("owner-io-latency", "40ms");
+        assertThatThrownBy(() -> p.with("owner-io-latency", "fast")).hasMessage(
+                "owner-io-latency must be a time from 1ms to 10s such as 25ms, or off; not 'fast'");
+        assertThatThrownBy(() -> p.with("owner-io-latency", "20s")).hasMessageContaining("from 1ms to 10s");
+        for (String bad : new String[] {"95%", "lots", "none", "100K"}) {
+            assertThatThrownBy(() -> p.with("owner-mem-reserve", bad)).as(bad).hasMessage(
+                    "owner-mem-reserve must be a size such as 4G or a share of RAM from 0% to 90% such as 25%; not '" + bad + "'");
+        }
+    }
+
+    @Test
+    void newKeysSurviveTheFile() throws IOException {
+        Path f = dir.resolve("p.properties");
+        Policy p = Policy.DEFAULT.with("guest-io", "30M").with("owner-io-latency", "15ms").with("owner-mem-reserve", "3G");
+        p.save(f);
+        assertThat(Policy.load(f)).isEqualTo(p);
+        Files.writeString(f, "guest-io=slow\n");
+        assertThatThrownBy(() -> Policy.load(f)).hasMessageStartingWith(f + ": guest-io must be a disk bandwidth");
     }
 }

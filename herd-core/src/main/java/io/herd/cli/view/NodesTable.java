@@ -70,12 +70,14 @@ public final class NodesTable {
             n -> gone(n) ? Units.UNKNOWN : n.guestCpus() > 0 ? io.herd.policy.Policy.formatCores(n.guestCpus()) : "all");
     private static final Column LABELS = new Column("LABELS", "LABELS", false,
             n -> n.labels().isEmpty() ? Units.UNKNOWN : String.join(",", n.labels()));
-    private static final Column SANDBOX = new Column("SANDBOX", "SANDBOX", false, n -> Text.orDash(n.sandbox()));
+    private static final Column SANDBOX = new Column("SANDBOX", "SANDBOX", false, n -> Text.orDash(sandboxPart(n.sandbox())));
+    /** How the node caps guests' disk I/O ({@code io.max}, {@code blkio.throttle}, {@code weight}, {@code none}), {@code +psi} with pressure information. */
+    private static final Column GUEST_IO = new Column("GUEST IO", "GIO", false, n -> Text.orDash(ioPart(n.sandbox())));
     private static final Column VERSION = new Column("VERSION", "VERSION", false, n -> Text.orDash(n.version()));
 
     private static final List<Column> ALL =
             List.of(NAME, ADDRESS, STATE, CORES, SPEED, LOAD, CPU, MEM, IDLE, GUESTS, ACCEPT, GUEST_CPU, LABELS, SANDBOX,
-                    VERSION);
+                    GUEST_IO, VERSION);
     /** Given up in this order when the table is too wide, after VERSION, SANDBOX, ADDRESS and LABELS. */
     private static final List<Column> LAST_RESORT = List.of(GUEST_CPU, SPEED, CPU, GUESTS, IDLE, ACCEPT, CORES);
     private static final int SHORT_HEADERS = 3;
@@ -90,12 +92,14 @@ public final class NodesTable {
         List<Column> columns = new ArrayList<>(ALL);
         if (nodes.stream().noneMatch(n -> n.guestCpus() > 0 && !gone(n))) columns.remove(GUEST_CPU);
         if (nodes.stream().allMatch(n -> n.labels().isEmpty())) columns.remove(LABELS);
+        if (nodes.stream().allMatch(n -> ioPart(n.sandbox()) == null)) columns.remove(GUEST_IO);
         if (nodes.stream().allMatch(n -> gone(n) || n.acceptsGuests())) columns.remove(ACCEPT);
         if (level >= 1) {
             columns.remove(VERSION);
         }
         if (level >= 2) {
             columns.remove(SANDBOX);
+            columns.remove(GUEST_IO);
         }
         if (level >= 4) {
             columns.remove(ADDRESS);
@@ -105,6 +109,20 @@ public final class NodesTable {
             columns.remove(LAST_RESORT.get(i));
         }
         return columns;
+    }
+
+    /** The sandbox level of a gossiped {@code "bwrap+cgroup1 io:blkio.throttle+psi"}. */
+    static String sandboxPart(String s) {
+        if (s == null) return null;
+        int sp = s.indexOf(' ');
+        return sp < 0 ? s : s.substring(0, sp);
+    }
+
+    /** The I/O control of it ({@code blkio.throttle+psi}); null from a node that does not say (older daemons). */
+    static String ioPart(String s) {
+        if (s == null) return null;
+        int at = s.indexOf(" io:");
+        return at < 0 ? null : s.substring(at + 4);
     }
 
     /** {@link #render(List, int, boolean)} without colour. */

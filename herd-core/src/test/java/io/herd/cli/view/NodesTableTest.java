@@ -108,6 +108,22 @@ class NodesTableTest {
     }
 
     @Test
+    void guestIoColumnShowsHowEachNodeCapsGuestDiskIo() {
+        List<NodeView> nodes = List.of(TestNodes.node("alpha").sandbox("bwrap+cgroup1 io:blkio.throttle+psi").build(),
+                TestNodes.node("bravo").sandbox("bwrap+cgroup2 io:io.max").build(),
+                TestNodes.node("charlie").sandbox("nice io:none").build(),
+                TestNodes.node("delta").sandbox("bwrap+cgroup2").build());   // an older daemon: says nothing
+        String table = NodesTable.render(nodes, 0);
+        assertThat(lines(table).get(0)).contains("SANDBOX", "GUEST IO");
+        assertThat(row(table, "alpha")).contains("bwrap+cgroup1 ").contains("blkio.throttle+psi");
+        assertThat(row(table, "bravo")).contains(" io.max");
+        assertThat(row(table, "charlie")).contains("nice ").contains(" none");
+        assertThat(row(table, "delta").trim().split(" +")).contains("bwrap+cgroup2", "-");
+        assertThat(lines(NodesTable.render(TestNodes.four(), 0)).get(0)).as("no node says: no column").doesNotContain("GUEST IO");
+        assertThat(lines(NodesTable.render(nodes, 80)).get(0)).doesNotContain("GUEST IO");
+    }
+
+    @Test
     void zeroWidthMeansNoLimit() {
         assertThat(lines(NodesTable.render(TestNodes.four(), 0)).get(0)).contains("VERSION", "SANDBOX", "ADDRESS");
     }

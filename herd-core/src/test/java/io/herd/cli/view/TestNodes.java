@@ -48,6 +48,7 @@ final class TestNodes {
     TestNodes ownerIdle(long v, boolean present) { ownerIdle = v; ownerPresent = present; return this; }
     TestNodes guests(int jobs, int slots) { guestJobs = jobs; guestSlots = slots; return this; }
     TestNodes version(String v) { version = v; return this; }
+    TestNodes sandbox(String v) { sandbox = v; return this; }
     TestNodes lastHeard(double v) { lastHeard = v; return this; }
     TestNodes self() { self = true; return this; }
     TestNodes labels(String... v) { labels = List.of(v); return this; }

@@ -1,0 +1,189 @@
+package io.herd.executor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Guest disk I/O caps and the guests' memory bound against fake v1 and v2 trees and a fake /sys/block. */
+class CgroupsIoTest {
+
+    @TempDir
+    Path root;
+    @TempDir
+    Path sysBlock;
+
+    private void disk(String name, String dev) throws IOException {
+        Files.writeString(Files.createDirectories(sysBlock.resolve(name)).resolve("dev"), dev + "\n");
+    }
+
+    private void disks() throws IOException {
+        disk("vda", "254:0");
+        disk("nvme0n1", "259:0");
+        disk("dm-0", "253:1");
+        disk("loop0", "7:0");
+        disk("zram0", "252:0");
+        disk("sr0", "11:0");
+    }
+
+    private Cgroups fakeV2(String controllers) throws IOException {
+        Files.writeString(root.resolve("cgroup.controllers"), controllers + "\n");
+        Files.writeString(root.resolve("cgroup.subtree_control"), "");
+        Cgroups cg = new Cgroups(root, Cgroups.Version.V2, "herd-n1");
+        cg.useBlockDevices(sysBlock);
+        return cg;
+    }
+
+    private Cgroups fakeV1(boolean throttle) throws IOException {
+        for (String c : new String[] {"freezer", "cpu", "memory", "pids", "blkio"}) Files.createDirectories(root.resolve(c));
+        if (throttle) Files.writeString(root.resolve("blkio/blkio.throttle.write_bps_device"), "");
+        else Files.writeString(root.resolve("blkio/blkio.weight"), "500\n");
+        Cgroups cg = new Cgroups(root, Cgroups.Version.V1, "herd-n1");
+        cg.useBlockDevices(sysBlock);
+        return cg;
+    }
+
+    @Test
+    void devicesAreTheDisksNotLoopRamOrOptical() throws IOException {
+        disks();
+        Cgroups cg = fakeV2("io");
+        assertThat(cg.ioDevices()).containsExactly("253:1", "254:0", "259:0");
+    }
+
+    @Test
+    void v2CapsAllGuestsTogetherWithIoMaxOnTheirGroup() throws IOException {
+        disks();
+        Cgroups cg = fakeV2("cpu io memory pids");
+        assertThat(cg.ioControl()).isEqualTo("io.max");
+        cg.setGuestIo(50L << 20);
+        Path ioMax = root.resolve("herd-n1/guests/io.max");
+        long bps = 50L << 20;
+        assertThat(Files.readAllLines(ioMax)).containsExactly("253:1 rbps=" + bps + " wbps=" + bps,
+                "254:0 rbps=" + bps + " wbps=" + bps, "259:0 rbps=" + bps + " wbps=" + bps);
+        assertThat(cg.guestIoInForce()).isEqualTo(bps);
+        assertThat(root.resolve("herd-n1/cgroup.subtree_control")).hasContent("+cpu +memory +pids +io");
+
+        // The back-off scales it; lifting the policy's cap keeps the back-off's share of 50 MB/s.
+        Files.delete(ioMax);
+        cg.setGuestIoFactor(0.25);
+        assertThat(Files.readAllLines(ioMax)).contains("254:0 rbps=" + bps / 4 + " wbps=" + bps / 4);
+        Files.delete(ioMax);
+        cg.setGuestIo(0);
+        assertThat(Files.readAllLines(ioMax)).contains("254:0 rbps=" + bps / 4 + " wbps=" + bps / 4);
+        Files.delete(ioMax);
+        cg.setGuestIoFactor(1);
+        assertThat(Files.readAllLines(ioMax)).contains("254:0 rbps=max wbps=max");
+        assertThat(cg.guestIoInForce()).isZero();
+        assertThatThrownBy(() -> cg.setGuestIoFactor(0)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void v2WithoutTheIoControllerSaysWhatToDo() throws IOException {
+        disks();
+        Cgroups cg = fakeV2("cpu memory pids");
+        assertThat(cg.ioControl()).isEqualTo("none");
+        assertThatThrownBy(() -> cg.setGuestIo(50L << 20)).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessage("cgroup v2 at " + root + " offers no io controller (cpu memory pids); guest-io needs cgroup v2 "
+                        + "with the io controller or cgroup v1 blkio throttling; set guest-io none to run guests without a disk cap");
+        cg.setGuestIo(0);   // no cap asked: nothing to refuse
+        cg.setGuestIoFactor(0.25);   // the back-off has nothing to scale: no error, nothing written
+        assertThat(root.resolve("herd-n1/guests/io.max")).doesNotExist();
+    }
+
+    @Test
+    void v1SplitsTheBudgetBetweenRunningGuestsBecauseItsThrottleIsFlat() throws IOException {
+        disk("vda", "254:0");
+        Cgroups cg = fakeV1(true);
+        assertThat(cg.ioControl()).isEqualTo("blkio.throttle");
+        cg.setGuestIo(40L << 20);
+        cg.create("job-1");
+        Path j1 = root.resolve("blkio/herd-n1/guests/job-1");
+        assertThat(lastLine(j1.resolve("blkio.throttle.write_bps_device"))).isEqualTo("254:0 " + (40L << 20));
+        assertThat(lastLine(j1.resolve("blkio.throttle.read_bps_device"))).isEqualTo("254:0 " + (40L << 20));
+        cg.create("job-2");
+        Path j2 = root.resolve("blkio/herd-n1/guests/job-2");
+        assertThat(lastLine(j1.resolve("blkio.throttle.write_bps_device"))).isEqualTo("254:0 " + (20L << 20));
+        assertThat(lastLine(j2.resolve("blkio.throttle.write_bps_device"))).isEqualTo("254:0 " + (20L << 20));
+        cg.setGuestIoFactor(0.25);
+        assertThat(lastLine(j2.resolve("blkio.throttle.write_bps_device"))).isEqualTo("254:0 " + (5L << 20));
+        cg.setGuestIoFactor(1);
+        // A job's end gives the others its share (the fake tree's files must go for the directory to).
+        for (String c : new String[] {"freezer", "cpu", "memory", "pids", "blkio"}) {
+            try (var files = Files.list(root.resolve(c + "/herd-n1/guests/job-2"))) {
+                for (Path f : files.toList()) Files.delete(f);
+            }
+        }
+        cg.remove("job-2");
+        assertThat(lastLine(j1.resolve("blkio.throttle.write_bps_device"))).isEqualTo("254:0 " + (40L << 20));
+        cg.setGuestIo(0);
+        assertThat(lastLine(j1.resolve("blkio.throttle.write_bps_device"))).as("0 removes the rule").isEqualTo("254:0 0");
+    }
+
+    @Test
+    void v1WithoutThrottlingSaysWhatIsMissing() throws IOException {
+        Cgroups cg = fakeV1(false);
+        assertThat(cg.ioControl()).isEqualTo("weight");
+        assertThatThrownBy(() -> cg.setGuestIo(50L << 20)).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageStartingWith("the cgroup v1 blkio controller has no throttling (kernel built without "
+                        + "CONFIG_BLK_DEV_THROTTLING); guest-io needs");
+        assertThatThrownBy(() -> Cgroups.none("no cgroup or cgroup2 file system is mounted").setGuestIo(1L << 20))
+                .hasMessageStartingWith("cgroups are not available on this node (no cgroup or cgroup2 file system is mounted)");
+    }
+
+    @Test
+    void guestsTogetherAreBoundedAndEachJobReclaimsBeforeItsLimit() throws IOException {
+        Cgroups v2 = fakeV2("cpu io memory pids");
+        v2.setGuestsMemoryMax(12L << 30);
+        assertThat(root.resolve("herd-n1/guests/memory.max")).hasContent(Long.toString(12L << 30));
+        assertThat(v2.guestsMemoryMax()).hasValue(12L << 30);
+        v2.create("job-1");
+        Path job = root.resolve("herd-n1/guests/job-1");
+        for (String f : new String[] {"memory.max", "memory.high", "memory.swap.max"}) Files.writeString(job.resolve(f), "max\n");
+        v2.setLimits("job-1", 1L << 30, 0);
+        assertThat(job.resolve("memory.max")).hasContent(Long.toString(1L << 30));
+        assertThat(job.resolve("memory.high")).hasContent(Long.toString((1L << 30) - (1L << 27)));
+        v2.setGuestsMemoryMax(0);
+        assertThat(root.resolve("herd-n1/guests/memory.max")).hasContent("max");
+        assertThat(v2.guestsMemoryMax()).isEmpty();
+    }
+
+    @Test
+    void v1BoundIsTheGuestsLimitAndTheJobsSoftLimit() throws IOException {
+        Path v1root = Files.createDirectories(root.resolve("v1"));
+        for (String c : new String[] {"cpu", "memory", "pids"}) Files.createDirectories(v1root.resolve(c));
+        Cgroups cg = new Cgroups(v1root, Cgroups.Version.V1, "herd-n1");
+        cg.setGuestsMemoryMax(6L << 30);
+        assertThat(v1root.resolve("memory/herd-n1/guests/memory.limit_in_bytes")).hasContent(Long.toString(6L << 30));
+        cg.create("job-1");
+        Path mem = v1root.resolve("memory/herd-n1/guests/job-1");
+        for (String f : new String[] {"memory.limit_in_bytes", "memory.soft_limit_in_bytes"}) Files.writeString(mem.resolve(f), "-1\n");
+        cg.setLimits("job-1", 800L << 20, 0);
+        assertThat(mem.resolve("memory.soft_limit_in_bytes")).hasContent(Long.toString(700L << 20));
+        cg.setGuestsMemoryMax(0);
+        assertThat(v1root.resolve("memory/herd-n1/guests/memory.limit_in_bytes")).hasContent("-1");
+
+        Path noMem = Files.createDirectories(root.resolve("v1b/cpu"));
+        Cgroups withoutMemory = new Cgroups(noMem.getParent(), Cgroups.Version.V1, "herd-n1");
+        assertThatThrownBy(() -> withoutMemory.setGuestsMemoryMax(1L << 30)).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageStartingWith("cannot bound the guests' memory: no memory controller (cgroup v1 (controllers: cpu)");
+    }
+
+    @Test
+    void thisMachineSaysHowItCapsGuestIo() {
+        Cgroups cg = Cgroups.detect("herd-iotest-" + ProcessHandle.current().pid());
+        assumeTrue(cg.available());
+        assertThat(cg.ioControl()).isIn("io.max", "blkio.throttle", "weight", "none");
+        assertThat(cg.ioDevices()).allMatch(d -> d.matches("[0-9]+:[0-9]+"));
+    }
+
+    private static String lastLine(Path f) throws IOException {
+        List<String> lines = Files.readAllLines(f);
+        return lines.get(lines.size() - 1);
+    }
+}

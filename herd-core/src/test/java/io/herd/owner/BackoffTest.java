@@ -1,0 +1,143 @@
+package io.herd.owner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.herd.owner.Backoff.Action;
+import io.herd.owner.Backoff.Decision;
+import io.herd.owner.Backoff.Reading;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The back-off's rules on injected readings and a virtual clock. */
+class BackoffTest {
+
+    static final long G = 1L << 30;
+    /** 25 ms latency limit, 4 GiB reserve, 10% memory stall, 5 s hold, 30 s grace. */
+    final Backoff b = new Backoff(new Backoff.Settings(25, 4 * G, 0.10, 5_000, 30_000));
+    long now = 1_000_000;
+
+    /** A reading half a second after the last, with plenty of memory. */
+    List<Decision> io(double ms) {
+        now += 500;
+        return b.observe(new Reading(now, ms, 0, 16 * G));
+    }
+
+    List<Decision> mem(double stall, long available) {
+        now += 500;
+        return b.observe(new Reading(now, Double.NaN, stall, available));
+    }
+
+    static List<String> actions(List<Decision> ds) {
+        return ds.stream().map(d -> d.action() + (d.action() == Action.IO_FACTOR ? " " + d.factor() : "")).toList();
+    }
+
+    @Test
+    void slowOwnerWritesCutTheBudgetStepByStepThenFreeze() {
+        assertThat(io(3)).isEmpty();
+        assertThat(b.state()).isEqualTo("normal");
+        List<Decision> first = io(106);
+        assertThat(actions(first)).containsExactly("IO_FACTOR 0.25");
+        assertThat(first.get(0).reason()).isEqualTo(
+                "guest I/O at 1/4 of its budget: the owner's write+fsync took 106.0 ms (over 25 ms)");
+        assertThat(actions(io(80))).containsExactly("IO_FACTOR 0.0625");
+        assertThat(b.state()).isEqualTo("io 1/16");
+        List<Decision> freeze = io(60);
+        assertThat(actions(freeze)).containsExactly("FREEZE");
+        assertThat(freeze.get(0).reason()).startsWith("frozen: the owner's write+fsync took 60.0 ms");
+        assertThat(b.frozen()).isTrue();
+        assertThat(io(70)).as("frozen is as far as I/O goes").isEmpty();
+    }
+
+    @Test
+    void calmForTheHoldStepsBackOneLevelAtATime() {
+        io(100);
+        io(100);
+        io(100);
+        assertThat(b.frozen()).isTrue();
+        // Under half the limit, but not yet for 5 s: nothing.
+        for (int i = 0; i < 9; i++) assertThat(io(4)).as("reading %d", i).isEmpty();
+        assertThat(actions(io(4))).containsExactly("IO_FACTOR 0.0625", "THAW");
+        assertThat(b.frozen()).isFalse();
+        // A reading between half and the limit restarts the calm period.
+        for (int i = 0; i < 9; i++) io(4);
+        assertThat(io(20)).isEmpty();
+        for (int i = 0; i < 9; i++) assertThat(io(4)).isEmpty();
+        assertThat(actions(io(4))).containsExactly("IO_FACTOR 0.25");
+        for (int i = 0; i < 9; i++) io(4);
+        assertThat(actions(io(4))).containsExactly("IO_FACTOR 1.0");
+        assertThat(b.state()).isEqualTo("normal");
+        for (int i = 0; i < 20; i++) assertThat(io(4)).isEmpty();
+    }
+
+    @Test
+    void noReadingOrOffChangesNothing() {
+        assertThat(io(Double.NaN)).isEmpty();
+        Backoff off = new Backoff(Backoff.Settings.of(0, 0));
+        assertThat(off.observe(new Reading(1, 500, 1, 1))).isEmpty();
+        assertThat(off.state()).isEqualTo("normal");
+    }
+
+    @Test
+    void memoryShortWithPressureFreezesAtOnceAndThawsWhenItIsBackForTheHold() {
+        assertThat(mem(0.5, 16 * G)).as("pressure with memory available: a guest inside its own limit").isEmpty();
+        assertThat(mem(0.0, 3 * G)).as("under the reserve without pressure: the page cache gives way").isEmpty();
+        List<Decision> d = mem(0.3, 3 * G);
+        assertThat(actions(d)).containsExactly("FREEZE");
+        assertThat(d.get(0).reason()).isEqualTo(
+                "frozen: memory short: 3072 MiB available, the owner's reserve is 4096 MiB, 30% stalled");
+        assertThat(b.state()).isEqualTo("frozen (memory)");
+        assertThat(mem(0.0, 5 * G)).isEmpty();
+        for (int i = 0; i < 8; i++) assertThat(mem(0, 5 * G)).isEmpty();
+        List<Decision> thaw = mem(0, 5 * G);
+        assertThat(actions(thaw)).containsExactly("THAW");
+        assertThat(thaw.get(0).reason()).isEqualTo("thawed: memory back: 5120 MiB available");
+    }
+
+    @Test
+    void memoryUnderHalfTheReserveFreezesWithoutPressureAndStayingShortEvicts() {
+        assertThat(actions(mem(Double.NaN, G))).as("no PSI on this kernel").containsExactly("FREEZE");
+        for (int i = 0; i < 59; i++) assertThat(mem(Double.NaN, G)).isEmpty();
+        List<Decision> d = mem(Double.NaN, G);
+        assertThat(actions(d)).containsExactly("EVICT");
+        assertThat(d.get(0).reason()).isEqualTo(
+                "evicted: memory still short after 30 s: 1024 MiB available, the owner's reserve is 4096 MiB");
+        assertThat(b.frozen()).isFalse();
+    }
+
+    @Test
+    void ioAndMemoryFreezeTogetherAndThawOnlyWhenBothAreFine() {
+        io(100);
+        io(100);
+        assertThat(actions(io(100))).containsExactly("FREEZE");
+        now += 500;
+        assertThat(b.observe(new Reading(now, 4, 0.5, 2 * G))).as("frozen already").isEmpty();
+        // I/O calm for the hold: the I/O level steps back, but memory still holds the guests.
+        for (int i = 0; i < 12; i++) {
+            now += 500;
+            List<Decision> d = b.observe(new Reading(now, 4, 0.5, 2 * G));
+            assertThat(actions(d)).doesNotContain("THAW");
+        }
+        assertThat(b.frozen()).isTrue();
+        assertThat(b.ioFactor()).isLessThan(1);
+        List<String> seen = new java.util.ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            now += 500;
+            seen.addAll(actions(b.observe(new Reading(now, 4, 0, 8 * G))));
+        }
+        assertThat(seen).contains("THAW");
+        assertThat(b.frozen()).isFalse();
+    }
+
+    @Test
+    void theDaemonsDefaultsReleaseSlowly() {
+        assertThat(Backoff.Settings.of(25, G)).isEqualTo(new Backoff.Settings(25, G, 0.10, 30_000, 30_000));
+    }
+
+    @Test
+    void badSettingsAreRefused() {
+        assertThatThrownBy(() -> new Backoff.Settings(-1, 0, 0.1, 0, 0)).hasMessageContaining("must not be negative");
+        assertThatThrownBy(() -> new Backoff.Settings(25, 0, 1.5, 0, 0))
+                .hasMessage("memory pressure threshold must be a share from 0 to 1: 1.5");
+    }
+}
