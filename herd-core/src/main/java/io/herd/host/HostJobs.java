@@ -177,6 +177,12 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
         return done;
     }
 
+    /** A job runs, is being set up or holds an offer here: the owner watch keeps polling fast. */
+    @Override
+    public boolean any() {
+        return !attempts.isEmpty() || inUse() > 0;
+    }
+
     @Override
     public List<String> evictAll(String reason) {
         List<String> done = new ArrayList<>();

@@ -13,4 +13,9 @@ public interface Guests {
 
     /** Kills every guest and reports it to its home for placing elsewhere; returns the jobs evicted. */
     List<String> evictAll(String reason);
+
+    /** Whether any guest runs (or is being started) here: with none, the watch has nothing to freeze and polls slowly. */
+    default boolean any() {
+        return true;
+    }
 }

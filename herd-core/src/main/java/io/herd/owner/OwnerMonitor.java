@@ -14,7 +14,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The daemon's side of {@link OwnerWatch}: every {@code pollMillis} (10 ms) it
+ * The daemon's side of {@link OwnerWatch}: every {@code pollMillis} (10 ms) while guests run
+ * (every {@value #IDLE_POLL_MILLIS} ms while none does: nothing to freeze, fewer wake-ups on the owner's machine) it
  * reads the owner's input sources, about once a second the idle time from
  * logind and the terminals and the owner's own load, hands them to the watch
  * and carries out its decisions on the {@link Guests}. Its own thread, so a
@@ -241,7 +242,7 @@ public final class OwnerMonitor implements AutoCloseable {
                 load == null ? "" : " or own load over " + watch.settings().loadThreshold() + " cores",
                 OwnerWatch.format(watch.settings().quiet()), OwnerWatch.format(watch.settings().grace()), pollMillis);
         if (idle != null || load != null) slow.scheduleWithFixedDelay(this::readSlowly, 0, SLOW_MILLIS, TimeUnit.MILLISECONDS);
-        thread.scheduleWithFixedDelay(this::tickSafely, pollMillis, pollMillis, TimeUnit.MILLISECONDS);
+        thread.schedule(this::tickAndReschedule, pollMillis, TimeUnit.MILLISECONDS);
         if (backoffThread != null) {
             log.info("disk and memory back-off with {}; I/O from the owner's write+fsync latency, memory from {}",
                     pressure.hasPsi() ? "pressure stall information" : "no pressure stall information on this kernel",
@@ -264,6 +265,24 @@ public final class OwnerMonitor implements AutoCloseable {
     /** lent, frozen or evicted. */
     public String state() {
         return state.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** How often the input is read while no guest runs (and the owner is not holding them). */
+    static final long IDLE_POLL_MILLIS = 100;
+
+    /** The next tick's delay: fast while there is a guest to freeze or the owner holds them, slow otherwise. */
+    long nextDelayMillis() {
+        boolean busy = watch.state() != OwnerWatch.State.LENT || backoffFrozen || guests.any();
+        return busy ? pollMillis : Math.max(pollMillis, IDLE_POLL_MILLIS);
+    }
+
+    private void tickAndReschedule() {
+        tickSafely();
+        try {
+            thread.schedule(this::tickAndReschedule, nextDelayMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed
+        }
     }
 
     private void tickSafely() {

@@ -21,7 +21,7 @@ class OwnerMonitorTest {
     Path dir;
 
     /** Records each action as "freeze: reason". */
-    static final class Recorder implements Guests {
+    static class Recorder implements Guests {
         final List<String> calls = new CopyOnWriteArrayList<>();
 
         @Override
@@ -40,6 +40,30 @@ class OwnerMonitorTest {
         public List<String> evictAll(String reason) {
             calls.add("evict: " + reason);
             return List.of("j1");
+        }
+    }
+
+    @Test
+    void withNoGuestToFreezeTheWatchPollsSlowlyAndFastAgainOnceOneRuns() throws IOException {
+        Path f = dir.resolve("input");
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
+        Recorder guests = new Recorder() {
+            @Override
+            public boolean any() {
+                return running.get();
+            }
+        };
+        try (OwnerMonitor m = new OwnerMonitor(new OwnerWatch.Settings(Duration.ofMinutes(10), Duration.ofMinutes(10), 0),
+                List.of(new InputFile(f)), null, null, guests, 10)) {
+            assertThat(m.nextDelayMillis()).as("no guests").isEqualTo(OwnerMonitor.IDLE_POLL_MILLIS);
+            running.set(true);
+            assertThat(m.nextDelayMillis()).as("a guest runs").isEqualTo(10);
+            running.set(false);
+            // The owner came back with no guest running: polled fast until the owner watch lends again.
+            m.start();
+            touch(f);
+            await().atMost(Duration.ofSeconds(10)).until(() -> m.state().equals("frozen"));
+            assertThat(m.nextDelayMillis()).as("the owner holds the node").isEqualTo(10);
         }
     }
 
