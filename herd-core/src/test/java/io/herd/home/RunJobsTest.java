@@ -105,7 +105,7 @@ class RunJobsTest {
     void unknownJobIdIsAClearError() {
         Cli.Result r = herd("wait", "home.99999");
         assertThat(r.exit()).isEqualTo(2);
-        assertThat(r.err()).contains("no job home.99999");
+        assertThat(r.err()).contains("no job or array home.99999");
     }
 
     @Test
