@@ -7,10 +7,12 @@ import io.herd.testing.ExactlyOnce;
 import io.herd.testing.NetnsCluster;
 import io.herd.testing.NetnsCluster.Host;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -73,21 +75,25 @@ class MultiHostScenariosTest {
         long seed = Long.getLong("herd.seed", System.nanoTime());
         Random random = new Random(seed);
         System.out.println("MultiHostScenariosTest random kills: seed " + seed + " (-Dherd.seed=" + seed + " repeats it)");
-        ExactlyOnce a = submit("kills", 500, "0.1");
-        for (long at : List.of(60L, 200L, 340L)) {
+        ExactlyOnce a = submit("kills", 500, "0.05");
+        List<CompletableFuture<Void>> restarts = new ArrayList<>();
+        for (long at : List.of(60L, 180L, 300L)) {
             a.awaitFinishedAtLeast(at, Duration.ofSeconds(120));
             Host victim = net.host(2 + random.nextInt(HOSTS - 1));
+            if (!net.running(victim)) continue;   // still coming back from the last kill
             net.kill9(victim);
-            net.restart(victim);
+            // It comes back while the array goes on (a daemon takes seconds to start).
+            restarts.add(CompletableFuture.runAsync(() -> net.restart(victim)));
         }
         a.awaitFinished(Duration.ofSeconds(240));
+        CompletableFuture.allOf(restarts.toArray(CompletableFuture[]::new)).join();
         a.assertExactlyOnce(home.journal());
     }
 
     @Test
     @Order(2)
     void theHomeKilledAndRestartedMidArray() throws Exception {
-        ExactlyOnce a = submit("home", 120, "0.2");
+        ExactlyOnce a = submit("home", 80, "0.1");
         a.awaitFinishedAtLeast(30, Duration.ofSeconds(60));
         net.kill9(home);
         net.restart(home);
@@ -99,7 +105,7 @@ class MultiHostScenariosTest {
     @Test
     @Order(3)
     void aTenSecondPartitionInHalvesThenHealed() throws Exception {
-        ExactlyOnce a = submit("partition", 120, "0.3");
+        ExactlyOnce a = submit("partition", 100, "0.3");
         a.awaitFinishedAtLeast(20, Duration.ofSeconds(60));
         net.split(net.host(3), net.host(4));
         // The fault's length, not a wait for something: the halves stay apart for 10 s.
@@ -122,7 +128,7 @@ class MultiHostScenariosTest {
     @Test
     @Order(5)
     void aHostLeavingGracefullyMidArray() throws Exception {
-        ExactlyOnce a = submit("leave", 120, "0.2");
+        ExactlyOnce a = submit("leave", 80, "0.1");
         a.awaitFinishedAtLeast(20, Duration.ofSeconds(60));
         Cli.Result r = net.herd(net.host(2), "leave");
         assertThat(r.exit()).as(r.all()).isZero();
@@ -133,7 +139,7 @@ class MultiHostScenariosTest {
     @Test
     @Order(6)
     void aHostWhoseDiskFillsDuringTheArray() throws Exception {
-        ExactlyOnce a = submit("disk", 120, "0.2");
+        ExactlyOnce a = submit("disk", 80, "0.1");
         a.awaitFinishedAtLeast(20, Duration.ofSeconds(60));
         net.fillDisk(net.host(4));
         a.awaitFinished(Duration.ofSeconds(180));

@@ -109,6 +109,51 @@ public record ExactlyOnce(Path dir, List<String> ids, Function<String[], Cli.Res
         return history().stream().mapToInt(j -> j.get("attempts").asInt()).max().orElse(0);
     }
 
+    /**
+     * Counts instead of asserting (for the soak): jobs lost (not done with exit 0, or whose
+     * output is missing or not whole), duplicates (extra or renamed files, jobs that committed
+     * or ended twice) and every journal violation.
+     */
+    public record Tally(int jobs, int lost, int duplicated, List<String> problems) {}
+
+    public Tally tally(Path journal) throws IOException {
+        List<String> problems = new ArrayList<>();
+        Set<String> done = new HashSet<>();
+        for (JsonNode j : history()) {
+            if (j.get("state").asText().equals("done") && j.get("exitCode").asInt() == 0) done.add(j.get("id").asText());
+            else problems.add(j.get("id").asText() + " " + j.get("state").asText() + " exit " + j.get("exitCode") + " " + j.get("reason"));
+        }
+        int lost = ids.size() - done.size();
+        for (int i = 1; i <= ids.size(); i++) {
+            Path f = dir.resolve("out" + i + ".txt");
+            if (!Files.exists(f) || !Files.readString(f).matches("item-" + i + " \\d+\\n")) {
+                problems.add("out" + i + ".txt missing or not whole");
+                if (done.contains(ids.get(i - 1))) lost++;
+            }
+        }
+        int duplicated = 0;
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : files.toList()) {
+                String n = p.getFileName().toString();
+                if (!n.matches("out\\d+\\.txt") || Integer.parseInt(n.replaceAll("\\D", "")) > ids.size()) {
+                    duplicated++;
+                    problems.add("extra file " + n);
+                }
+            }
+        }
+        Path copy = dir.resolveSibling(dir.getFileName() + "-journal-" + System.nanoTime() + ".db");
+        try {
+            JournalInvariants.snapshot(journal, copy);
+            for (String v : JournalInvariants.violations(copy, ids)) {
+                problems.add("journal: " + v);
+                if (v.contains(" times: ")) duplicated++;
+            }
+        } finally {
+            Files.deleteIfExists(copy);
+        }
+        return new Tally(ids.size(), lost, duplicated, problems);
+    }
+
     /** Asserts every job done once with its whole output and nothing else; then the journal at {@code journal}. */
     public void assertExactlyOnce(Path journal) throws IOException {
         List<JsonNode> mine = history();

@@ -67,6 +67,7 @@ public final class NetnsCluster implements AutoCloseable {
     private final List<Long> pids = new ArrayList<>();
     private final Thread hook;
     private boolean closed;
+    private String formationToken;
 
     /** The script, found from the test's working directory (a module) or the repository root. */
     public static Path script() {
@@ -146,13 +147,19 @@ public final class NetnsCluster implements AutoCloseable {
 
     /** {@code count} hosts, n1 made by {@code herd init} (cluster "lab"), the others joined with one token, all alive in n1's view. */
     public static NetnsCluster formed(int count, String daemonOpts, Map<Integer, Integer> diskMb) {
-        NetnsCluster c = new NetnsCluster(count, daemonOpts, diskMb);
+        return formed(count, 0, daemonOpts, diskMb);
+    }
+
+    /** As {@link #formed(int, String, Map)}, with {@code spare} more hosts on the network that run nothing (e.g. a rogue). */
+    public static NetnsCluster formed(int count, int spare, String daemonOpts, Map<Integer, Integer> diskMb) {
+        NetnsCluster c = new NetnsCluster(count + spare, daemonOpts, diskMb);
         try {
             Host first = c.host(1);
             c.init(first);
             Map<String, String> alive = new LinkedHashMap<>(Map.of(first.name(), "alive"));
             if (count > 1) {
                 String token = c.token(first, count - 1);
+                c.formationToken = token;
                 // In parallel: each join is a CLI JVM and a daemon JVM starting.
                 List<java.util.concurrent.CompletableFuture<Void>> joins = new ArrayList<>();
                 for (int i = 2; i <= count; i++) {
@@ -176,6 +183,9 @@ public final class NetnsCluster implements AutoCloseable {
     }
 
     public String prefix() { return prefix; }
+
+    /** The token {@link #formed} joined the other hosts with: every use spent. */
+    public String formationToken() { return formationToken; }
 
     public Path root() { return root; }
 
@@ -288,6 +298,35 @@ public final class NetnsCluster implements AutoCloseable {
                     return io.herd.cli.TestAccess.status(h.data()) != null;
                 });
         track(h);
+    }
+
+    /** Runs a Java main class of the test classpath on host {@code h} (in its network namespace), as its own JVM. */
+    public Cli.Result java(Host h, String mainClass, String... args) {
+        List<String> cmd = new ArrayList<>(h.enter());
+        cmd.addAll(List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "-cp", System.getProperty("java.class.path"), mainClass));
+        cmd.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            var err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                } catch (IOException e) {
+                    return "";
+                }
+            });
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(180, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError(mainClass + " on " + h.name() + " did not finish in 180 s: " + out);
+            }
+            return new Cli.Result(p.exitValue(), out, err.join());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 
     // ---- network faults -------------------------------------------------------------------
