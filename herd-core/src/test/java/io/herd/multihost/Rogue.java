@@ -50,6 +50,7 @@ import javax.net.ssl.SSLSocket;
  * Rogue own-ca    HOST PORT SCRATCH MARKER   a node certificate of its own CA: ping, offer, run, membership
  * Rogue stolen    HOST PORT DATADIR MARKER   a (revoked) node's key and certificate copied from DATADIR: the same
  * Rogue garbage   HOST PORT                  garbage, truncated and oversized frames to both ports, plain and in TLS
+ * Rogue join-expired HOST PORT DATADIR TOKEN MYADDR   a join with an expired token, the client's clock set back
  * </pre>
  */
 public final class Rogue {
@@ -76,6 +77,19 @@ public final class Rogue {
                 withIdentity(host, port, id.key(), id.chain(), args[4]);
             }
             case "garbage" -> garbage(host, port);
+            case "join-expired" -> {
+                // A token past its expiry, sent by a rogue whose clock says it is still good
+                // (the real CLI refuses an expired token itself, before sending it).
+                io.herd.security.JoinToken token = io.herd.security.JoinToken.parse(args[4]);
+                java.time.Clock early = java.time.Clock.fixed(token.expires().minusSeconds(3600), java.time.ZoneOffset.UTC);
+                try {
+                    io.herd.node.NodeSetup.join(new io.herd.node.DataDir(Path.of(args[3])), host + ":" + port, args[4], "r3",
+                            new io.herd.node.NodeSetup.Endpoint(args[5], port, args[5]), early);
+                    result(false, "expired token join");
+                } catch (io.herd.node.NodeSetup.SetupException e) {
+                    result(true, "expired token join: " + e.getMessage());
+                }
+            }
             default -> throw new IllegalArgumentException("unknown attack " + args[0]);
         }
         results.forEach(System.out::println);
