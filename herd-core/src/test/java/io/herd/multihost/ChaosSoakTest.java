@@ -22,7 +22,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * The chaos soak: for {@code -Dherd.soak.minutes=N} minutes, arrays run on four hosts in network
  * namespaces while random faults from the scenarios' list hit them (a host killed and restarted,
  * the home killed and restarted, a partition in halves, latency and loss where the kernel has
- * netem, a host leaving and coming back, a host's disk filling and freed), then every array is
+ * netem or on the user-space wire, a host leaving and coming back, a host's disk filling and freed), then every array is
  * checked: jobs lost and duplicated (goal 0 and 0), the home journal consistent. Bounded: it stops
  * starting arrays at the deadline and each array has a time limit. Not in the default suite
  * (run it with {@code scripts/chaos-soak --minutes N}); it writes its tally to
@@ -41,7 +41,8 @@ class ChaosSoakTest {
         long seed = Long.getLong("herd.seed", System.nanoTime());
         Random random = new Random(seed);
         Instant deadline = Instant.now().plusMillis((long) (minutes * 60_000));
-        boolean netem = netemAvailable();
+        boolean wire = !NetnsCluster.hasNetem() && NetnsCluster.canWire();
+        boolean netem = NetnsCluster.hasNetem() || wire;
         Map<String, Integer> faults = new TreeMap<>();
         int arrays = 0;
         int jobs = 0;
@@ -49,7 +50,7 @@ class ChaosSoakTest {
         int duplicated = 0;
         List<String> problems = new ArrayList<>();
         long start = System.nanoTime();
-        try (NetnsCluster net = NetnsCluster.formed(HOSTS, "", Map.of(4, 96))) {
+        try (NetnsCluster net = NetnsCluster.formed(HOSTS, 0, "", Map.of(4, 96), wire)) {
             Host home = net.host(1);
             while (Instant.now().isBefore(deadline)) {
                 arrays++;
@@ -77,15 +78,6 @@ class ChaosSoakTest {
         assertThat(lost).as(line).isZero();
         assertThat(duplicated).as(line).isZero();
         assertThat(problems).as(line).isEmpty();
-    }
-
-    private static boolean netemAvailable() {
-        try {
-            NetnsCluster.assumeNetem();
-            return true;
-        } catch (org.opentest4j.TestAbortedException no) {
-            return false;
-        }
     }
 
     /** One random fault, held for a random 2-8 s, then undone; returns its name. */

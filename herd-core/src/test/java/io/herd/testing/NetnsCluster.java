@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * Real herd daemons on separate "hosts": one network namespace each, with its own address
- * (10.77.0.11, .12, …) on a veth link to a bridge in a switch namespace, built by
- * {@code scripts/netns-hosts}. Daemons listen on their own address, port 7700, and are
+ * (10.77.0.11, .12, …) on a veth link to a bridge in a switch namespace (or, for latency and
+ * loss on a kernel without tc netem, a TAP device of the user-space switch {@code scripts/netwire}),
+ * built by {@code scripts/netns-hosts}. Daemons listen on their own address, port 7700, and are
  * driven through the real CLI entered into their namespace with {@code nsenter --net} (only
  * the network namespace: the cgroup mounts stay the machine's).
  *
@@ -60,6 +61,7 @@ public final class NetnsCluster implements AutoCloseable {
     }
 
     private final String prefix;
+    private final boolean wire;
     private final Path root;
     private final String daemonOpts;
     private final Map<String, Host> hosts = new LinkedHashMap<>();
@@ -84,12 +86,26 @@ public final class NetnsCluster implements AutoCloseable {
         Assumptions.assumeTrue(why == null, () -> "multi-host test skipped: " + why);
     }
 
-    /** Skips unless this kernel has tc netem. */
-    public static void assumeNetem() {
-        assumeAvailable();
+    /** Whether this kernel has tc netem (else latency and loss need the user-space wire). */
+    public static boolean hasNetem() {
+        if (unavailableReason() != null) return false;
         if (netem == null) netem = sh(List.of(script().toString(), "can-netem"), false).exit() == 0;
-        Assumptions.assumeTrue(netem, "skipped: this kernel has no tc netem (sch_netem), so latency and loss cannot be added");
+        return netem;
     }
+
+    /** Whether a user-space wire ({@code scripts/netwire}: TAP devices, python3) can be made here. */
+    public static boolean canWire() {
+        return unavailableReason() == null && sh(List.of(script().toString(), "can-wire"), false).exit() == 0;
+    }
+
+    /** Skips unless this cluster can add latency and loss: tc netem, or it was built on the wire. */
+    public void assumeImpairable() {
+        Assumptions.assumeTrue(wire || hasNetem(),
+                "skipped: this kernel has no tc netem (sch_netem) and the cluster was not built on the user-space wire");
+    }
+
+    /** True when the hosts are joined by {@code scripts/netwire} rather than veths on a bridge. */
+    public boolean wired() { return wire; }
 
     static synchronized String unavailableReason() {
         if (unavailable != null) return unavailable.isEmpty() ? null : unavailable;
@@ -113,7 +129,16 @@ public final class NetnsCluster implements AutoCloseable {
      * @param diskMb per host index (1-based), the size of a tmpfs to hold that host's data directory
      */
     public NetnsCluster(int count, String daemonOpts, Map<Integer, Integer> diskMb) {
+        this(count, daemonOpts, diskMb, false);
+    }
+
+    /**
+     * @param wire join the hosts through the user-space switch {@code scripts/netwire} (TAP devices)
+     *             instead of veths on a bridge: latency and loss where the kernel has no tc netem
+     */
+    public NetnsCluster(int count, String daemonOpts, Map<Integer, Integer> diskMb, boolean wire) {
         assumeAvailable();
+        this.wire = wire;
         this.prefix = "hd" + ProcessHandle.current().pid() + "x" + COUNTER.incrementAndGet();
         this.daemonOpts = (TestCluster.GUEST_ACCOUNT + " -Dherd.ownerInput=owner-input " + daemonOpts).trim();
         try {
@@ -124,7 +149,8 @@ public final class NetnsCluster implements AutoCloseable {
         hook = new Thread(this::close, "netns-cleanup-" + prefix);
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            script("up", prefix, Integer.toString(count));
+            if (wire) script("up", prefix, Integer.toString(count), "wire");
+            else script("up", prefix, Integer.toString(count));
             for (int i = 1; i <= count; i++) {
                 Path data = root.resolve("n" + i);
                 Integer mb = diskMb.get(i);
@@ -152,7 +178,12 @@ public final class NetnsCluster implements AutoCloseable {
 
     /** As {@link #formed(int, String, Map)}, with {@code spare} more hosts on the network that run nothing (e.g. a rogue). */
     public static NetnsCluster formed(int count, int spare, String daemonOpts, Map<Integer, Integer> diskMb) {
-        NetnsCluster c = new NetnsCluster(count + spare, daemonOpts, diskMb);
+        return formed(count, spare, daemonOpts, diskMb, false);
+    }
+
+    /** As {@link #formed(int, int, String, Map)}; {@code wire}: see {@link #NetnsCluster(int, String, Map, boolean)}. */
+    public static NetnsCluster formed(int count, int spare, String daemonOpts, Map<Integer, Integer> diskMb, boolean wire) {
+        NetnsCluster c = new NetnsCluster(count + spare, daemonOpts, diskMb, wire);
         try {
             Host first = c.host(1);
             c.init(first);
