@@ -36,7 +36,7 @@ public final class CaTrustManager extends X509ExtendedTrustManager {
     private static final int DIGITAL_SIGNATURE = 0;
 
     private static final Logger log = LoggerFactory.getLogger(CaTrustManager.class);
-    /** A refused peer is logged at most once per this many ms per address (a flood must not fill the disk). */
+    /** A refused peer is logged at most once per this many ms per address and reason (a flood must not fill the disk). */
     private static final long LOG_EVERY_MS = 10_000;
     private static final java.util.concurrent.ConcurrentHashMap<String, long[]> refusedPeers = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -147,7 +147,7 @@ public final class CaTrustManager extends X509ExtendedTrustManager {
     /**
      * A client this node refuses is logged with its address (where the TLS stack knows it): an
      * attacker with a certificate of another CA, a removed node's stolen one. Rate-limited per
-     * address, so a flood of handshakes cannot fill the log.
+     * address and reason, so a flood of handshakes cannot fill the log.
      */
     private void checkClient(X509Certificate[] chain, String peer) throws CertificateException {
         try {
@@ -160,9 +160,10 @@ public final class CaTrustManager extends X509ExtendedTrustManager {
 
     static void logRefusal(String peer, String why) {
         long now = System.currentTimeMillis();
-        String host = peer.contains(":") ? peer.substring(0, peer.lastIndexOf(':')) : peer;
+        // One line per address and reason: a flood of the same attempt is counted, a new one shows.
+        String key = (peer.contains(":") ? peer.substring(0, peer.lastIndexOf(':')) : peer) + " " + why;
         if (refusedPeers.size() > 10_000) refusedPeers.clear();
-        long[] seen = refusedPeers.computeIfAbsent(host, h -> new long[] {0, 0});
+        long[] seen = refusedPeers.computeIfAbsent(key, h -> new long[] {0, 0});
         synchronized (seen) {
             seen[1]++;
             if (now - seen[0] < LOG_EVERY_MS) return;

@@ -97,11 +97,16 @@ class MultiHostScenariosTest {
     void theHomeKilledAndRestartedMidArray() throws Exception {
         ExactlyOnce a = submit("home", 80, "0.1");
         a.awaitFinishedAtLeast(30, Duration.ofSeconds(60));
+        long killedAt = System.currentTimeMillis();
         net.kill9(home);
+        // Mid-array: the journal says what was left (the history comes from the journal once the home is back).
         net.restart(home);
         a.awaitFinished(Duration.ofSeconds(180));
         a.assertExactlyOnce(home.journal());
-        assertThat(a.maxAttempts()).as("jobs running when the home died ran again").isGreaterThan(1);
+        // Jobs on other hosts when the home died may have run on (guests outlive their home) or run again:
+        // either way once. What must hold is that the kill came before the end.
+        assertThat(a.history().stream().filter(j -> j.get("finishedMs").asLong() > killedAt).count())
+                .as("jobs finished after the home was killed").isPositive();
     }
 
     @Test

@@ -69,7 +69,8 @@ class RogueHostTest {
     @Order(1)
     void aCertificateOfItsOwnCaGetsNothing() throws Exception {
         for (Host target : new Host[] {n1, n2}) {
-            Cli.Result r = rogue("own-ca", target.address(), Integer.toString(NetnsCluster.PORT), net.root().toString(), marker.toString());
+            Path scratch = Files.createDirectories(net.root().resolve("rogue-" + target.name()));
+            Cli.Result r = rogue("own-ca", target.address(), Integer.toString(NetnsCluster.PORT), scratch.toString(), marker.toString());
             assertThat(r.exit()).as("%s: %s", target.name(), r.all()).isZero();
             assertThat(r.out()).contains("REFUSED ping", "REFUSED forged offer", "REFUSED forged job submission", "REFUSED membership TLS");
             // The membership port knows the client's address; gRPC's TLS stack does not tell it.
