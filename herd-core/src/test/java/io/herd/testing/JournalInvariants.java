@@ -67,7 +67,7 @@ public final class JournalInvariants {
                 if (r == null) {
                     out.add(id + " is not in the journal (lost)");
                 } else if (!r.state().name().equals("done") || r.exitCode() == null || r.exitCode() != 0) {
-                    out.add(id + " is " + r.state() + " (exit " + r.exitCode() + "), not done with exit 0");
+                    out.add(id + " is " + r.state().name() + " (exit " + r.exitCode() + ", " + r.reason() + "), not done with exit 0");
                 } else if (j.committedAttempt(id).isPresent() && j.committedAttempt(id).getAsInt() != r.attempts()) {
                     out.add(id + " committed the outputs of attempt " + j.committedAttempt(id).getAsInt() + " but finished attempt " + r.attempts());
                 }
