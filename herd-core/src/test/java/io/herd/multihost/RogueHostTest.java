@@ -24,7 +24,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * A rogue host on the same network (n4: its own namespace and address, no herd) attacks a
  * three-node cluster while an array runs: a certificate of its own CA, a stolen certificate of a
  * removed (revoked) node, a replayed and an expired join token, garbage, truncated and oversized
- * frames to both ports of two nodes, forged job offers and runs. Every attempt is refused, the
+ * frames to both ports of the home node, forged job offers and runs. Every attempt is refused, the
  * nodes log it, no forged job runs, and the array finishes exactly once as if nothing happened.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -127,7 +127,8 @@ class RogueHostTest {
     @Test
     @Order(4)
     void garbageTruncatedAndOversizedFramesAreDropped() throws Exception {
-        for (Host target : new Host[] {n1, n2}) {
+        // At the home and CA node, the one whose loss would hurt most (CI time: one target is enough).
+        for (Host target : new Host[] {n1}) {
             Cli.Result r = rogue("garbage", target.address(), Integer.toString(NetnsCluster.PORT));
             assertThat(r.exit()).as("%s: %s", target.name(), r.all()).isZero();
             assertThat(r.out().lines().filter(l -> l.startsWith("REFUSED")).count()).as(r.out()).isEqualTo(11);
