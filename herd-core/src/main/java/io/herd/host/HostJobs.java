@@ -224,8 +224,29 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
         for (String prog : job.getNeedsList()) {
             if (!Programs.present(prog)) return "program '" + prog + "' is not installed here";
         }
+        String full = diskFull();
+        if (full != null) return full;
         leases.put(job.getJobId(), now + LEASE_MILLIS);
         return null;
+    }
+
+    /**
+     * Below this much free space where sandboxes are made, the host's disk counts as full: it
+     * takes no job, and a job that fails while it is full failed because of this host.
+     */
+    static final long DISK_FULL_BYTES = Long.getLong("herd.diskFullBytes", 4L << 20);
+
+    /** Why this host's disk cannot take a job now, or null. */
+    private String diskFull() {
+        Path p = sandboxRoot;
+        while (p != null && !Files.exists(p)) p = p.getParent();
+        if (p == null) return null;
+        try {
+            long free = Files.getFileStore(p).getUsableSpace();
+            return free < DISK_FULL_BYTES ? "its disk is full (" + (free >> 10) + " KiB free under " + p + ")" : null;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private synchronized void hold(String jobId) {
@@ -477,7 +498,12 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
                 b.setCode(1).setError("the job's supervisor failed: " + err);
             } else {
                 b.setCode(status.code()).setSignal(status.signal() == null ? 0 : status.signal()).setCpuMillis(status.cpuMillis());
+                String full = status.code() != 0 && status.failure() == null && !job.getShared() ? diskFull() : null;
                 if (status.failure() != null) b.setError(status.failure());   // e.g. out of memory: the job failed
+                // A job that failed while this host's disk was full most likely failed of it (its writes got
+                // ENOSPC): not the job's result; it is placed elsewhere (counted against its retries, so a job
+                // that fills every disk itself ends held).
+                else if (full != null) b.setError("the job failed on " + nodeName + " while " + full).setRetry(true);
                 else if (!job.getShared()) collectOutputs(job, b);
             }
             cleanUp(job);

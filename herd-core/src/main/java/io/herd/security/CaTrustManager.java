@@ -16,6 +16,8 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Trusts exactly the node certificates of one cluster: a peer is accepted if its leaf
@@ -32,6 +34,11 @@ public final class CaTrustManager extends X509ExtendedTrustManager {
             Extension.basicConstraints.getId(), Extension.keyUsage.getId(),
             Extension.extendedKeyUsage.getId(), Extension.subjectAlternativeName.getId());
     private static final int DIGITAL_SIGNATURE = 0;
+
+    private static final Logger log = LoggerFactory.getLogger(CaTrustManager.class);
+    /** A refused peer is logged at most once per this many ms per address and reason (a flood must not fill the disk). */
+    private static final long LOG_EVERY_MS = 10_000;
+    private static final java.util.concurrent.ConcurrentHashMap<String, long[]> refusedPeers = new java.util.concurrent.ConcurrentHashMap<>();
 
     private final X509Certificate ca;
     private final Revocations revocations;
@@ -110,7 +117,7 @@ public final class CaTrustManager extends X509ExtendedTrustManager {
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        check(chain, KeyPurposeId.id_kp_clientAuth);
+        checkClient(chain, null);
     }
 
     @Override
@@ -121,7 +128,8 @@ public final class CaTrustManager extends X509ExtendedTrustManager {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
             throws CertificateException {
-        check(chain, KeyPurposeId.id_kp_clientAuth);
+        checkClient(chain, socket == null || socket.getInetAddress() == null ? null
+                : socket.getInetAddress().getHostAddress() + ":" + socket.getPort());
     }
 
     @Override
@@ -133,7 +141,37 @@ public final class CaTrustManager extends X509ExtendedTrustManager {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
             throws CertificateException {
-        check(chain, KeyPurposeId.id_kp_clientAuth);
+        checkClient(chain, engine == null || engine.getPeerHost() == null ? null : engine.getPeerHost() + ":" + engine.getPeerPort());
+    }
+
+    /**
+     * A client this node refuses is logged with its address (where the TLS stack knows it): an
+     * attacker with a certificate of another CA, a removed node's stolen one. Rate-limited per
+     * address and reason, so a flood of handshakes cannot fill the log.
+     */
+    private void checkClient(X509Certificate[] chain, String peer) throws CertificateException {
+        try {
+            check(chain, KeyPurposeId.id_kp_clientAuth);
+        } catch (CertificateException e) {
+            logRefusal(peer == null ? "a peer" : peer, e.getMessage());
+            throw e;
+        }
+    }
+
+    static void logRefusal(String peer, String why) {
+        long now = System.currentTimeMillis();
+        // One line per address and reason: a flood of the same attempt is counted, a new one shows.
+        String key = (peer.contains(":") ? peer.substring(0, peer.lastIndexOf(':')) : peer) + " " + why;
+        if (refusedPeers.size() > 10_000) refusedPeers.clear();
+        long[] seen = refusedPeers.computeIfAbsent(key, h -> new long[] {0, 0});
+        synchronized (seen) {
+            seen[1]++;
+            if (now - seen[0] < LOG_EVERY_MS) return;
+            long more = seen[1] - 1;
+            seen[0] = now;
+            seen[1] = 0;
+            log.warn("refused a TLS client from {}: {}{}", peer, why, more > 0 ? " (and " + more + " more from there since the last line)" : "");
+        }
     }
 
     @Override
