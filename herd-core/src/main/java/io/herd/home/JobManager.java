@@ -119,6 +119,8 @@ public final class JobManager implements AutoCloseable {
     private final Semaphore wake = new Semaphore(0);
     /** Jobs their host froze now (its owner came back), with the reason: {@code herd ps} shows them frozen. */
     private final Map<String, String> frozen = new ConcurrentHashMap<>();
+    /** Why a queued job's last offer was turned down, shown by ps while it waits (offers are not journalled). */
+    private final Map<String, String> declined = new ConcurrentHashMap<>();
     private final Thread dispatcher;
     private volatile boolean closed;
 
@@ -377,17 +379,13 @@ public final class JobManager implements AutoCloseable {
         }
         if (!reply.getAccepted()) {
             log.info("{} refused job {}: {}", a.host(), id, reply.getReason());
-            JobRequest again = a.job();
-            if (reply.getPolicyStamp() != 0) {
-                // Refused by the host's policy for good: not offered there again until that policy changes.
-                again = again.refusedBy(a.host(), reply.getPolicyStamp());
-                requests.put(id, again);
-            }
-            synchronized (queue) {
-                queue.add(again, r.submittedMs());
-            }
+            declined.put(id, "refused by " + a.host() + ": " + reply.getReason());
+            // As a refused start: skipped there until its policy changes, at once for a full node, else backed off
+            // (a host whose disk is full would otherwise be offered the job again every round).
+            requeueRefused(r, a.host(), reply.getReason(), reply.getPolicyStamp());
             return;
         }
+        declined.remove(id);
         Attempt attempt;
         synchronized (this) {
             try {
@@ -968,6 +966,7 @@ public final class JobManager implements AutoCloseable {
         if (f != null) f.complete(r);
         requests.remove(id);
         refusals.remove(id);
+        declined.remove(id);
         pendingInput.remove(id);
     }
 
@@ -1012,6 +1011,11 @@ public final class JobManager implements AutoCloseable {
     /** Why the job's host froze it, or null when it is not frozen. */
     public String frozenReason(String id) {
         return frozen.get(id);
+    }
+
+    /** Why the job's last offer was turned down ("refused by HOST: its disk is full …"), while it waits; else null. */
+    public String declinedReason(String id) {
+        return declined.get(id);
     }
 
     /**

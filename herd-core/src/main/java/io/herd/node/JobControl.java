@@ -157,6 +157,9 @@ final class JobControl {
             String frozen = jobs.frozenReason(r.id());
             // Frozen is the host's word on a running attempt, not a journal state: shown, not stored.
             if (frozen != null && i.getState().equals("running")) i = i.toBuilder().setState("frozen").setReason(frozen).build();
+            // Likewise why a queued job was last turned down at an offer (not journalled: offers are cheap).
+            String declined = jobs.declinedReason(r.id());
+            if (declined != null && i.getState().equals("queued")) i = i.toBuilder().setReason(declined).build();
             b.addJobs(i);
         }
         return ControlReply.newBuilder().setPs(b).build();

@@ -202,11 +202,12 @@ class StagingTest {
         org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
                 "mounting a small file system for the host's sandboxes needs root");
         Path dir = project();
-        byte[] twoMegabytes = new byte[2 << 20];
-        new java.util.Random(1).nextBytes(twoMegabytes);
-        Files.write(dir.resolve("big.bin"), twoMegabytes);
+        byte[] sixMegabytes = new byte[6 << 20];
+        new java.util.Random(1).nextBytes(sixMegabytes);
+        Files.write(dir.resolve("big.bin"), sixMegabytes);
         Path sandboxes = cluster.node("host").data().resolve("sandboxes");
-        mount(sandboxes, "1m");
+        // Room enough to take jobs (over the 4 MiB floor), not for this job's input: staging fails, the job is held.
+        mount(sandboxes, "5m");
         try {
             Cli.Result r = herd(dir, "run", "--node", "host", "--max-retries", "1", "--", "wc", "-c", "big.bin");
             assertThat(r.exit()).as(r.all()).isEqualTo(125);
@@ -216,8 +217,21 @@ class StagingTest {
         } finally {
             umount(sandboxes);
         }
-        Cli.Result again = herd(dir, "run", "--node", "host", "--", "wc", "-c", "big.bin");
-        assertThat(again.out()).as(again.all()).isEqualTo((2 << 20) + " big.bin\n");
+        // Under the floor: the host takes no job at all; the job waits, saying why, and runs once there is room.
+        mount(sandboxes, "1m");
+        String id;
+        try {
+            Cli.Result s = herd(dir, "submit", "--node", "host", "--", "wc", "-c", "big.bin");
+            assertThat(s.exit()).as(s.all()).isZero();
+            id = s.out().trim();
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                    .until(() -> herd(dir, "ps", "--json").out().contains("its disk is full"));
+            assertThat(herd(dir, "ps", "--json").out()).contains("refused by host: its disk is full");
+        } finally {
+            umount(sandboxes);
+        }
+        assertThat(herd(dir, "wait", id).exit()).isZero();
+        assertThat(herd(dir, "logs", id).out()).isEqualTo((6 << 20) + " big.bin\n");
     }
 
     private static void mount(Path at, String size) throws Exception {
