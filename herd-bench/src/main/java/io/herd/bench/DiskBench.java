@@ -199,7 +199,7 @@ public final class DiskBench {
     private static List<Long> pids(String marker) {
         List<Long> out = new ArrayList<>();
         ProcessHandle.allProcesses().forEach(h -> {
-            String cmd = cmdline(h.pid());
+            String cmd = io.herd.executor.CommandLines.of(h.pid());
             if (cmd.contains(marker) && !cmd.startsWith("/usr/bin/bwrap") && !cmd.startsWith("bwrap")) out.add(h.pid());
         });
         return out;
@@ -250,15 +250,6 @@ public final class DiskBench {
         p.onExit().join();
     }
 
-    private static String cmdline(long pid) {
-        try {
-            byte[] b = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
-            for (int i = 0; i < b.length; i++) if (b[i] == 0) b[i] = ' ';
-            return new String(b, java.nio.charset.StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "";
-        }
-    }
 
     private static long memTotal() throws IOException {
         for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {

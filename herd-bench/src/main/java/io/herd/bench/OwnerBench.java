@@ -191,7 +191,7 @@ public final class OwnerBench {
     private static List<Long> guestPids(String marker) {
         List<Long> out = new ArrayList<>();
         ProcessHandle.allProcesses().forEach(h -> {
-            String cmd = cmdline(h.pid());
+            String cmd = io.herd.executor.CommandLines.of(h.pid());
             if (cmd.contains(marker) && !cmd.startsWith("/usr/bin/bwrap") && !cmd.startsWith("bwrap")) out.add(h.pid());
         });
         return out;
@@ -226,15 +226,6 @@ public final class OwnerBench {
         return null;
     }
 
-    private static String cmdline(long pid) {
-        try {
-            byte[] b = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
-            for (int i = 0; i < b.length; i++) if (b[i] == 0) b[i] = ' ';
-            return new String(b, java.nio.charset.StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "";
-        }
-    }
 
     private static void reniceThisThread() {
         try {

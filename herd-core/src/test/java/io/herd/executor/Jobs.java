@@ -58,20 +58,11 @@ final class Jobs {
     static List<Long> runningWith(String marker) {
         return ProcessHandle.allProcesses()
                 .filter(h -> running(h.pid()))
-                .filter(h -> cmdline(h.pid()).contains(marker))
+                .filter(h -> CommandLines.of(h.pid()).contains(marker))
                 .map(ProcessHandle::pid)
                 .toList();
     }
 
-    private static String cmdline(long pid) {
-        try {
-            byte[] b = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
-            for (int i = 0; i < b.length; i++) if (b[i] == 0) b[i] = ' ';
-            return new String(b, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "";
-        }
-    }
 
     /** Keeps everything, for small outputs. */
     static final class Collect implements OutputSink {

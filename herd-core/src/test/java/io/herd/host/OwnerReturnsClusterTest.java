@@ -288,21 +288,12 @@ class OwnerReturnsClusterTest {
         String needle = markers.resolve(name).toString();
         List<Long> out = new ArrayList<>();
         ProcessHandle.allProcesses().forEach(h -> {
-            String cmd = cmdline(h.pid());
+            String cmd = io.herd.executor.CommandLines.of(h.pid());
             if (cmd.contains(needle) && !cmd.startsWith("bwrap")) out.add(h.pid());
         });
         return out;
     }
 
-    private static String cmdline(long pid) {
-        try {
-            byte[] b = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
-            for (int i = 0; i < b.length; i++) if (b[i] == 0) b[i] = ' ';
-            return new String(b, java.nio.charset.StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "";
-        }
-    }
 
     /** Stopped (SIGSTOP: state T) or in a frozen cgroup (v1 freezer.state FROZEN, v2 cgroup.events frozen 1). */
     static boolean frozen(long pid) {

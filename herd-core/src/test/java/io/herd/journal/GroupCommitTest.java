@@ -42,14 +42,7 @@ class GroupCommitTest {
             List<Future<?>> good = new ArrayList<>();
             Future<?>[] bad = new Future<?>[2];
             long[] before = j.groupCommits();
-            Future<?> holder = pool.submit(() -> j.holdingWriteLock(() -> {
-                try {
-                    release.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }));
-            await().atMost(java.time.Duration.ofSeconds(10)).until(j::writeLocked);
+            Future<?> holder = holdWriteLock(pool, j, release);
             for (String id : ids) good.add(pool.submit(() -> j.transition(id, new Placed("h", 1), 2)));
             // Two writes that must fail: an illegal move, and a job that does not exist.
             bad[0] = pool.submit(() -> j.transition(ids.get(0), new Done(0, "h", 3), 3));
@@ -102,14 +95,7 @@ class GroupCommitTest {
             for (int i = 0; i < 4; i++) ids.add(j.submit("ann", SPEC, 1));
             j.transition(ids.get(3), new Placed("h", 1), 2);
             CountDownLatch release = new CountDownLatch(1);
-            Future<?> holder = pool.submit(() -> j.holdingWriteLock(() -> {
-                try {
-                    release.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }));
-            await().atMost(java.time.Duration.ofSeconds(10)).until(j::writeLocked);
+            Future<?> holder = holdWriteLock(pool, j, release);
             List<Future<?>> group = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 String id = ids.get(i);
@@ -144,5 +130,18 @@ class GroupCommitTest {
             assertThat(again.list(Filter.all())).extracting(r -> r.state().name())
                     .containsExactlyInAnyOrder("placed", "queued", "queued", "placed");
         }
+    }
+
+    /** Holds the journal's write lock on a pool thread until {@code release}, so writers queue up behind it; returns once it is held. */
+    private static Future<?> holdWriteLock(ExecutorService pool, Journal j, CountDownLatch release) {
+        Future<?> holder = pool.submit(() -> j.holdingWriteLock(() -> {
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        await().atMost(java.time.Duration.ofSeconds(10)).until(j::writeLocked);
+        return holder;
     }
 }

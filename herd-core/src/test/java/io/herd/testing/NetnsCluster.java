@@ -236,11 +236,7 @@ public final class NetnsCluster implements AutoCloseable {
     }
 
     public String token(Host via, int uses) {
-        Cli.Result r = Cli.run("token", "--uses", Integer.toString(uses), "--data", via.data().toString());
-        assertThat(r.exit()).as("herd token: %s", r.all()).isZero();
-        String line = r.out().trim();
-        assertThat(line).startsWith("herd join " + via.grpc() + " --token ");
-        return line.substring(line.indexOf("--token ") + 8).trim();
+        return TestCluster.joinToken(via.data(), via.grpc(), uses);
     }
 
     public void join(Host h, Host via, String token) {

@@ -165,10 +165,15 @@ public final class TestCluster implements AutoCloseable {
     }
 
     public String token(TestNode via, int uses) {
-        Cli.Result r = Cli.run("token", "--uses", Integer.toString(uses), "--data", via.data().toString());
+        return joinToken(via.data(), via.grpc(), uses);
+    }
+
+    /** A join token of {@code uses} uses from the node whose data directory is {@code data} and which listens on {@code grpc}. */
+    static String joinToken(Path data, String grpc, int uses) {
+        Cli.Result r = Cli.run("token", "--uses", Integer.toString(uses), "--data", data.toString());
         assertThat(r.exit()).as("herd token: %s", r.all()).isZero();
         String line = r.out().trim();
-        assertThat(line).startsWith("herd join " + via.grpc() + " --token ");
+        assertThat(line).startsWith("herd join " + grpc + " --token ");
         return line.substring(line.indexOf("--token ") + 8).trim();
     }
 
