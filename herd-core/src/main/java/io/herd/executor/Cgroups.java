@@ -1048,16 +1048,31 @@ public final class Cgroups {
      * Read it before {@link #remove}.
      */
     public boolean oomKilled(String name) {
+        OptionalLong kills = oomKills(name);
+        if (kills.isPresent()) return kills.getAsLong() > 0;
         Path mem = controllerDir("memory", name);
-        if (mem == null) return false;
+        if (mem == null || version == Version.V2) return false;
         try {
-            if (version == Version.V2) return counter(mem.resolve("memory.events"), "oom_kill") > 0;
-            Path control = mem.resolve("memory.oom_control");
-            long kills = Files.exists(control) ? counter(control, "oom_kill") : -1;
-            if (kills >= 0) return kills > 0;
             return Long.parseLong(read(mem.resolve("memory.failcnt"))) > 0;
         } catch (IOException | NumberFormatException e) {
             return false;
+        }
+    }
+
+    /**
+     * How many processes of the job the OOM killer killed over its limit: v2 {@code memory.events
+     * oom_kill}, v1 {@code memory.oom_control oom_kill}; empty where the kernel does not count them
+     * (v1 before Linux 4.13) or the job has no memory cgroup.
+     */
+    public OptionalLong oomKills(String name) {
+        Path mem = controllerDir("memory", name);
+        if (mem == null) return OptionalLong.empty();
+        try {
+            Path file = mem.resolve(version == Version.V2 ? "memory.events" : "memory.oom_control");
+            long kills = Files.exists(file) ? counter(file, "oom_kill") : -1;
+            return kills >= 0 ? OptionalLong.of(kills) : OptionalLong.empty();
+        } catch (IOException | NumberFormatException e) {
+            return OptionalLong.empty();
         }
     }
 

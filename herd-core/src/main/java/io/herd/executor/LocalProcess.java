@@ -29,6 +29,14 @@ final class LocalProcess implements RunningProcess {
     /** Without one a double-forked child may hold a pipe open for ever: wait a little, then let go. */
     private static final long DRAIN_WITHOUT_CGROUP_MILLIS = 2_000;
     private static final long SAMPLE_MILLIS = 200;
+    /**
+     * How often a guest with a memory limit is checked for the OOM killer having acted in its
+     * cgroup. The kernel kills one process; the job is then stopped whole, as HTCondor holds a
+     * job over its memory: a shell loop around a killed child would otherwise fill the limit
+     * again and again, and every cycle of faulting in and freeing gigabytes costs the owner
+     * (page zeroing, freeing and reclaim run partly outside the guest's CPU share).
+     */
+    static final long OOM_CHECK_MILLIS = 250;
 
     private final ProcessRunner runner;
     private final LaunchSpec spec;
@@ -44,6 +52,7 @@ final class LocalProcess implements RunningProcess {
     private final CompletableFuture<String> launched = new CompletableFuture<>();
     private final AtomicLong sampledCpuMillis = new AtomicLong();
     private final ScheduledFuture<?> sampling;
+    private final ScheduledFuture<?> oomWatch;
 
     LocalProcess(ProcessRunner runner, LaunchSpec spec, Process process, String cgroup, boolean ownGroup,
                  OutputSink sink) {
@@ -58,6 +67,10 @@ final class LocalProcess implements RunningProcess {
         this.stderrReader = reader("err", process.getErrorStream(), sink, false);
         this.sampling = cgroup == null
                 ? runner.sampler().scheduleAtFixedRate(this::sampleCpu, SAMPLE_MILLIS / 4, SAMPLE_MILLIS,
+                        TimeUnit.MILLISECONDS)
+                : null;
+        this.oomWatch = cgroup != null && spec.guest() != null && spec.guest().memBytes() > 0
+                ? runner.sampler().scheduleWithFixedDelay(this::stopIfOutOfMemory, OOM_CHECK_MILLIS, OOM_CHECK_MILLIS,
                         TimeUnit.MILLISECONDS)
                 : null;
         Thread waiter = new Thread(this::awaitExit, "herd-exec-" + spec.jobId() + "-wait");
@@ -193,6 +206,22 @@ final class LocalProcess implements RunningProcess {
         return exit.copy();
     }
 
+    /** Stops the whole job once the OOM killer has killed any process of it (see {@link #OOM_CHECK_MILLIS}). */
+    private void stopIfOutOfMemory() {
+        if (exit.isDone() || !launched.isDone()) return;
+        try {
+            // Only a real kill counter: v1 kernels without one have just memory.failcnt, which
+            // also counts page cache reclaimed at the limit, not a reason to stop a job.
+            if (runner.cgroups().oomKills(cgroup).orElse(0) > 0) {
+                log.info("job {}: the kernel killed a process over the job's memory limit; stopping the job", spec.jobId());
+                if (oomWatch != null) oomWatch.cancel(false);
+                runner.cgroups().killAll(cgroup);
+            }
+        } catch (RuntimeException e) {
+            log.warn("job {}: memory check failed: {}", spec.jobId(), e.toString());
+        }
+    }
+
     /** The waiter thread: exit, kill what the job left behind, account, clean up, drain, report. */
     private void awaitExit() {
         confirmLaunch();
@@ -207,6 +236,7 @@ final class LocalProcess implements RunningProcess {
         }
         long cpuMillis = 0;
         String failure = null;
+        if (oomWatch != null) oomWatch.cancel(false);
         try {
             if (cgroup != null) {
                 // A job ends with its main process: whatever it left running would otherwise hold

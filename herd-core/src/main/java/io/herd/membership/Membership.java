@@ -20,6 +20,7 @@ import org.jgroups.View;
 import org.jgroups.protocols.FD_ALL3;
 import org.jgroups.protocols.FRAG4;
 import org.jgroups.protocols.MERGE3;
+import org.jgroups.protocols.RSVP;
 import org.jgroups.protocols.TCP;
 import org.jgroups.protocols.TCPPING;
 import org.jgroups.protocols.UNICAST3;
@@ -46,6 +47,8 @@ import org.slf4j.LoggerFactory;
 public final class Membership implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Membership.class);
+    /** How long a leaving node waits for every member to have its leave notice. */
+    static final long LEAVE_ACK_TIMEOUT_MILLIS = 2000;
 
     /** First byte of every application message. */
     public enum Kind { GOSSIP, NOTICE }
@@ -114,7 +117,11 @@ public final class Membership implements AutoCloseable {
         gms.setLeaveTimeout(1000);
         gms.setMaxJoinAttempts(3);
 
-        List<Protocol> stack = List.of(tcp, ping, merge, fd, verify, nakack, new UNICAST3(), new STABLE(), gms, new FRAG4());
+        // RSVP lets a leaving node wait until every member has its leave notice
+        // before it leaves the view: a member drops messages from a sender that
+        // is no longer in its view, and the new view comes from the coordinator.
+        RSVP rsvp = new RSVP().setTimeout(LEAVE_ACK_TIMEOUT_MILLIS).throwExceptionOnTimeout(true).setResendInterval(500);
+        List<Protocol> stack = List.of(tcp, ping, merge, fd, verify, nakack, new UNICAST3(), new STABLE(), gms, new FRAG4(), rsvp);
         JChannel ch = new JChannel(stack);
         ch.name(nodeName);
         ch.setDiscardOwnMessages(true);
@@ -193,16 +200,40 @@ public final class Membership implements AutoCloseable {
         if (ch != null) sendTo(ch, null, kind, payload);
     }
 
-    private void sendTo(JChannel ch, Address dest, Kind kind, byte[] payload) {
-        byte[] framed = new byte[payload.length + 1];
-        framed[0] = (byte) kind.ordinal();
-        System.arraycopy(payload, 0, framed, 1, payload.length);
+    /**
+     * Sends to every member and waits until each has delivered it to herd, or
+     * until {@link #LEAVE_ACK_TIMEOUT_MILLIS} (a member that crashed does not
+     * hold it up longer). Returns whether every member acknowledged.
+     */
+    public boolean broadcastAndWait(Kind kind, byte[] payload) {
+        JChannel ch = channel;
+        if (ch == null) return false;
+        Message m = framed(null, kind, payload).setFlag(Message.Flag.RSVP);
         try {
-            ch.send(new BytesMessage(dest, framed));
-            appBytesSent.addAndGet(framed.length);
+            ch.send(m);
+            appBytesSent.addAndGet(m.getLength());
+            return true;
+        } catch (Exception e) {
+            log.warn("not every member acknowledged a {} within {} ms: {}", kind, LEAVE_ACK_TIMEOUT_MILLIS, e.toString());
+            return false;
+        }
+    }
+
+    private void sendTo(JChannel ch, Address dest, Kind kind, byte[] payload) {
+        Message m = framed(dest, kind, payload);
+        try {
+            ch.send(m);
+            appBytesSent.addAndGet(m.getLength());
         } catch (Exception e) {
             log.debug("send to {} failed: {}", dest, e.toString());
         }
+    }
+
+    private static Message framed(Address dest, Kind kind, byte[] payload) {
+        byte[] framed = new byte[payload.length + 1];
+        framed[0] = (byte) kind.ordinal();
+        System.arraycopy(payload, 0, framed, 1, payload.length);
+        return new BytesMessage(dest, framed);
     }
 
     public String self() {

@@ -671,7 +671,9 @@ public final class Node implements AutoCloseable {
         leaving = true;
         try {
             publish();
-            membership.broadcast(Membership.Kind.NOTICE, Notice.newBuilder()
+            // Waits until every member has the notice: once this node is out of
+            // their view they would drop it, and show the node dead, not left.
+            membership.broadcastAndWait(Membership.Kind.NOTICE, Notice.newBuilder()
                     .setLeaving(Leaving.newBuilder().setNodeName(config.name())).build().toByteArray());
         } catch (RuntimeException e) {
             log.warn("could not announce leave: {}", e.toString());

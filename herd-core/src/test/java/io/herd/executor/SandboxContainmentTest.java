@@ -217,6 +217,18 @@ class SandboxContainmentTest {
     }
 
     @Test
+    void aJobWhoseChildIsKilledForMemoryIsStoppedWholeNotLeftToFillItsLimitAgain() throws Exception {
+        // The shell survives each kill of tail and would allocate again forever: only the host's
+        // stop ends this job, and exit(p) fails on its timeout if it does not.
+        Jobs.Collect out = new Jobs.Collect();
+        RunningProcess p = runner.start(guest(new LaunchSpec.Guest(false, 64L << 20, 512),
+                "while :; do head -c 1G /dev/zero | tail > /dev/null; echo round; done"), out);
+        ExitStatus s = exit(p);
+        assertThat(s.failure()).isEqualTo("out of memory (limit 64 MiB)");
+        assertThat(s.signal()).isEqualTo(9);
+    }
+
+    @Test
     void aDoubleForkedChildDiesWithTheJob() throws Exception {
         Jobs.Collect out = run(GUEST, "(setsid sh -c 'exec sleep " + MARK + "' > /dev/null 2>&1 &); echo left");
         assertThat(out.out()).contains("left");

@@ -16,7 +16,7 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 
 /** A cluster CA in a temp directory and helpers to make nodes and odd certificates for tests. */
-final class TestPki implements AutoCloseable {
+public final class TestPki implements AutoCloseable {
     final Path root;
     final ClusterCa ca;
 
@@ -25,7 +25,7 @@ final class TestPki implements AutoCloseable {
         this.ca = ca;
     }
 
-    static TestPki create(Path root, String clusterName) {
+    public static TestPki create(Path root, String clusterName) {
         return new TestPki(root, ClusterCa.create(clusterName, root.resolve("ca")));
     }
 
@@ -41,12 +41,12 @@ final class TestPki implements AutoCloseable {
         }
     }
 
-    NodeIdentity join(String name) {
+    public NodeIdentity join(String name) {
         return join(name, Instant.now());
     }
 
     /** An empty revocation list for this cluster, stored under {@code root/<dirName>}. */
-    Revocations revocations(String dirName) {
+    public Revocations revocations(String dirName) {
         return Revocations.load(root.resolve(dirName), ca.certificate());
     }
 
