@@ -10,8 +10,10 @@ package io.herd.gossip;
  * @param reason      short and stable ("next opens Mon 19:00"); "" when accepting; printable
  *                    ASCII of at most {@value #MAX_REASON_CHARS} characters (see {@link #brief})
  * @param policyStamp changes whenever the node's policy changes, and at each start; 0 = unknown
+ * @param ownerMemReserveBytes memory the owner's policy keeps from guests ({@code owner-mem-reserve}),
+ *                    rounded up to whole MiB on the wire; 0 = none said (placement keeps its own 5%)
  */
-public record GuestAccess(String closed, String reason, long policyStamp) {
+public record GuestAccess(String closed, String reason, long policyStamp, long ownerMemReserveBytes) {
 
     /** The kinds, in the order of their wire codes: "" (accepting) is 0. */
     public static final java.util.List<String> WORDS = java.util.List.of("", "locked", "idle-wait", "window", "never");
@@ -22,10 +24,18 @@ public record GuestAccess(String closed, String reason, long policyStamp) {
 
     /** Accepting, stamp unknown: what a vector from an older peer means. */
     public static final GuestAccess OPEN = new GuestAccess("", "", 0);
+    /** Largest reserve the wire carries: 2^32 - 1 MiB. */
+    public static final long MAX_RESERVE_BYTES = 0xFFFF_FFFFL << 20;
 
     public GuestAccess {
         closed = closed == null ? "" : closed;
         reason = reason == null ? "" : reason;
+        ownerMemReserveBytes = Math.max(0, Math.min(ownerMemReserveBytes, MAX_RESERVE_BYTES));
+    }
+
+    /** Access that says nothing of the owner's memory reserve. */
+    public GuestAccess(String closed, String reason, long policyStamp) {
+        this(closed, reason, policyStamp, 0);
     }
 
     /**

@@ -239,6 +239,7 @@ public final class LoadVectorCodec {
                 .setGuests(GuestAccess.WORDS.indexOf(v.guests().closed()))
                 .setGuestsReason(v.guests().reason())
                 .setPolicyStamp(v.guests().policyStamp())
+                .setOwnerMemReserveMib((int) ((v.guests().ownerMemReserveBytes() + (1 << 20) - 1) >>> 20))
                 .build();
     }
 
@@ -247,7 +248,8 @@ public final class LoadVectorCodec {
                 p.getSpeed(), p.getLoad1(), p.getCpuPercent(), p.getMemTotalBytes(), p.getMemFreeBytes(),
                 p.getSwapTotalBytes(), p.getSwapFreeBytes(), p.getOwnerIdleSeconds(), p.getOwnerPresent(),
                 p.getGuestSlots(), p.getGuestJobs(), p.getSandbox(), p.getVersion(), p.getLeaving(), p.getLabelsList(),
-                p.getGuestCpus(), new GuestAccess(guestsWord(p.getGuests()), p.getGuestsReason(), p.getPolicyStamp()));
+                p.getGuestCpus(), new GuestAccess(guestsWord(p.getGuests()), p.getGuestsReason(), p.getPolicyStamp(),
+                        Integer.toUnsignedLong(p.getOwnerMemReserveMib()) << 20));
     }
 
     private static LoadVector worstCaseVector() {
@@ -259,7 +261,7 @@ public final class LoadVectorCodec {
         return new LoadVector(name, s, big, big, bigInt, Double.MAX_VALUE, Double.MAX_VALUE, 100.0,
                 big, big, big, big, big, true, bigInt, bigInt, s, s, true, worstCaseLabels(),
                 io.herd.policy.Policy.MAX_GUEST_CPUS, new GuestAccess("never",
-                "z".repeat(GuestAccess.MAX_REASON_CHARS), GuestAccess.MAX_POLICY_STAMP));
+                "z".repeat(GuestAccess.MAX_REASON_CHARS), GuestAccess.MAX_POLICY_STAMP, GuestAccess.MAX_RESERVE_BYTES));
     }
 
     /** As many labels as a node may carry, each as long as allowed and distinct. */

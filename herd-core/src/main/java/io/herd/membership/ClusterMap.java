@@ -123,7 +123,7 @@ public final class ClusterMap {
                     v.memFreeBytes(), v.memTotalBytes(), v.swapFreeBytes(), v.swapTotalBytes(), v.ownerIdleSeconds(),
                     v.ownerPresent(), v.guestJobs(), v.guestSlots(), v.sandbox(), v.version(), heard, n.equals(self),
                     v.labels(), v.guestCpus(), v.guests().accepting() ? "yes" : v.guests().closed(),
-                    v.guests().reason(), v.guests().policyStamp()));
+                    v.guests().reason(), v.guests().policyStamp(), v.guests().ownerMemReserveBytes()));
         }
         out.sort(Comparator.comparing(NodeView::name));
         return out;

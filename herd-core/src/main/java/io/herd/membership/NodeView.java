@@ -19,6 +19,7 @@ import java.util.List;
  *              {@code window} (outside its accept windows) or {@code never}; "" before it was heard
  * @param guestsReason why not, e.g. "next opens Mon 19:00"; "" when accepting
  * @param policyStamp changes with the node's policy (placement's memory of policy refusals); not in the JSON
+ * @param ownerMemReserveBytes memory its owner's policy keeps from guests; 0 = not said; not in the JSON
  */
 public record NodeView(
         String name,
@@ -44,7 +45,8 @@ public record NodeView(
         double guestCpus,
         String guests,
         String guestsReason,
-        @com.fasterxml.jackson.annotation.JsonIgnore long policyStamp) {
+        @com.fasterxml.jackson.annotation.JsonIgnore long policyStamp,
+        @com.fasterxml.jackson.annotation.JsonIgnore long ownerMemReserveBytes) {
 
     public NodeView {
         labels = labels == null ? List.of() : List.copyOf(labels);
@@ -59,7 +61,18 @@ public record NodeView(
                     String version, double lastHeardSeconds, boolean self, List<String> labels, double guestCpus) {
         this(name, address, state, cores, speed, load, cpuPercent, memFreeBytes, memTotalBytes, swapFreeBytes,
                 swapTotalBytes, ownerIdleSeconds, ownerPresent, guestJobs, guestSlots, sandbox, version,
-                lastHeardSeconds, self, labels, guestCpus, "yes", "", 0);
+                lastHeardSeconds, self, labels, guestCpus, "yes", "", 0, 0);
+    }
+
+    /** A row without the owner's memory reserve (placement keeps its own minimum). */
+    public NodeView(String name, String address, String state, int cores, double speed, double load, double cpuPercent,
+                    long memFreeBytes, long memTotalBytes, long swapFreeBytes, long swapTotalBytes,
+                    long ownerIdleSeconds, boolean ownerPresent, int guestJobs, int guestSlots, String sandbox,
+                    String version, double lastHeardSeconds, boolean self, List<String> labels, double guestCpus,
+                    String guests, String guestsReason, long policyStamp) {
+        this(name, address, state, cores, speed, load, cpuPercent, memFreeBytes, memTotalBytes, swapFreeBytes,
+                swapTotalBytes, ownerIdleSeconds, ownerPresent, guestJobs, guestSlots, sandbox, version,
+                lastHeardSeconds, self, labels, guestCpus, guests, guestsReason, policyStamp, 0);
     }
 
     /** True unless the node said it takes no guests now. */

@@ -21,7 +21,7 @@ final class HostViews {
     static HostView of(NodeView v) {
         return new HostView(v.name(), v.state(), v.cores(), v.speed(), v.load(), v.cpuPercent(), v.memFreeBytes(),
                 v.memTotalBytes(), v.guestSlots(), v.guestJobs(), labelMap(v.labels()), Set.of(), 0, v.guestCpus(),
-                v.acceptsGuests() ? "" : closed(v), v.policyStamp());
+                v.acceptsGuests() ? "" : closed(v), v.policyStamp(), v.ownerMemReserveBytes());
     }
 
     /** "locked (backup running)", "window (next opens Mon 19:00)": the word and the gossiped reason. */

@@ -180,8 +180,18 @@ public final class NodeAdmin {
     public GuestAccess guestAccess(long ownerIdleSeconds) {
         lastIdleSeconds = ownerIdleSeconds;
         Admission.Decision d = decide(ownerIdleSeconds);
-        if (d.accepting()) return new GuestAccess("", "", policyStamp());
-        return new GuestAccess(d.state().word(), GuestAccess.brief(d.brief()), policyStamp());
+        long total = memTotal();
+        long reserve = total <= 0 ? 0 : policy().ownerMemReserve().of(total);
+        if (d.accepting()) return new GuestAccess("", "", policyStamp(), reserve);
+        return new GuestAccess(d.state().word(), GuestAccess.brief(d.brief()), policyStamp(), reserve);
+    }
+
+    private long memTotal;
+
+    /** Physical memory, read once. */
+    private long memTotal() {
+        if (memTotal <= 0) memTotal = new io.herd.owner.Pressure(Path.of("/proc")).memTotal();
+        return memTotal;
     }
 
     /** Whether the node takes guests now, with the owner's idle time of the last sample. */

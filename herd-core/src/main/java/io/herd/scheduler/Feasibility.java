@@ -28,8 +28,9 @@ import java.util.TreeSet;
  *     guests, not their CPUs, so each running guest is taken as one CPU; the
  *     host re-checks every offer with exact numbers.</li>
  * <li><b>mem</b> (only when the job gives its memory): memBytes ≤ free memory
- *     − {@link #reserveBytes reserve}, where the reserve, kept for the owner
- *     and the system, is 5% of physical memory but at least 256 MiB</li>
+ *     − reserve, where the reserve, kept for the owner and the system, is what
+ *     the node's owner keeps ({@code owner-mem-reserve}, gossiped), but at least
+ *     {@link #reserveBytes 5% of physical memory and 256 MiB}</li>
  * <li><b>needs</b>: every program in {@code --needs} is installed</li>
  * <li><b>constraint</b>: the {@code --on} expression holds</li>
  * </ol>
@@ -105,7 +106,7 @@ public final class Feasibility {
                 && (job.refusedBy().isEmpty() || !job.refusedUnder(h.name(), h.policyStamp()))
                 && h.guestJobs() < h.guestSlots()
                 && cpus <= h.cores() && cpus <= (limit = h.guestCpuLimit()) && guestCpus + cpus <= limit
-                && (job.memBytes() == 0 || job.memBytes() <= h.memFreeBytes() - reserveBytes(h.memTotalBytes()))
+                && (job.memBytes() == 0 || job.memBytes() <= h.memFreeBytes() - h.memReserveBytes())
                 && (job.needs().isEmpty() || h.programs().containsAll(job.needs()))
                 && job.constraint().test(h);
     }
@@ -213,19 +214,19 @@ public final class Feasibility {
         },
         MEM("mem") {
             @Override boolean passes(JobRequest job, HostView h, int guestCpus) {
-                return job.memBytes() == 0 || job.memBytes() <= h.memFreeBytes() - reserveBytes(h.memTotalBytes());
+                return job.memBytes() == 0 || job.memBytes() <= h.memFreeBytes() - h.memReserveBytes();
             }
 
             @Override String why(JobRequest job, HostView h, int guestCpus) {
                 long need = job.memBytes();
                 String msg = "mem: needs " + Units.size(need) + ", has " + Units.size(Math.max(0, h.memFreeBytes())) + " free";
                 return need > h.memFreeBytes() ? msg
-                        : msg + " and keeps " + Units.size(reserveBytes(h.memTotalBytes())) + " in reserve";
+                        : msg + " and keeps " + Units.size(h.memReserveBytes()) + " in reserve";
             }
 
             @Override String never(JobRequest job, HostView h) {
                 long need = job.memBytes();
-                long reserve = reserveBytes(h.memTotalBytes());
+                long reserve = h.memReserveBytes();
                 if (need == 0 || need <= h.memTotalBytes() - reserve) return null;
                 String msg = "mem: needs " + Units.size(need) + ", node has " + Units.size(h.memTotalBytes()) + " in total";
                 return need > h.memTotalBytes() ? msg : msg + " and keeps " + Units.size(reserve) + " in reserve";

@@ -32,7 +32,7 @@ import java.util.Set;
 public record HostView(String name, String state, int cores, double speed, double load1, double cpuPercent,
                        long memFreeBytes, long memTotalBytes, int guestSlots, int guestJobs,
                        Map<String, String> labels, Set<String> programs, double bytesPerSecondFromHome,
-                       double guestCpuShare, String closedToGuests, long policyStamp) {
+                       double guestCpuShare, String closedToGuests, long policyStamp, long ownerMemReserveBytes) {
 
     public HostView {
         Objects.requireNonNull(name, "name");
@@ -48,7 +48,7 @@ public record HostView(String name, String state, int cores, double speed, doubl
                     Map<String, String> labels, Set<String> programs, double bytesPerSecondFromHome,
                     double guestCpuShare) {
         this(name, state, cores, speed, load1, cpuPercent, memFreeBytes, memTotalBytes, guestSlots, guestJobs, labels,
-                programs, bytesPerSecondFromHome, guestCpuShare, "", 0);
+                programs, bytesPerSecondFromHome, guestCpuShare, "", 0, 0);
     }
 
     /** True when the node takes guests now (its owner's lock and accept rule). */
@@ -59,13 +59,19 @@ public record HostView(String name, String state, int cores, double speed, doubl
     /** This view with the owner's policy: why it takes no guests ("" if it does) and its stamp. */
     public HostView withGuests(String closed, long stamp) {
         return new HostView(name, state, cores, speed, load1, cpuPercent, memFreeBytes, memTotalBytes, guestSlots,
-                guestJobs, labels, programs, bytesPerSecondFromHome, guestCpuShare, closed, stamp);
+                guestJobs, labels, programs, bytesPerSecondFromHome, guestCpuShare, closed, stamp, ownerMemReserveBytes);
+    }
+
+    /** This view with the memory its owner's policy keeps from guests. */
+    public HostView withOwnerMemReserve(long bytes) {
+        return new HostView(name, state, cores, speed, load1, cpuPercent, memFreeBytes, memTotalBytes, guestSlots,
+                guestJobs, labels, programs, bytesPerSecondFromHome, guestCpuShare, closedToGuests, policyStamp, bytes);
     }
 
     /** This view with another count of guests running (a fresher one than gossip's). */
     public HostView withGuestJobs(int jobs) {
         return new HostView(name, state, cores, speed, load1, cpuPercent, memFreeBytes, memTotalBytes, guestSlots, jobs,
-                labels, programs, bytesPerSecondFromHome, guestCpuShare, closedToGuests, policyStamp);
+                labels, programs, bytesPerSecondFromHome, guestCpuShare, closedToGuests, policyStamp, ownerMemReserveBytes);
     }
 
     /** Guest slots not taken, never negative. */
@@ -95,6 +101,14 @@ public record HostView(String name, String state, int cores, double speed, doubl
     HostView plusGuest(int cpus, long memBytes) {
         return new HostView(name, state, cores, speed, load1 + cpus, cpuPercent, memFreeBytes - memBytes,
                 memTotalBytes, guestSlots, guestJobs + 1, labels, programs, bytesPerSecondFromHome, guestCpuShare,
-                closedToGuests, policyStamp);
+                closedToGuests, policyStamp, ownerMemReserveBytes);
+    }
+
+    /**
+     * Memory a guest may never take here: what the owner's policy keeps ({@code owner-mem-reserve}),
+     * but never less than placement's own minimum ({@link Feasibility#reserveBytes(long)}).
+     */
+    public long memReserveBytes() {
+        return Math.max(Feasibility.reserveBytes(memTotalBytes), ownerMemReserveBytes);
     }
 }

@@ -225,12 +225,12 @@ public final class Placement {
                         + " on any node; ask for fewer with --cpus";
             }
             case MEM: {
-                HostView largest = hosts.stream().max(Comparator.comparingLong(HostView::memTotalBytes)
+                HostView largest = hosts.stream().max(Comparator.comparingLong((HostView h) -> h.memTotalBytes() - h.memReserveBytes())
                         .thenComparing(HostView::name, Comparator.reverseOrder())).orElseThrow();
                 long total = largest.memTotalBytes();
                 String msg = "it needs " + Units.size(job.memBytes()) + " of memory but the largest node, "
                         + largest.name() + ", has " + Units.size(total) + " in total";
-                if (job.memBytes() <= total) msg += " and keeps " + Units.size(Feasibility.reserveBytes(total)) + " in reserve";
+                if (job.memBytes() <= total) msg += " and keeps " + Units.size(largest.memReserveBytes()) + " in reserve";
                 return msg + "; ask for less with --mem";
             }
             case NEEDS: {

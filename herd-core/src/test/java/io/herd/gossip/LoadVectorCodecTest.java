@@ -113,9 +113,9 @@ class LoadVectorCodecTest {
                 Double.MAX_VALUE, Double.MAX_VALUE, 100, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE,
                 Long.MAX_VALUE, Long.MAX_VALUE, true, Integer.MAX_VALUE, Integer.MAX_VALUE, s, s, true,
                 maxLabels(), 4096, new GuestAccess("never",
-                "z".repeat(GuestAccess.MAX_REASON_CHARS), GuestAccess.MAX_POLICY_STAMP));
+                "z".repeat(GuestAccess.MAX_REASON_CHARS), GuestAccess.MAX_POLICY_STAMP, GuestAccess.MAX_RESERVE_BYTES));
         assertThat(LoadVectorCodec.encodedSize(worst)).isEqualTo(LoadVectorCodec.MAX_ENTRY_BYTES);
-        // Labels, the guest CPU cap and the owner policy leave room for the default window of 12.
+        // Labels, the guest CPU cap and the owner policy (with its memory reserve) leave room for the default window of 12.
         assertThat(GossipEngine.GossipConfig.MAX_WINDOW).isGreaterThanOrEqualTo(GossipEngine.GossipConfig.defaults().window());
         // The largest window of worst-case entries still fits one message.
         List<GossipMessage.Item> items = new ArrayList<>();
@@ -184,6 +184,19 @@ class LoadVectorCodecTest {
         // What gossip carries of a reason: printable ASCII, cut short.
         assertThat(GuestAccess.brief("rendering until Friday, please")).isEqualTo("rendering until Frida...");
         assertThat(GuestAccess.brief("gr\u00fc\u00dfe")).isEqualTo("gr??e");
+    }
+
+    @Test
+    void theOwnersMemoryReserveTravelsInWholeMebibytesRoundedUp() {
+        LoadVector v = realistic("ws-1", 7).withGuests(new GuestAccess("", "", 5, 6L << 30));
+        assertThat(LoadVectorCodec.decode(LoadVectorCodec.encode(message("ws-1", v))).items().get(0).vector()).isEqualTo(v);
+        LoadVector odd = realistic("ws-1", 7).withGuests(new GuestAccess("", "", 5, (6L << 30) + 1));
+        assertThat(LoadVectorCodec.decode(LoadVectorCodec.encode(message("ws-1", odd))).items().get(0).vector()
+                .guests().ownerMemReserveBytes()).isEqualTo((6L << 30) + (1 << 20));
+        // Older peers do not send it: no reserve said.
+        assertThat(realistic("ws-1", 7).guests().ownerMemReserveBytes()).isZero();
+        assertThat(new GuestAccess("", "", 1, -5).ownerMemReserveBytes()).isZero();
+        assertThat(new GuestAccess("", "", 1, Long.MAX_VALUE).ownerMemReserveBytes()).isEqualTo(GuestAccess.MAX_RESERVE_BYTES);
     }
 
     @Test

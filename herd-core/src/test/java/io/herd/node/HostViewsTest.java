@@ -19,6 +19,21 @@ class HostViewsTest {
     }
 
     @Test
+    void theOwnersMemoryReserveReachesPlacement() {
+        var map = new io.herd.membership.ClusterMap("a", 5000);
+        map.viewChanged(List.of("a", "b"));
+        map.learned(new io.herd.gossip.LoadVector("b", "10.0.0.2:7700", 1, 1, 4, 1, 0, 0, 16L << 30, 14L << 30, 0, 0,
+                600, false, 4, 0, "nice", "0.1", false, List.of(), 0)
+                .withGuests(new io.herd.gossip.GuestAccess("", "", 7, 8L << 30)), 0);
+        NodeView b = map.snapshot(0).stream().filter(n -> n.name().equals("b")).findFirst().orElseThrow();
+        HostView h = HostViews.of(b);
+        assertThat(h.memReserveBytes()).isEqualTo(8L << 30);
+        var plan = Placement.rank(JobRequest.of("j", "ann").withMem(10L << 30), List.of(h));
+        assertThat(plan.ranked()).isEmpty();
+        assertThat(plan.rejected().get("b")).startsWith("mem: needs 10.0G, has 14.0G free and keeps 8.0G in reserve");
+    }
+
+    @Test
     void labelsReachTheConstraintLanguage() {
         HostView fast = HostViews.of(node("b", 1, List.of("fast", "gpu.a100"), 0, 0));
         HostView plain = HostViews.of(node("a", 1, List.of(), 0, 0));

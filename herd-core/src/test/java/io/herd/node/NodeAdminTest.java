@@ -286,6 +286,18 @@ class NodeAdminTest {
     }
 
     @Test
+    void theOwnersMemoryReserveIsGossipedWhetherOrNotTheNodeTakesGuests() throws IOException {
+        NodeAdmin a = admin(MONDAY_NOON);
+        long total = new io.herd.owner.Pressure(java.nio.file.Path.of("/proc")).memTotal();
+        assertThat(a.guestAccess(-1).ownerMemReserveBytes()).as("the default, 25%").isEqualTo(total * 25 / 100);
+        a.handle(set("owner-mem-reserve", "1G"), ADMIN);
+        assertThat(a.guestAccess(-1).ownerMemReserveBytes()).isEqualTo(Math.min(1L << 30, total));
+        a.handle(LockRequest.newBuilder().setReason("backup").build(), ADMIN);
+        assertThat(a.guestAccess(-1).closed()).isEqualTo("locked");
+        assertThat(a.guestAccess(-1).ownerMemReserveBytes()).isEqualTo(Math.min(1L << 30, total));
+    }
+
+    @Test
     void aBadPolicyValueNeverChangesTheStoredFile() throws IOException {
         NodeAdmin a = admin(MONDAY_NOON);
         a.handle(set("deny-users", "mallory"), ADMIN);

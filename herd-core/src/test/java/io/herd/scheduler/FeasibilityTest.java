@@ -125,6 +125,21 @@ class FeasibilityTest {
     }
 
     @Test
+    void theOwnersGossipedReserveKeepsAJobOffANodeWhereItWouldPushTheOwnerOut() {
+        // 16G of RAM, 14G free, the owner keeps 8G (owner-mem-reserve 50%): a 10G job would eat into it.
+        Hosts lent = host("a").memTotal(16 * G).memFree(14 * G).ownerReserve(8 * G);
+        assertThat(check(JOB.withMem(10 * G), lent)).contains("mem: needs 10.0G, has 14.0G free and keeps 8.0G in reserve");
+        assertThat(check(JOB.withMem(6 * G), lent)).isEmpty();
+        assertThat(Feasibility.neverReason(JOB.withMem(10 * G), lent.build()))
+                .isEqualTo("mem: needs 10.0G, node has 16.0G in total and keeps 8.0G in reserve");
+        // A reserve below placement's own minimum does not lower it.
+        assertThat(host("a").memTotal(16 * G).ownerReserve(M).build().memReserveBytes()).isEqualTo(Feasibility.reserveBytes(16 * G));
+        // fits(), which dispatch uses, agrees with check().
+        assertThat(Feasibility.fits(JOB.withMem(10 * G), lent.build(), 0)).isFalse();
+        assertThat(Feasibility.fits(JOB.withMem(6 * G), lent.build(), 0)).isTrue();
+    }
+
+    @Test
     void needs() {
         assertThat(check(JOB.withNeeds(Set.of("openssl")), host("a").programs("openssl", "sh"))).isEmpty();
         assertThat(check(JOB.withNeeds(Set.of("povray", "openssl", "gnuplot")), host("a").programs("openssl")))

@@ -25,6 +25,7 @@ final class Hosts {
     private double share;
     private String closed = "";
     private long stamp;
+    private long ownerReserve;
 
     private Hosts(String name) {
         this.name = name;
@@ -71,9 +72,10 @@ final class Hosts {
     Hosts share(double cores) { share = cores; return this; }
     Hosts closed(String why) { closed = why; return this; }
     Hosts stamp(long s) { stamp = s; return this; }
+    Hosts ownerReserve(long b) { ownerReserve = b; return this; }
 
     HostView build() {
         return new HostView(name, state, cores, speed, load, cpu, memFree, memTotal, slots, guests, labels, programs,
-                bandwidth, share, closed, stamp);
+                bandwidth, share, closed, stamp, ownerReserve);
     }
 }
