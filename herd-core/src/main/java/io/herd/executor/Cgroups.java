@@ -602,7 +602,46 @@ public final class Cgroups {
         }
         requireCpuController();
         ensureGuests();
-        long quota = Math.round(cores * PERIOD_US);
+        synchronized (this) {
+            guestCpuPolicy = cores;
+        }
+        writeGuestCpu(cores * guestCpuFactor);
+        log.info("guests limited to {} cores ({})", cores, describe());
+    }
+
+    /** The policy's cap on all guests' CPUs (0 = none) and the back-off's share of it (1 = all). */
+    private double guestCpuPolicy;
+    private double guestCpuFactor = 1;
+
+    /**
+     * Scales the CPU all guests together may use by {@code factor} (1 = the policy's cap, or all
+     * cores without one): the back-off that slows guests taking memory faster than
+     * {@code guest-mem-rate}. Never below {@value #MIN_CORES} cores. Does nothing without a
+     * writable cpu controller; returns whether it is in force.
+     */
+    public boolean setGuestCpuFactor(double factor) {
+        if (!(factor > 0 && factor <= 1)) throw new IllegalArgumentException("CPU factor must be in (0, 1]: " + factor);
+        if (!available() || (version == Version.V1 && !parents.containsKey("cpu"))
+                || (version == Version.V2 && !v2Available.contains("cpu"))) {
+            return false;
+        }
+        double policy;
+        synchronized (this) {
+            guestCpuFactor = factor;
+            policy = guestCpuPolicy;
+        }
+        ensureGuests();
+        if (factor >= 1 && policy == 0) {
+            clearGuestCpuQuota();
+        } else {
+            double cores = policy > 0 ? policy : Runtime.getRuntime().availableProcessors();
+            writeGuestCpu(Math.max(MIN_CORES, cores * factor));
+        }
+        return true;
+    }
+
+    private void writeGuestCpu(double cores) {
+        long quota = Math.max(Math.round(MIN_CORES * PERIOD_US), Math.round(cores * PERIOD_US));
         try {
             if (version == Version.V1) {
                 Path g = guestsDir("cpu");
@@ -614,7 +653,6 @@ public final class Cgroups {
         } catch (IOException e) {
             throw failure("cannot set the guest CPU share", e);
         }
-        log.info("guests limited to {} cores ({})", cores, describe());
     }
 
     /** The guests' CPU cap in cores, empty when unlimited or without cgroups. */
@@ -639,6 +677,19 @@ public final class Cgroups {
 
     /** Lifts the guests' CPU cap; does nothing when none is set (or there are no cgroups). */
     public void clearGuestCpuShare() {
+        double factor;
+        synchronized (this) {
+            guestCpuPolicy = 0;
+            factor = guestCpuFactor;
+        }
+        if (factor < 1 && available() && !(version == Version.V1 && !parents.containsKey("cpu"))) {
+            setGuestCpuFactor(factor);   // the back-off's share of all cores
+            return;
+        }
+        clearGuestCpuQuota();
+    }
+
+    private void clearGuestCpuQuota() {
         if (!available() || (version == Version.V1 && !parents.containsKey("cpu"))) return;
         Path g = guestsDir(version == Version.V1 ? "cpu" : "");
         if (!Files.isDirectory(g)) return;
@@ -866,6 +917,23 @@ public final class Cgroups {
         Path g = guestsDir(version == Version.V1 ? "memory" : "");
         String file = version == Version.V1 ? "memory.limit_in_bytes" : "memory.max";
         write(g.resolve(file), bytes == 0 ? (version == Version.V1 ? "-1" : "max") : Long.toString(bytes));
+    }
+
+    /**
+     * Anonymous memory of all guests together, what they allocated (not their page cache): v2
+     * {@code memory.stat anon}, v1 {@code memory.stat total_rss} (transparent huge pages included
+     * in both); empty without a memory controller or before any guest ran.
+     */
+    public OptionalLong guestsAnonBytes() {
+        if (version == Version.NONE || (version == Version.V1 && !parents.containsKey("memory"))) return OptionalLong.empty();
+        Path stat = guestsDir(version == Version.V1 ? "memory" : "").resolve("memory.stat");
+        try {
+            if (!Files.exists(stat)) return OptionalLong.empty();
+            long v = counter(stat, version == Version.V1 ? "total_rss" : "anon");
+            return v < 0 ? OptionalLong.empty() : OptionalLong.of(v);
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
+        }
     }
 
     /** The guests' group's memory bound in bytes; empty when none or unknown. */

@@ -173,9 +173,12 @@ public final class Node implements AutoCloseable {
             owner.enableBackoff(() -> {
                 io.herd.policy.Policy p = admin == null ? io.herd.policy.Policy.DEFAULT : admin.policy();
                 return io.herd.owner.Backoff.Settings.of(p.ownerIoLatencyMillis(),
-                        memTotal <= 0 ? 0 : p.ownerMemReserve().of(memTotal));
+                        memTotal <= 0 ? 0 : p.ownerMemReserve().of(memTotal), p.guestMemRate());
             }, pressure, new io.herd.owner.IoProbe(dir.root().resolve("owner-io-probe")), () -> hostJobs.slotsInUse() > 0,
                     cg::setGuestIoFactor);
+            owner.enableMemRate(() -> cg.guestsAnonBytes().orElse(-1), f -> {
+                if (!cg.setGuestCpuFactor(f)) log.debug("no cpu controller: the guests' CPU share stays as it is");
+            });
             hostJobs.ownerAway(owner::acceptsGuests);
             hostJobs.ownerMemory(asked -> io.herd.owner.MemoryRoom.refusal(asked, pressure.memAvailable(),
                     memTotal <= 0 || admin == null ? 0 : admin.policy().ownerMemReserve().of(memTotal)));
@@ -190,7 +193,7 @@ public final class Node implements AutoCloseable {
             io.herd.gossip.GuestAccess g = admin.guestAccess(idle);
             io.herd.owner.OwnerMonitor watch = owner;
             return g.accepting() && watch != null && !watch.acceptsGuests()
-                    ? new io.herd.gossip.GuestAccess("idle-wait", watch.whyNoGuests(), g.policyStamp()) : g;
+                    ? new io.herd.gossip.GuestAccess("idle-wait", watch.whyNoGuests(), g.policyStamp(), g.ownerMemReserveBytes()) : g;
         });
         gossip = new GossipEngine(config.name(), options.gossip(), new Random());
         GossipEngine.GossipConfig g = options.gossip();

@@ -29,14 +29,27 @@ import java.util.Objects;
  * before the owner swaps. Pressure alone, with memory available, is a guest reclaiming inside its
  * own limit, which harms nobody else, and is ignored.
  *
+ * <h2>New memory</h2>
+ * Taking memory costs more than the guest's own CPU time: the kernel zeroes every new page,
+ * reclaims and frees in bulk, and in a virtual machine the host backs each page as it is first
+ * touched (measured here: a guest filling 12 GiB at a fifth of a core, ~250 MB/s, doubled the
+ * owner's p99 compute time; at ~50 MB/s it did not). So while the owner uses the CPU (its own load,
+ * guests' excluded, at least {@value #OWNER_BUSY_CORES} cores, or unknown), guests may grow their
+ * anonymous memory only at {@code memRate}: faster, their CPU share is cut in proportion (the rate
+ * of new pages follows the CPU the guest gets), down to 1/64; it doubles back each
+ * {@value #CPU_HOLD_MILLIS} ms that the rate stays under half the limit or the owner is idle.
+ *
  * <p>Not thread-safe: one monitor thread owns it.
  */
 public final class Backoff {
 
     /** What the host does to its guests. */
-    public enum Action { IO_FACTOR, FREEZE, THAW, EVICT }
+    public enum Action { IO_FACTOR, CPU_FACTOR, FREEZE, THAW, EVICT }
 
-    /** A decision; {@code factor} is the share of the I/O budget for {@link Action#IO_FACTOR}. */
+    /**
+     * A decision; {@code factor} is the share of the I/O budget for {@link Action#IO_FACTOR}, of the
+     * guests' CPU for {@link Action#CPU_FACTOR}.
+     */
     public record Decision(Action action, double factor, String reason) {
         public Decision {
             Objects.requireNonNull(action, "action");
@@ -46,6 +59,12 @@ public final class Backoff {
 
     /** I/O levels: the share of the budget guests keep; 0 = frozen. */
     static final double[] IO_FACTORS = {1, 0.25, 1.0 / 16, 0};
+    /** The smallest share of their CPU guests are cut to for taking memory too fast. */
+    static final double MIN_CPU_FACTOR = 1.0 / 64;
+    /** The owner's own load, in cores, from which guests' new memory is held to the rate. */
+    static final double OWNER_BUSY_CORES = 0.05;
+    /** How long the rate must stay low (or the owner idle) before the guests' CPU share doubles back. */
+    static final long CPU_HOLD_MILLIS = 2000;
 
     /**
      * @param ioLatencyMillis   the owner's write + fsync latency over which guests back off; 0 = off
@@ -53,11 +72,12 @@ public final class Backoff {
      * @param memPressure       share of time (0-1) tasks stalled on memory that, with memory short, freezes guests
      * @param holdMillis        how long things must be fine before one step back (and a thaw)
      * @param graceMillis       how long memory may stay short with guests frozen before they are evicted
+     * @param memRate           bytes per second of new memory guests may take while the owner uses the CPU; 0 = any
      */
     public record Settings(long ioLatencyMillis, long memReserveBytes, double memPressure, long holdMillis,
-                           long graceMillis) {
+                           long graceMillis, long memRate) {
         public Settings {
-            if (ioLatencyMillis < 0 || memReserveBytes < 0 || holdMillis < 0 || graceMillis < 0) {
+            if (ioLatencyMillis < 0 || memReserveBytes < 0 || holdMillis < 0 || graceMillis < 0 || memRate < 0) {
                 throw new IllegalArgumentException("back-off settings must not be negative");
             }
             if (!(memPressure >= 0 && memPressure <= 1)) {
@@ -72,7 +92,12 @@ public final class Backoff {
          * give the guest its budget back (fast back-off, slow release).
          */
         public static Settings of(long ioLatencyMillis, long memReserveBytes) {
-            return new Settings(ioLatencyMillis, memReserveBytes, 0.10, 30_000, 30_000);
+            return of(ioLatencyMillis, memReserveBytes, 0);
+        }
+
+        /** As {@link #of(long, long)}, with a limit on the rate of guests' new memory. */
+        public static Settings of(long ioLatencyMillis, long memReserveBytes, long memRate) {
+            return new Settings(ioLatencyMillis, memReserveBytes, 0.10, 30_000, 30_000, memRate);
         }
     }
 
@@ -83,8 +108,16 @@ public final class Backoff {
      * @param ownerIoMillis  the owner's write + fsync latency just measured; NaN when not measured this time
      * @param memStall       share of the last interval some task stalled on memory (0-1); NaN when unknown
      * @param memAvailable   the machine's available memory (MemAvailable), bytes; -1 when unknown
+     * @param guestAnonBytes all guests' anonymous memory now, bytes; -1 when unknown
+     * @param ownerLoad      the owner's own CPU load, in cores (guests excluded); NaN when unknown
      */
-    public record Reading(long nowMillis, double ownerIoMillis, double memStall, long memAvailable) {}
+    public record Reading(long nowMillis, double ownerIoMillis, double memStall, long memAvailable, long guestAnonBytes,
+                          double ownerLoad) {
+        /** A reading without the guests' memory growth. */
+        public Reading(long nowMillis, double ownerIoMillis, double memStall, long memAvailable) {
+            this(nowMillis, ownerIoMillis, memStall, memAvailable, -1, Double.NaN);
+        }
+    }
 
     private final Settings settings;
     private int ioLevel;
@@ -94,6 +127,10 @@ public final class Backoff {
     private long memShortSince;
     private long memFineSince;
     private boolean frozen;
+    private double cpuFactor = 1;
+    private long cpuCalmSince;
+    private long lastAnon = -1;
+    private long lastAnonAt;
 
     public Backoff(Settings settings) {
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -113,15 +150,23 @@ public final class Backoff {
         return IO_FACTORS[ioLevel];
     }
 
-    /** For {@code herd nodes} and logs: normal, io 1/4, io 1/16, frozen (io), frozen (memory). */
+    /** The share of their CPU guests have now: 1, or less while they take memory too fast. */
+    public double cpuFactor() {
+        return cpuFactor;
+    }
+
+    /** For {@code herd nodes} and logs: normal, io 1/4, io 1/16, frozen (io), frozen (memory); "cpu 1/N" while cut. */
     public String state() {
         if (memFrozen) return "frozen (memory)";
-        return switch (ioLevel) {
+        String io = switch (ioLevel) {
             case 0 -> "normal";
             case 1 -> "io 1/4";
             case 2 -> "io 1/16";
             default -> "frozen (io)";
         };
+        if (cpuFactor >= 1) return io;
+        String cpu = "cpu 1/" + Math.round(1 / cpuFactor);
+        return ioLevel == 0 ? cpu : io + ", " + cpu;
     }
 
     /** What to do after this reading, in order (an I/O step and a thaw may come together). */
@@ -143,6 +188,9 @@ public final class Backoff {
                 ioWhy = String.format(Locale.ROOT, "the owner's write+fsync is back to %.1f ms", r.ownerIoMillis());
             }
         }
+
+        Decision cpu = memRate(r);
+        if (cpu != null) out.add(cpu);
 
         boolean evict = false;
         String memWhy = null;
@@ -191,6 +239,40 @@ public final class Backoff {
         }
         frozen = nowFrozen;
         return out;
+    }
+
+    /** The guests' CPU share from the rate of their new memory (see the class comment); a decision when it changes. */
+    private Decision memRate(Reading r) {
+        double rate = Double.NaN;
+        if (lastAnon >= 0 && r.guestAnonBytes() >= 0 && r.nowMillis() > lastAnonAt) {
+            rate = Math.max(0, r.guestAnonBytes() - lastAnon) * 1000.0 / (r.nowMillis() - lastAnonAt);
+        }
+        lastAnon = r.guestAnonBytes();   // unknown (-1): the next rate starts afresh
+        lastAnonAt = r.nowMillis();
+        long limit = settings.memRate();
+        if (limit <= 0 || Double.isNaN(rate)) return null;
+        boolean ownerBusy = Double.isNaN(r.ownerLoad()) || r.ownerLoad() >= OWNER_BUSY_CORES;
+        if (ownerBusy && rate > limit) {
+            cpuCalmSince = r.nowMillis();
+            double f = Math.max(MIN_CPU_FACTOR, cpuFactor * 0.8 * limit / rate);
+            if (f >= cpuFactor * 0.9) return null;   // close enough: no flapping on noise
+            cpuFactor = f;
+            return new Decision(Action.CPU_FACTOR, f, String.format(Locale.ROOT,
+                    "guest CPU at %.3f of its share: guests took %s/s of new memory (over %s/s) while the owner works",
+                    f, mib((long) rate), mib(limit)));
+        }
+        if (!ownerBusy || rate <= limit / 2.0) {
+            if (cpuFactor < 1 && r.nowMillis() - cpuCalmSince >= CPU_HOLD_MILLIS) {
+                cpuFactor = Math.min(1, cpuFactor * 2);
+                cpuCalmSince = r.nowMillis();
+                return new Decision(Action.CPU_FACTOR, cpuFactor, String.format(Locale.ROOT,
+                        "guest CPU at %.3f of its share: %s", cpuFactor,
+                        ownerBusy ? "guests take " + mib((long) rate) + "/s of new memory" : "the owner is idle"));
+            }
+            return null;
+        }
+        cpuCalmSince = r.nowMillis();   // between half the limit and the limit: hold
+        return null;
     }
 
     private static String mib(long bytes) {

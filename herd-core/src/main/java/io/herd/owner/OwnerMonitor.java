@@ -58,6 +58,9 @@ public final class OwnerMonitor implements AutoCloseable {
     private java.util.function.DoubleSupplier probe;
     private java.util.function.BooleanSupplier guestsRunning;
     private java.util.function.DoubleConsumer ioFactor;
+    /** All guests' anonymous memory (-1 unknown) and the setter of their CPU share; see {@link #enableMemRate}. */
+    private java.util.function.LongSupplier guestAnon = () -> -1;
+    private java.util.function.DoubleConsumer cpuFactor = f -> { };
     private ScheduledExecutorService backoffThread;
     /** Owner thread only: the back-off holds the guests frozen. */
     private boolean backoffFrozen;
@@ -157,6 +160,18 @@ public final class OwnerMonitor implements AutoCloseable {
         });
     }
 
+    /**
+     * Lets the back-off hold guests' new memory to {@code guest-mem-rate} while the owner uses the
+     * CPU, by cutting the guests' CPU share. Call after {@link #enableBackoff}, before {@link #start}.
+     *
+     * @param guestAnonBytes all guests' anonymous memory, bytes; -1 when unknown
+     * @param cpuFactor      sets the share of the guests' CPU (1 = all the policy gives)
+     */
+    public void enableMemRate(java.util.function.LongSupplier guestAnonBytes, java.util.function.DoubleConsumer cpuFactor) {
+        this.guestAnon = guestAnonBytes;
+        this.cpuFactor = cpuFactor;
+    }
+
     static final long BACKOFF_MILLIS = 500;
     /** How often the back-off reads; shorter in tests. */
     long backoffMillis = BACKOFF_MILLIS;
@@ -172,8 +187,9 @@ public final class OwnerMonitor implements AutoCloseable {
         if (backoff == null || !backoff.settings().equals(want)) {
             Backoff old = backoff;
             backoff = new Backoff(want);
-            if (old != null && (old.frozen() || old.ioFactor() < 1)) {
+            if (old != null && (old.frozen() || old.ioFactor() < 1 || old.cpuFactor() < 1)) {
                 thread.execute(() -> carryOut(List.of(new Backoff.Decision(Backoff.Action.IO_FACTOR, 1, "back-off settings changed"),
+                        new Backoff.Decision(Backoff.Action.CPU_FACTOR, 1, "back-off settings changed"),
                         new Backoff.Decision(Backoff.Action.THAW, 0, "thawed: back-off settings changed"))));
             }
         }
@@ -193,7 +209,7 @@ public final class OwnerMonitor implements AutoCloseable {
             latency = Double.NaN;
         }
         List<Backoff.Decision> ds = backoff.observe(new Backoff.Reading(now / 1_000_000, latency, pressure.memSome(),
-                pressure.memAvailable()));
+                pressure.memAvailable(), guestAnon.getAsLong(), ownerLoad));
         backoffState = backoff.state();
         if (!ds.isEmpty()) thread.execute(() -> carryOut(ds));
     }
@@ -209,6 +225,13 @@ public final class OwnerMonitor implements AutoCloseable {
                         ioFactor.accept(d.factor());
                     } catch (RuntimeException e) {   // the freeze that may follow must still happen
                         log.warn("cannot set the guests' I/O budget to {} of the policy's: {}", d.factor(), e.toString());
+                    }
+                }
+                case CPU_FACTOR -> {
+                    try {
+                        cpuFactor.accept(d.factor());
+                    } catch (RuntimeException e) {
+                        log.warn("cannot set the guests' CPU share to {} of the policy's: {}", d.factor(), e.toString());
                     }
                 }
                 case FREEZE -> {

@@ -45,6 +45,11 @@ import java.util.regex.Pattern;
  *   owner-mem-reserve   memory kept for the owner: all guests together may use at most RAM minus this,
  *                       and guests are frozen, then evicted, when the machine's available memory falls
  *                       under it; a size such as 4G or a share of RAM such as 25% (the default)
+ *   guest-mem-rate      how fast all guests together may take new memory while the owner uses the
+ *                       CPU, e.g. 64MB/s (the default); faster, their CPU is cut until they keep to it
+ *                       (faulting in gigabytes costs the owner: page zeroing, reclaim and, in a VM,
+ *                       the host backing the pages run partly outside the guests' CPU share); none
+ *                       to let them allocate at full speed
  * </pre>
  * A key is added here: one component, one {@link #KEYS} entry, one case in
  * {@link #with} and {@link #settings}.
@@ -66,18 +71,19 @@ import java.util.regex.Pattern;
  * @param guestIo           disk bandwidth cap of all guests together per device, bytes per second; 0 = none
  * @param ownerIoLatencyMillis the owner's write + fsync latency that makes guests back off; 0 = off
  * @param ownerMemReserve   memory kept for the owner
+ * @param guestMemRate      how fast guests may take new memory while the owner uses the CPU, bytes per second; 0 = any
  */
 public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefault, int guestPidsMax,
                      boolean acceptUnsandboxed, AcceptRule accept, long guestMemMax, List<String> allowUsers,
                      List<String> denyUsers, List<String> allowNodes, List<String> denyNodes, long guestIo,
-                     long ownerIoLatencyMillis, MemReserve ownerMemReserve) {
+                     long ownerIoLatencyMillis, MemReserve ownerMemReserve, long guestMemRate) {
 
     /** File name in the data directory. */
     public static final String FILE = "policy.properties";
     /** The keys {@code herd policy set} knows, in the order {@code herd policy show} prints them. */
     public static final List<String> KEYS = List.of("accept", "guest-cpus", "guest-mem-max", "guest-network",
             "guest-mem-default", "guest-pids-max", "accept-unsandboxed", "allow-users", "deny-users", "allow-nodes",
-            "deny-nodes", "guest-io", "owner-io-latency", "owner-mem-reserve");
+            "deny-nodes", "guest-io", "owner-io-latency", "owner-mem-reserve", "guest-mem-rate");
     /** Smallest cap: the kernel's minimum CFS quota is 1 ms per 100 ms period. */
     public static final double MIN_GUEST_CPUS = 0.01;
     /** Largest cap. */
@@ -93,6 +99,12 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
     public static final long MIN_GUEST_IO = 1L << 20;
     /** The owner's write + fsync latency that makes guests back off: several times an idle SSD's p99 (~3 ms). */
     public static final long DEFAULT_OWNER_IO_LATENCY_MILLIS = 25;
+    /**
+     * 64 MB/s of new memory for all guests together while the owner uses the CPU: a guest filling
+     * 12 GiB faster (~250 MB/s at a fifth of a core here) doubled the owner's p99 compute time; at
+     * ~50 MB/s it did not (BENCHMARKS.md, issue 6). A job still gets a few GiB within a minute.
+     */
+    public static final long DEFAULT_GUEST_MEM_RATE = 64L << 20;
     /** A quarter of RAM kept for the owner. */
     public static final MemReserve DEFAULT_OWNER_MEM_RESERVE = new MemReserve(0, 25);
     /** Most names in one allow or deny list. */
@@ -119,6 +131,7 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
         if (guestIo != 0 && guestIo < MIN_GUEST_IO) throw new IllegalArgumentException(guestIoRule(Long.toString(guestIo)));
         if (ownerIoLatencyMillis < 0) throw new IllegalArgumentException("owner-io-latency must not be negative");
         ownerMemReserve = ownerMemReserve == null ? DEFAULT_OWNER_MEM_RESERVE : ownerMemReserve;
+        if (guestMemRate != 0 && guestMemRate < MIN_GUEST_IO) throw new IllegalArgumentException(guestMemRateRule(Long.toString(guestMemRate)));
     }
 
     /**
@@ -150,7 +163,7 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
                   boolean acceptUnsandboxed) {
         this(guestCpus, guestNetwork, guestMemDefault, guestPidsMax, acceptUnsandboxed, AcceptRule.ALWAYS, 0,
                 List.of(), List.of(), List.of(), List.of(), DEFAULT_GUEST_IO, DEFAULT_OWNER_IO_LATENCY_MILLIS,
-                DEFAULT_OWNER_MEM_RESERVE);
+                DEFAULT_OWNER_MEM_RESERVE, DEFAULT_GUEST_MEM_RATE);
     }
 
     /** The given CPU cap, everything else at its default. */
@@ -194,6 +207,7 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
         long io = guestIo;
         long latency = ownerIoLatencyMillis;
         MemReserve reserve = ownerMemReserve;
+        long memRate = guestMemRate;
         switch (key == null ? "" : key) {
             case "accept" -> a = AcceptRule.parse(v);
             case "guest-cpus" -> cpus = parseGuestCpus(v);
@@ -209,10 +223,11 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
             case "guest-io" -> io = parseGuestIo(v);
             case "owner-io-latency" -> latency = parseLatency(v);
             case "owner-mem-reserve" -> reserve = parseReserve(v);
+            case "guest-mem-rate" -> memRate = parseGuestMemRate(v);
             default -> throw new IllegalArgumentException("unknown policy key '" + key + "'; known keys: "
                     + String.join(", ", KEYS));
         }
-        return new Policy(cpus, net, memDefault, pids, unsandboxed, a, memMax, au, du, an, dn, io, latency, reserve);
+        return new Policy(cpus, net, memDefault, pids, unsandboxed, a, memMax, au, du, an, dn, io, latency, reserve, memRate);
     }
 
     /**
@@ -296,6 +311,20 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
             if (bytes >= MIN_GUEST_IO && bytes < Long.MAX_VALUE / 2) return (long) bytes;
         }
         throw new IllegalArgumentException(guestIoRule(text));
+    }
+
+    /** A rate of new memory such as 64MB/s or 1G/s, at least 1MB/s; none (0) for no limit. */
+    static long parseGuestMemRate(String text) {
+        try {
+            return parseGuestIo(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(guestMemRateRule(text), e);
+        }
+    }
+
+    private static String guestMemRateRule(String given) {
+        return "guest-mem-rate must be a rate of at least 1MB/s such as 64MB/s or 1G/s, or none to lift the limit; not '"
+                + given + "'";
     }
 
     private static String guestIoRule(String given) {
@@ -391,6 +420,7 @@ public record Policy(double guestCpus, boolean guestNetwork, long guestMemDefaul
         out.put("guest-io", guestIo == 0 ? "none" : formatRate(guestIo));
         out.put("owner-io-latency", ownerIoLatencyMillis == 0 ? "off" : ownerIoLatencyMillis + "ms");
         out.put("owner-mem-reserve", ownerMemReserve.toString());
+        out.put("guest-mem-rate", guestMemRate == 0 ? "none" : formatRate(guestMemRate));
         return out;
     }
 

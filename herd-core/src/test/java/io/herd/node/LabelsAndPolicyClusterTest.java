@@ -204,7 +204,7 @@ class LabelsAndPolicyClusterTest {
         return "accept always\nguest-cpus unlimited\nguest-mem-max none\nguest-network yes\nguest-mem-default 2G\n"
                 + "guest-pids-max 512\naccept-unsandboxed " + (io.herd.testing.TestCluster.machineSandboxesGuests() ? "no" : "yes")
                 + "\nallow-users none\ndeny-users none\nallow-nodes none\ndeny-nodes none\n"
-                + "guest-io 50MB/s\nowner-io-latency 25ms\nowner-mem-reserve 25%\n\naccepting guests now: yes\n";
+                + "guest-io 50MB/s\nowner-io-latency 25ms\nowner-mem-reserve 25%\nguest-mem-rate 64MB/s\n\naccepting guests now: yes\n";
     }
 
     private static boolean noCpuCapStored(TestCluster.TestNode n) {

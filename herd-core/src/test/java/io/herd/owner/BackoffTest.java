@@ -14,7 +14,7 @@ class BackoffTest {
 
     static final long G = 1L << 30;
     /** 25 ms latency limit, 4 GiB reserve, 10% memory stall, 5 s hold, 30 s grace. */
-    final Backoff b = new Backoff(new Backoff.Settings(25, 4 * G, 0.10, 5_000, 30_000));
+    final Backoff b = new Backoff(new Backoff.Settings(25, 4 * G, 0.10, 5_000, 30_000, 0));
     long now = 1_000_000;
 
     /** A reading half a second after the last, with plenty of memory. */
@@ -129,15 +129,70 @@ class BackoffTest {
         assertThat(b.frozen()).isFalse();
     }
 
+    static final long M = 1L << 20;
+
+    /** The guests' anonymous memory and the owner's load, half a second after the last reading. */
+    static List<Decision> grow(Backoff x, long[] clock, long anonBytes, double ownerLoad) {
+        clock[0] += 500;
+        return x.observe(new Reading(clock[0], Double.NaN, 0, 16 * G, anonBytes, ownerLoad));
+    }
+
+    @Test
+    void guestsTakingMemoryFastWhileTheOwnerWorksHaveTheirCpuCutInProportionThenGetItBack() {
+        Backoff x = new Backoff(Backoff.Settings.of(25, 4 * G, 64 * M));
+        long[] t = {0};
+        assertThat(grow(x, t, G, 1.0)).as("the first reading is only a baseline").isEmpty();
+        // 650 MiB in half a second: 1300 MiB/s, twenty times the limit; cut to aim at 80% of it.
+        List<Decision> cut = grow(x, t, G + 650 * M, 1.0);
+        assertThat(cut).hasSize(1);
+        assertThat(cut.get(0).action()).isEqualTo(Action.CPU_FACTOR);
+        assertThat(cut.get(0).factor()).isCloseTo(0.8 * 64 / 1300, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(cut.get(0).reason()).contains("guests took 1300 MiB/s of new memory (over 64 MiB/s) while the owner works");
+        assertThat(x.state()).isEqualTo("cpu 1/25");
+        // Now at 50 MiB/s: under the limit, over half of it: held.
+        long anon = G + 650 * M;
+        for (int i = 0; i < 10; i++) assertThat(grow(x, t, anon += 25 * M, 1.0)).isEmpty();
+        assertThat(x.cpuFactor()).isCloseTo(0.8 * 64 / 1300, org.assertj.core.data.Offset.offset(1e-9));
+        // It stops growing: the share doubles back every 2 s, not faster.
+        List<Double> factors = new java.util.ArrayList<>();
+        for (int i = 0; i < 24; i++) grow(x, t, anon, 1.0).forEach(d -> factors.add(d.factor()));
+        assertThat(factors).hasSize(5);
+        assertThat(factors.get(factors.size() - 1)).isEqualTo(1.0);
+        assertThat(factors).isSorted();
+        assertThat(x.state()).isEqualTo("normal");
+    }
+
+    @Test
+    void anIdleOwnerOrAnUnknownRateLeavesGuestsAtFullSpeed() {
+        Backoff x = new Backoff(Backoff.Settings.of(25, 4 * G, 64 * M));
+        long[] t = {0};
+        grow(x, t, G, 0.01);
+        assertThat(grow(x, t, 3 * G, 0.01)).as("4 GiB/s, but nobody to disturb").isEmpty();
+        assertThat(grow(x, t, -1, 1.0)).as("no reading of the guests' memory").isEmpty();
+        assertThat(grow(x, t, 5 * G, 1.0)).as("no rate across an unknown reading").isEmpty();
+        // Cut, then the owner goes idle: the share comes back even while guests keep growing.
+        assertThat(grow(x, t, 7 * G, Double.NaN)).as("unknown owner load counts as busy").hasSize(1);
+        assertThat(x.cpuFactor()).isEqualTo(Backoff.MIN_CPU_FACTOR);
+        long anon = 7 * G;
+        List<Double> factors = new java.util.ArrayList<>();
+        for (int i = 0; i < 40; i++) grow(x, t, anon += G, 0.0).forEach(d -> factors.add(d.factor()));
+        assertThat(factors).last().isEqualTo(1.0);
+        // A limit of 0 (guest-mem-rate none) never cuts.
+        Backoff off = new Backoff(Backoff.Settings.of(25, 4 * G, 0));
+        long[] u = {0};
+        grow(off, u, 0, 1.0);
+        assertThat(grow(off, u, 8 * G, 1.0)).isEmpty();
+    }
+
     @Test
     void theDaemonsDefaultsReleaseSlowly() {
-        assertThat(Backoff.Settings.of(25, G)).isEqualTo(new Backoff.Settings(25, G, 0.10, 30_000, 30_000));
+        assertThat(Backoff.Settings.of(25, G)).isEqualTo(new Backoff.Settings(25, G, 0.10, 30_000, 30_000, 0));
     }
 
     @Test
     void badSettingsAreRefused() {
-        assertThatThrownBy(() -> new Backoff.Settings(-1, 0, 0.1, 0, 0)).hasMessageContaining("must not be negative");
-        assertThatThrownBy(() -> new Backoff.Settings(25, 0, 1.5, 0, 0))
+        assertThatThrownBy(() -> new Backoff.Settings(-1, 0, 0.1, 0, 0, 0)).hasMessageContaining("must not be negative");
+        assertThatThrownBy(() -> new Backoff.Settings(25, 0, 1.5, 0, 0, 0))
                 .hasMessage("memory pressure threshold must be a share from 0 to 1: 1.5");
     }
 }

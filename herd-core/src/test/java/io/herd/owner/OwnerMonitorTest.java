@@ -154,7 +154,7 @@ class OwnerMonitorTest {
         assertThat(pressure.hasPsi()).isFalse();
         try (OwnerMonitor m = new OwnerMonitor(new OwnerWatch.Settings(Duration.ofMinutes(10), Duration.ofMillis(300), 0),
                 List.of(new InputFile(input)), null, null, guests, 5)) {
-            m.enableBackoff(() -> new Backoff.Settings(25, 4L << 30, 0.1, 150, 60_000), pressure, latency::get, () -> true,
+            m.enableBackoff(() -> new Backoff.Settings(25, 4L << 30, 0.1, 150, 60_000, 0), pressure, latency::get, () -> true,
                     factors::add);
             m.backoffMillis = 20;
             m.start();
@@ -187,7 +187,7 @@ class OwnerMonitorTest {
         Pressure pressure = new Pressure(fakeProc(12_000_000));
         try (OwnerMonitor m = new OwnerMonitor(new OwnerWatch.Settings(Duration.ofMinutes(10), Duration.ofSeconds(30), 0),
                 List.of(), null, null, guests, 5)) {
-            m.enableBackoff(() -> new Backoff.Settings(25, 4L << 30, 0.1, 150, 300), pressure, () -> Double.NaN, () -> true,
+            m.enableBackoff(() -> new Backoff.Settings(25, 4L << 30, 0.1, 150, 300, 0), pressure, () -> Double.NaN, () -> true,
                     f -> { });
             m.backoffMillis = 20;
             m.start();

@@ -46,7 +46,7 @@ class PolicyTest {
         assertThat(p.with("guest-cpus", "none")).isEqualTo(Policy.DEFAULT);
         assertThat(Policy.DEFAULT.capsGuestCpus()).isFalse();
         assertThatThrownBy(() -> p.with("guest-cpu", "1")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("unknown policy key 'guest-cpu'; known keys: accept, guest-cpus, guest-mem-max, guest-network, guest-mem-default, guest-pids-max, accept-unsandboxed, allow-users, deny-users, allow-nodes, deny-nodes, guest-io, owner-io-latency, owner-mem-reserve");
+                .hasMessage("unknown policy key 'guest-cpu'; known keys: accept, guest-cpus, guest-mem-max, guest-network, guest-mem-default, guest-pids-max, accept-unsandboxed, allow-users, deny-users, allow-nodes, deny-nodes, guest-io, owner-io-latency, owner-mem-reserve, guest-mem-rate");
         assertThatThrownBy(() -> new Policy(-1)).isInstanceOf(IllegalArgumentException.class);
     }
 
@@ -57,7 +57,8 @@ class PolicyTest {
                 Map.entry("guest-mem-default", "2G"), Map.entry("guest-pids-max", "512"),
                 Map.entry("accept-unsandboxed", "no"), Map.entry("allow-users", "none"), Map.entry("deny-users", "none"),
                 Map.entry("allow-nodes", "none"), Map.entry("deny-nodes", "none"), Map.entry("guest-io", "50MB/s"),
-                Map.entry("owner-io-latency", "25ms"), Map.entry("owner-mem-reserve", "25%")));
+                Map.entry("owner-io-latency", "25ms"), Map.entry("owner-mem-reserve", "25%"),
+                Map.entry("guest-mem-rate", "64MB/s")));
         assertThat(new Policy(0.5).settings()).containsEntry("guest-cpus", "0.5");
         assertThat(new Policy(2).settings()).containsEntry("guest-cpus", "2");
         assertThat(Policy.formatCores(0.25)).isEqualTo("0.25");
@@ -87,7 +88,7 @@ class PolicyTest {
         assertThatThrownBy(() -> Policy.load(f)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith(f + ": guest-cpus must be");
         Files.writeString(f, "# comment\nwhen-idle=10m\n");
-        assertThatThrownBy(() -> Policy.load(f)).hasMessage(f + ": unknown policy key 'when-idle'; known keys: accept, guest-cpus, guest-mem-max, guest-network, guest-mem-default, guest-pids-max, accept-unsandboxed, allow-users, deny-users, allow-nodes, deny-nodes, guest-io, owner-io-latency, owner-mem-reserve");
+        assertThatThrownBy(() -> Policy.load(f)).hasMessage(f + ": unknown policy key 'when-idle'; known keys: accept, guest-cpus, guest-mem-max, guest-network, guest-mem-default, guest-pids-max, accept-unsandboxed, allow-users, deny-users, allow-nodes, deny-nodes, guest-io, owner-io-latency, owner-mem-reserve, guest-mem-rate");
         Files.writeString(f, "# only a comment\n");
         assertThat(Policy.load(f)).isEqualTo(Policy.DEFAULT);
     }
@@ -209,6 +210,21 @@ class PolicyTest {
         assertThat(Policy.load(f)).isEqualTo(q);
         Files.writeString(f, "accept=sometimes\n");
         assertThatThrownBy(() -> Policy.load(f)).hasMessageStartingWith(f + ": accept must be always");
+    }
+
+    @Test
+    void guestMemRateIsARateOrNone() {
+        assertThat(Policy.DEFAULT.guestMemRate()).isEqualTo(64L << 20);
+        Policy p = Policy.DEFAULT.with("guest-mem-rate", "1G/s");
+        assertThat(p.guestMemRate()).isEqualTo(1L << 30);
+        assertThat(p.settings()).containsEntry("guest-mem-rate", "1GB/s");
+        assertThat(p.with("guest-mem-rate", "none").settings()).containsEntry("guest-mem-rate", "none");
+        assertThat(p.with("guest-mem-rate", "none").guestMemRate()).isZero();
+        for (String bad : List.of("fast", "0.5M", "-3M", "64MB/h")) {
+            assertThatThrownBy(() -> Policy.DEFAULT.with("guest-mem-rate", bad))
+                    .hasMessage("guest-mem-rate must be a rate of at least 1MB/s such as 64MB/s or 1G/s, or none to lift the limit; not '"
+                            + bad + "'");
+        }
     }
 
     @Test
