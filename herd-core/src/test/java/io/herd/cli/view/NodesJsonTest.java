@@ -26,11 +26,12 @@ class NodesJsonTest {
         assertThat(array).extracting(n -> n.get("name").asText())
                 .containsExactly("alpha", "bravo", "charlie", "delta");
         List<String> components = Arrays.stream(NodeView.class.getRecordComponents())
-                .map(RecordComponent::getName).filter(c -> !c.equals("policyStamp")).toList();
+                .map(RecordComponent::getName).filter(c -> !c.equals("policyStamp") && !c.equals("ownerMemReserveBytes")).toList();
         assertThat(components).contains("guests", "guestsReason", "name", "address", "state", "cores", "speed", "load", "cpuPercent",
                 "memFreeBytes", "ownerIdleSeconds", "guestJobs", "version");
-        // The policy stamp is placement's business, not a script's.
+        // The policy stamp and the owner's reserve are placement's business, not a script's.
         assertThat(array.get(0).has("policyStamp")).isFalse();
+        assertThat(array.get(0).has("ownerMemReserveBytes")).isFalse();
         assertThat(array.get(0).get("guests").asText()).isEqualTo("yes");
         for (JsonNode object : array) {
             List<String> keys = new ArrayList<>();
