@@ -89,6 +89,7 @@ public final class DiskBench {
                 awaitRunning(c, marker + "-mem");
                 Thread.sleep(1000);
                 rows.put(ROW_MEM, measure(owner, burst, seconds));
+                System.out.println("memory guest: " + memoryOf(marker + "-mem"));
                 cancel(c, id, marker + "-mem");
                 printBackoff(c, "memory guest");
             } finally {
@@ -227,6 +228,30 @@ public final class DiskBench {
         return "none found";
     }
 
+    /** The guest's memory now and at its peak, from its job cgroup (v1 memory controller or v2). */
+    private static String memoryOf(String marker) {
+        List<Long> p = pids(marker);
+        if (p.isEmpty()) return "guest not running (stopped or killed)";
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(p.get(0)), "cgroup"))) {
+                String[] f = line.split(":", 3);
+                if (f.length == 3 && f[1].equals("memory")) {
+                    Path dir = Path.of("/sys/fs/cgroup/memory" + f[2]);
+                    return "v1 " + dir + ": usage " + (Long.parseLong(Files.readString(dir.resolve("memory.usage_in_bytes")).trim()) >> 20)
+                            + " MiB, peak " + (Long.parseLong(Files.readString(dir.resolve("memory.max_usage_in_bytes")).trim()) >> 20) + " MiB";
+                }
+                if (f.length == 3 && f[0].equals("0")) {
+                    Path dir = Path.of("/sys/fs/cgroup" + f[2]);
+                    return "v2 " + dir + ": memory.current " + (Long.parseLong(Files.readString(dir.resolve("memory.current")).trim()) >> 20)
+                            + " MiB";
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return "unknown (" + e + ")";
+        }
+        return "no memory cgroup found";
+    }
+
     private static int logLinesSeen;
 
     /** The host daemon's back-off decisions since the last call: how many, and the first and last few. */
@@ -234,7 +259,7 @@ public final class DiskBench {
         List<String> lines = Files.readAllLines(c.data(1).resolve("daemon.log"));
         List<String> backoff = new ArrayList<>();
         for (int i = logLinesSeen; i < lines.size(); i++) {
-            if (lines.get(i).contains("back-off:") || lines.get(i).contains("out of memory")) backoff.add(lines.get(i));
+            if (lines.get(i).contains("back-off:") || lines.get(i).contains("out of memory") || lines.get(i).contains("memory limit")) backoff.add(lines.get(i));
         }
         logLinesSeen = lines.size();
         System.out.println("host back-off during the " + what + ": " + backoff.size() + " decisions");

@@ -108,16 +108,8 @@ public final class Backoff {
      * @param ownerIoMillis  the owner's write + fsync latency just measured; NaN when not measured this time
      * @param memStall       share of the last interval some task stalled on memory (0-1); NaN when unknown
      * @param memAvailable   the machine's available memory (MemAvailable), bytes; -1 when unknown
-     * @param guestAnonBytes all guests' anonymous memory now, bytes; -1 when unknown
-     * @param ownerLoad      the owner's own CPU load, in cores (guests excluded); NaN when unknown
      */
-    public record Reading(long nowMillis, double ownerIoMillis, double memStall, long memAvailable, long guestAnonBytes,
-                          double ownerLoad) {
-        /** A reading without the guests' memory growth. */
-        public Reading(long nowMillis, double ownerIoMillis, double memStall, long memAvailable) {
-            this(nowMillis, ownerIoMillis, memStall, memAvailable, -1, Double.NaN);
-        }
-    }
+    public record Reading(long nowMillis, double ownerIoMillis, double memStall, long memAvailable) {}
 
     private final Settings settings;
     private int ioLevel;
@@ -189,9 +181,6 @@ public final class Backoff {
             }
         }
 
-        Decision cpu = memRate(r);
-        if (cpu != null) out.add(cpu);
-
         boolean evict = false;
         String memWhy = null;
         long reserve = settings.memReserveBytes();
@@ -241,19 +230,27 @@ public final class Backoff {
         return out;
     }
 
-    /** The guests' CPU share from the rate of their new memory (see the class comment); a decision when it changes. */
-    private Decision memRate(Reading r) {
+    /**
+     * One reading of the guests' memory growth, taken more often than {@link #observe} (the cut
+     * must come before a fast guest has taken much): the guests' CPU share from the rate of their
+     * new memory (see the class comment); a {@link Action#CPU_FACTOR} decision when it changes.
+     *
+     * @param nowMillis      monotonic time of the reading
+     * @param guestAnonBytes all guests' anonymous memory now, bytes; -1 when unknown (the next rate starts afresh)
+     * @param ownerLoad      the owner's own CPU load, in cores (guests excluded); NaN when unknown (counts as busy)
+     */
+    public Decision observeGrowth(long nowMillis, long guestAnonBytes, double ownerLoad) {
         double rate = Double.NaN;
-        if (lastAnon >= 0 && r.guestAnonBytes() >= 0 && r.nowMillis() > lastAnonAt) {
-            rate = Math.max(0, r.guestAnonBytes() - lastAnon) * 1000.0 / (r.nowMillis() - lastAnonAt);
+        if (lastAnon >= 0 && guestAnonBytes >= 0 && nowMillis > lastAnonAt) {
+            rate = Math.max(0, guestAnonBytes - lastAnon) * 1000.0 / (nowMillis - lastAnonAt);
         }
-        lastAnon = r.guestAnonBytes();   // unknown (-1): the next rate starts afresh
-        lastAnonAt = r.nowMillis();
+        lastAnon = guestAnonBytes;
+        lastAnonAt = nowMillis;
         long limit = settings.memRate();
         if (limit <= 0 || Double.isNaN(rate)) return null;
-        boolean ownerBusy = Double.isNaN(r.ownerLoad()) || r.ownerLoad() >= OWNER_BUSY_CORES;
+        boolean ownerBusy = Double.isNaN(ownerLoad) || ownerLoad >= OWNER_BUSY_CORES;
         if (ownerBusy && rate > limit) {
-            cpuCalmSince = r.nowMillis();
+            cpuCalmSince = nowMillis;
             double f = Math.max(MIN_CPU_FACTOR, cpuFactor * 0.8 * limit / rate);
             if (f >= cpuFactor * 0.9) return null;   // close enough: no flapping on noise
             cpuFactor = f;
@@ -262,16 +259,16 @@ public final class Backoff {
                     f, mib((long) rate), mib(limit)));
         }
         if (!ownerBusy || rate <= limit / 2.0) {
-            if (cpuFactor < 1 && r.nowMillis() - cpuCalmSince >= CPU_HOLD_MILLIS) {
+            if (cpuFactor < 1 && nowMillis - cpuCalmSince >= CPU_HOLD_MILLIS) {
                 cpuFactor = Math.min(1, cpuFactor * 2);
-                cpuCalmSince = r.nowMillis();
+                cpuCalmSince = nowMillis;
                 return new Decision(Action.CPU_FACTOR, cpuFactor, String.format(Locale.ROOT,
                         "guest CPU at %.3f of its share: %s", cpuFactor,
                         ownerBusy ? "guests take " + mib((long) rate) + "/s of new memory" : "the owner is idle"));
             }
             return null;
         }
-        cpuCalmSince = r.nowMillis();   // between half the limit and the limit: hold
+        cpuCalmSince = nowMillis;   // between half the limit and the limit: hold
         return null;
     }
 

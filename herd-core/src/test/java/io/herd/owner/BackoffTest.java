@@ -134,7 +134,8 @@ class BackoffTest {
     /** The guests' anonymous memory and the owner's load, half a second after the last reading. */
     static List<Decision> grow(Backoff x, long[] clock, long anonBytes, double ownerLoad) {
         clock[0] += 500;
-        return x.observe(new Reading(clock[0], Double.NaN, 0, 16 * G, anonBytes, ownerLoad));
+        Decision d = x.observeGrowth(clock[0], anonBytes, ownerLoad);
+        return d == null ? List.of() : List.of(d);
     }
 
     @Test

@@ -200,6 +200,27 @@ class OwnerMonitorTest {
         }
     }
 
+    @Test
+    void guestsTakingMemoryFastHaveTheirCpuCutWithinAFewReadingsAndTheStateSaysSo() throws IOException {
+        Recorder guests = new Recorder();
+        Pressure pressure = new Pressure(fakeProc(12_000_000));
+        java.util.concurrent.atomic.AtomicLong anon = new java.util.concurrent.atomic.AtomicLong();
+        List<Double> cpu = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (OwnerMonitor m = new OwnerMonitor(new OwnerWatch.Settings(Duration.ofMinutes(10), Duration.ofSeconds(30), 0),
+                List.of(), null, null, guests, 5)) {
+            m.enableBackoff(() -> new Backoff.Settings(25, 4L << 30, 0.1, 150, 300, 64L << 20), pressure, () -> Double.NaN,
+                    () -> true, f -> { });
+            // Each reading sees 1 GiB more: far over 64 MiB/s whatever the interval (the owner's load is unknown: busy).
+            m.enableMemRate(() -> anon.addAndGet(1L << 30), cpu::add);
+            m.backoffMillis = 20;
+            m.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> !cpu.isEmpty());
+            assertThat(cpu.get(0)).isLessThan(0.1);
+            await().atMost(Duration.ofSeconds(5)).until(() -> m.backoffState().startsWith("cpu 1/"));
+            assertThat(guests.calls).as("a cut, not a freeze").isEmpty();
+        }
+    }
+
     private static void touch(Path f) throws IOException {
         if (!Files.exists(f)) Files.writeString(f, "");
         // A later time than any the file had, whatever the file system's timestamp granularity.
