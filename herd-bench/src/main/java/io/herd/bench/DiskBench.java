@@ -22,7 +22,7 @@ import java.util.Map;
  * Figures of issue 6 ("the owner's disk and memory stay theirs") for BENCHMARKS.md:
  *
  * <pre>
- * herd-bench/run DiskBench [--seconds 20] [--mem-gib N] [--dd-mib 256]
+ * herd-bench/run DiskBench [--seconds 20] [--mem-gib N] [--dd-mib 256] [--settle 10]
  * </pre>
  *
  * The owner (this JVM, nice 0, in the owner's own cgroups) repeats: a 4 KiB write + fsync into a
@@ -30,14 +30,17 @@ import java.util.Map;
  * on an idle core). It records both the write + fsync time and the whole iteration, for
  * {@code --seconds} in each of four conditions, side by side in one run, with a 2-node cluster up:
  * <ol>
- *   <li>alone (the two daemons idle);</li>
+ *   <li>alone (the two daemons idle, {@code --settle} seconds after they started, so their start-up
+ *       JIT work is not in the baseline);</li>
  *   <li>one I/O-heavy loop ({@code dd bs=1M count=256 conv=fsync}, again and again) under plain
  *       {@code nice -n 19 ionice -c3};</li>
  *   <li>the same loop as a herd guest (submitted at node 1, run on node 2 in its sandbox: the node's
  *       default policy, guest-io 50MB/s, the owner's write-latency back-off on);</li>
  *   <li>a memory-heavy herd guest: {@code head -c SIZE /dev/zero | tail} again and again, which holds
  *       SIZE in memory, with {@code --mem} of {@code --mem-gib} (default 60% of RAM) and SIZE beyond
- *       it, so it fills its limit and is stopped there, over and over.</li>
+ *       it: unchecked it would fill its limit, be OOM-killed and start again; herd holds its new
+ *       memory to {@code guest-mem-rate} while the owner works, and stops the job at its first OOM
+ *       kill.</li>
  * </ol>
  * Everything is removed at the end.
  */
@@ -51,6 +54,7 @@ public final class DiskBench {
     public static void main(String[] args) throws Exception {
         int seconds = intArg(args, "--seconds", 20);
         int ddMib = intArg(args, "--dd-mib", 256);
+        int settle = intArg(args, "--settle", 10);
         long ram = memTotal();
         int memGib = intArg(args, "--mem-gib", (int) Math.max(1, ram * 6 / 10 >> 30));
         System.out.println("machine: " + Runtime.getRuntime().availableProcessors() + " CPUs, " + (ram >> 20) + " MiB RAM, "
@@ -62,6 +66,7 @@ public final class DiskBench {
         try (BenchCluster c = BenchCluster.start(2)) {
             Path ownerFile = c.root().resolve("owner-file");
             try (FileChannel owner = FileChannel.open(ownerFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                Thread.sleep(settle * 1000L);
                 rows.put(ROW_ALONE, measure(owner, burst, seconds));
 
                 Path scratch = Files.createDirectories(c.root().resolve("niced"));
