@@ -319,7 +319,7 @@ public final class JobManager implements AutoCloseable {
         synchronized (queue) {
             // Woken on every gossip receipt: with nothing waiting, do not even build the host views.
             if (queue.isEmpty()) return;
-            assigned = queue.dispatch(freshest(hosts.get()), fairShare, now);
+            assigned = queue.dispatch(freshest(hosts.get()), fairShare, now, busyUntil(now));
         }
         // A job with inputs to send is offered first, so nothing is sent to a host that would refuse it.
         // Any other job is placed straight away, the whole round in one journal write: the host's
@@ -353,7 +353,7 @@ public final class JobManager implements AutoCloseable {
             for (JobRecord r : placed) {
                 Assignment a = byId.get(r.id());
                 try {
-                    begun.add(new Attempt(r, a.host(), launch(r, r.attempts())));
+                    begun.add(new Attempt(r, a.host(), launch(r, r.attempts())).expecting(a.expectedSeconds(), now));
                 } catch (RuntimeException e) {
                     log.warn("job {}: starting it on {} failed: {}", r.id(), a.host(), e.toString());
                     journal.get(r.id()).filter(x -> !x.state().terminal()).ifPresent(x ->
@@ -390,7 +390,7 @@ public final class JobManager implements AutoCloseable {
         synchronized (this) {
             try {
                 journal.transition(id, new JobState.Placed(a.host(), launch.getAttempt()), now);
-                attempt = new Attempt(r, a.host(), launch);
+                attempt = new Attempt(r, a.host(), launch).expecting(a.expectedSeconds(), now);
             } catch (RuntimeException e) {
                 // e.g. cancelled between the queue and here: the rest of the round goes on
                 log.info("job {} not placed on {}: {}", id, a.host(), e.getMessage());
@@ -431,6 +431,40 @@ public final class JobManager implements AutoCloseable {
             for (long from : since.getOrDefault(v.name(), List.of())) if (from >= asOf) unseen++;
             out.add(fresher || unseen > 0 ? v.withGuestJobs(known + unseen) : v);
         }
+        return out;
+    }
+
+    /**
+     * Actual over expected run time of this home's finished jobs, a moving average: placement's
+     * estimates are in reference seconds of an assumed job size, so their scale is learned here.
+     */
+    private volatile double runRatio = 1;
+
+    private void learnRunTime(Attempt a, long now) {
+        double expected = a.expectedSeconds;
+        if (!(expected > 0) || now <= a.placedAt) return;
+        double r = Math.max(0.1, Math.min(100, (now - a.placedAt) / 1000.0 / expected));
+        runRatio = 0.8 * runRatio + 0.2 * r;
+    }
+
+    /**
+     * For each host running this home's jobs: the seconds, in placement's units, until each is
+     * expected to end (for {@link io.herd.scheduler.LiveQueue#dispatch(Collection, FairShare, long, Map)}).
+     * A job past its estimate is taken to need a quarter of what it has run so far again.
+     */
+    private Map<String, double[]> busyUntil(long now) {
+        Map<String, List<Double>> until = new java.util.HashMap<>();
+        double ratio = runRatio;
+        for (Map<String, Attempt> m : List.of(starting, attempts)) {
+            for (Attempt a : m.values()) {
+                if (!(a.expectedSeconds > 0)) continue;
+                double elapsed = Math.max(0, now - a.placedAt) / 1000.0 / ratio;
+                until.computeIfAbsent(a.host, k -> new ArrayList<>())
+                        .add(Math.max(a.expectedSeconds - elapsed, 0.25 * elapsed));
+            }
+        }
+        Map<String, double[]> out = new java.util.HashMap<>();
+        until.forEach((h, l) -> out.put(h, l.stream().mapToDouble(Double::doubleValue).toArray()));
         return out;
     }
 
@@ -483,6 +517,15 @@ public final class JobManager implements AutoCloseable {
         volatile boolean cancelled;
         /** The host has answered the start (started, frozen, output or end). */
         volatile boolean heard;
+        /** Placement's expected seconds for it (NaN: not known, e.g. re-attached after a restart) and when it was placed. */
+        volatile double expectedSeconds = Double.NaN;
+        volatile long placedAt;
+
+        Attempt expecting(double seconds, long now) {
+            expectedSeconds = seconds;
+            placedAt = now;
+            return this;
+        }
 
         Attempt(JobRecord job, String host, JobLaunch launch) {
             this.job = job;
@@ -608,6 +651,7 @@ public final class JobManager implements AutoCloseable {
             }
             JobRecord current = journal.get(job.id()).orElse(null);
             if (current == null || current.state().terminal()) return;
+            if (!x.getEvicted() && x.getError().isEmpty()) learnRunTime(this, now);
             fairShare.charge(job.user(), x.getCpuMillis() / 1000.0, now);
             if (x.getEvicted()) {
                 // Not the job's failure: the attempt does not count against --max-retries.

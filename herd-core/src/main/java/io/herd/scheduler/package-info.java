@@ -16,8 +16,10 @@
  *       nothing feasible ─▶ Placement.explainUnsatisfiable ─▶ WAIT (queue) or NEVER (refuse, say why)
  *
  *  LiveQueue (jobs waiting at home) + FairShare ─▶ order: users by priority, FIFO per user
- *       ─▶ dispatch(hosts): each job in order to its best feasible host, taking
- *          that host's slot, CPUs and memory in a scratch copy ─▶ Assignments
+ *       ─▶ dispatch(hosts, busyUntil): each job in order to its best feasible host, taking
+ *          that host's slot, CPUs and memory in a scratch copy ─▶ Assignments; or it
+ *          waits for a busy host that would finish it sooner (earliest finish time,
+ *          from when the home's own jobs there are expected to end)
  *       ─▶ the home node offers each; the host re-checks with fresher numbers and
  *          may refuse, then the job is re-queued or offered to the next candidate
  * </pre>

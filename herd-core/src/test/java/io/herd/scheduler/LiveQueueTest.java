@@ -96,6 +96,39 @@ class LiveQueueTest {
     }
 
     @Test
+    void theLastJobsWaitForAFastHostThatFinishesThemSoonerThanAFreeSlowOne() {
+        LiveQueue q = new LiveQueue();
+        for (int i = 1; i <= 4; i++) q.add(JobRequest.of("j" + i, "ann").withWork(4).from("home"), i);
+        // fast: 4 units/s, busy with one of ours for 1 more second; slow: 1 unit/s, free. One slot each.
+        List<HostView> hosts = List.of(host("fast").cores(1).slots(1).guests(1).speed(4).build(),
+                host("slow").cores(1).slots(1).speed(1).build());
+        LiveQueue same = new LiveQueue();
+        for (int i = 1; i <= 4; i++) same.add(JobRequest.of("j" + i, "ann").withWork(4).from("home"), i);
+        List<Assignment> greedy = same.dispatch(hosts, new FairShare(), 0);
+        assertThat(placed(greedy)).as("without the busy host's release times: the free slot").containsExactly("j1@slow");
+        List<Assignment> as = q.dispatch(hosts, new FairShare(), 0, Map.of("fast", new double[] {1.0}));
+        // j1 on fast ends at 1 + 1 = 2 s, j2 at 3 s (after j1), both under 0.9 × 4 s on slow: they wait.
+        // j3 would end at 4 s on fast: not soon enough, so it starts on slow now.
+        assertThat(placed(as)).containsExactly("j3@slow");
+        assertThat(ids(q.order(new FairShare(), 0))).containsExactly("j1", "j2", "j4");
+    }
+
+    @Test
+    void noWaitingForAHostTheJobCannotUseOrThatIsNotAlive() {
+        List<HostView> hosts = List.of(host("fast").cores(1).slots(1).guests(1).speed(4).build(),
+                host("gone").state("dead").cores(1).slots(1).guests(1).speed(100).build(),
+                host("slow").cores(1).slots(1).speed(1).build());
+        Map<String, double[]> busy = Map.of("fast", new double[] {1.0}, "gone", new double[] {0.0});
+        LiveQueue q = new LiveQueue();
+        q.add(JobRequest.of("p", "ann").withWork(4).from("home").pinnedTo("slow"), 1);
+        assertThat(placed(q.dispatch(hosts, new FairShare(), 0, busy))).containsExactly("p@slow");
+        // A dead host's slot never frees: nothing waits for it, however fast it was.
+        LiveQueue q2 = new LiveQueue();
+        q2.add(JobRequest.of("u", "ann").withWork(4).from("home"), 1);
+        assertThat(placed(q2.dispatch(List.of(hosts.get(1), hosts.get(2)), new FairShare(), 0, busy))).containsExactly("u@slow");
+    }
+
+    @Test
     void memoryAndCpusAreTakenToo() {
         LiveQueue q = new LiveQueue();
         for (int i = 1; i <= 3; i++) q.add(job("m" + i, "ann").withMem(4 * G), i);
