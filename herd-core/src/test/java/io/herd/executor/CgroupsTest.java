@@ -194,6 +194,57 @@ class CgroupsTest {
     }
 
     @Test
+    void theMemoryBackoffScalesTheGuestsCpuCapAndGivesItBack() throws IOException {
+        Cgroups cg = fakeV2("cpu memory pids");
+        Path cpuMax = root.resolve("herd-n1/guests/cpu.max");
+        int cores = Runtime.getRuntime().availableProcessors();
+        // No policy cap: a share of all cores, then none again.
+        assertThat(cg.setGuestCpuFactor(0.25)).isTrue();
+        assertThat(cpuMax).hasContent(Math.round(cores * 0.25 * 100000) + " 100000");
+        assertThat(cg.setGuestCpuFactor(1)).isTrue();
+        assertThat(cpuMax).hasContent("max 100000");
+        // A policy cap of 0.8 cores: the factor scales it, never under 0.01 core, and the policy survives it.
+        cg.setGuestCpuShare(0.8);
+        cg.setGuestCpuFactor(0.5);
+        assertThat(cpuMax).hasContent("40000 100000");
+        cg.setGuestCpuFactor(1.0 / 1000);
+        assertThat(cpuMax).hasContent("1000 100000");
+        cg.setGuestCpuShare(0.6);   // the owner changes the policy meanwhile: the cut still applies
+        assertThat(cpuMax).hasContent("1000 100000");
+        cg.setGuestCpuFactor(1);
+        assertThat(cpuMax).hasContent("60000 100000");
+        cg.setGuestCpuFactor(0.5);
+        cg.clearGuestCpuShare();    // policy lifted during a cut: the cut is of all cores now
+        assertThat(cpuMax).hasContent(Math.round(cores * 0.5 * 100000) + " 100000");
+        for (double bad : new double[] {0, -1, 1.5, Double.NaN}) {
+            assertThatThrownBy(() -> cg.setGuestCpuFactor(bad)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("CPU factor must be in (0, 1]");
+        }
+        assertThat(fakeV2Other("memory pids").setGuestCpuFactor(0.5)).as("no cpu controller: nothing to scale").isFalse();
+        assertThat(Cgroups.none("none").setGuestCpuFactor(0.5)).isFalse();
+    }
+
+    private Cgroups fakeV2Other(String controllers) throws IOException {
+        root = Files.createDirectories(root.resolve("other"));
+        return fakeV2(controllers);
+    }
+
+    @Test
+    void theGuestsAnonymousMemoryIsReadFromTheirMemoryStat() throws IOException {
+        Cgroups v2 = fakeV2("cpu memory pids");
+        assertThat(v2.guestsAnonBytes()).as("no guest yet").isEmpty();
+        v2.create("j");
+        Files.writeString(root.resolve("herd-n1/guests/memory.stat"), "anon 734003200\nfile 1048576\n");
+        assertThat(v2.guestsAnonBytes()).hasValue(734003200);
+        for (String c : new String[] {"cpu", "memory"}) Files.createDirectories(root.resolve("v1/" + c));
+        Cgroups v1 = new Cgroups(root.resolve("v1"), Cgroups.Version.V1, "herd");
+        v1.create("j");
+        Files.writeString(root.resolve("v1/memory/herd/guests/memory.stat"), "cache 4096\nrss 0\ntotal_cache 8192\ntotal_rss 524288000\n");
+        assertThat(v1.guestsAnonBytes()).hasValue(524288000);
+        assertThat(Cgroups.none("none").guestsAnonBytes()).isEmpty();
+    }
+
+    @Test
     void v2WithoutCpuControllerRefusesGuestShare() throws IOException {
         Cgroups cg = fakeV2("memory pids");
         assertThatThrownBy(() -> cg.setGuestCpuShare(0.5))
