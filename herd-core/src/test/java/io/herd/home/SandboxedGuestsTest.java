@@ -92,6 +92,11 @@ class SandboxedGuestsTest {
         assertThat(r.exit()).as(r.all()).isNotZero();
         assertThat(r.err()).contains("failed: out of memory (limit 64 MiB)");
         assertThat(herd("ps", "--all").out()).contains("out of memory (limit 64 MiB)");
+        // A shell that survives its killed child would fill the limit again forever: the host stops the job whole.
+        Cli.Result loop = herd("run", "--node", "host", "--mem", "64M", "--", "sh", "-c",
+                "while :; do head -c 1G /dev/zero | tail > /dev/null; done");
+        assertThat(loop.exit()).as(loop.all()).isNotZero();
+        assertThat(loop.err()).contains("failed: out of memory (limit 64 MiB)");
         // The host stays healthy: the OOM killer acted inside the guest's cgroup only, and the next guest runs.
         Cli.Result next = herd("run", "--node", "host", "--", "echo", "still here");
         assertThat(next.exit()).as(next.all()).isZero();
