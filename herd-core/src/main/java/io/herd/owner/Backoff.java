@@ -35,7 +35,9 @@ import java.util.Objects;
  * touched (measured here: a guest filling 12 GiB at a fifth of a core, ~250 MB/s, doubled the
  * owner's p99 compute time; at ~50 MB/s it did not). So while the owner uses the CPU (its own load,
  * guests' excluded, at least {@value #OWNER_BUSY_CORES} cores, or unknown), guests may grow their
- * anonymous memory only at {@code memRate}: faster, their CPU share is cut in proportion (the rate
+ * anonymous memory only at {@code memRate} (judged over the last second, so a few jobs starting
+ * together are not a fast guest; a burst of four times the rate within one reading counts at once):
+ * faster, their CPU share is cut in proportion (the rate
  * of new pages follows the CPU the guest gets), down to 1/64; it doubles back each
  * {@value #CPU_HOLD_MILLIS} ms that the rate stays under half the limit or the owner is idle.
  *
@@ -65,6 +67,13 @@ public final class Backoff {
     static final double OWNER_BUSY_CORES = 0.05;
     /** How long the rate must stay low (or the owner idle) before the guests' CPU share doubles back. */
     static final long CPU_HOLD_MILLIS = 2000;
+    /**
+     * The rate is judged over this window, so a few jobs starting together (some MiB in one
+     * reading) are not a fast guest; a burst over {@value #BURST_FACTOR} times the limit within
+     * one reading is cut at once.
+     */
+    static final long GROWTH_WINDOW_MILLIS = 1000;
+    static final double BURST_FACTOR = 4;
 
     /**
      * @param ioLatencyMillis   the owner's write + fsync latency over which guests back off; 0 = off
@@ -121,8 +130,8 @@ public final class Backoff {
     private boolean frozen;
     private double cpuFactor = 1;
     private long cpuCalmSince;
-    private long lastAnon = -1;
-    private long lastAnonAt;
+    /** The guests' anonymous memory over the last {@value #GROWTH_WINDOW_MILLIS} ms: times and bytes, oldest first. */
+    private final java.util.ArrayDeque<long[]> growth = new java.util.ArrayDeque<>();
 
     public Backoff(Settings settings) {
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -240,12 +249,20 @@ public final class Backoff {
      * @param ownerLoad      the owner's own CPU load, in cores (guests excluded); NaN when unknown (counts as busy)
      */
     public Decision observeGrowth(long nowMillis, long guestAnonBytes, double ownerLoad) {
-        double rate = Double.NaN;
-        if (lastAnon >= 0 && guestAnonBytes >= 0 && nowMillis > lastAnonAt) {
-            rate = Math.max(0, guestAnonBytes - lastAnon) * 1000.0 / (nowMillis - lastAnonAt);
+        if (guestAnonBytes < 0) {
+            growth.clear();   // a gap: the next rate starts afresh
+            return null;
         }
-        lastAnon = guestAnonBytes;
-        lastAnonAt = nowMillis;
+        long[] last = growth.peekLast();
+        double burst = last == null || nowMillis <= last[0] ? Double.NaN
+                : Math.max(0, guestAnonBytes - last[1]) * 1000.0 / (nowMillis - last[0]);
+        while (!growth.isEmpty() && nowMillis - growth.peekFirst()[0] > GROWTH_WINDOW_MILLIS) growth.pollFirst();
+        long[] first = growth.peekFirst();
+        // Over a full window even when the history is shorter: a start-up's few MiB are not a rate.
+        double rate = first == null || nowMillis <= first[0] ? Double.NaN
+                : Math.max(0, guestAnonBytes - first[1]) * 1000.0 / Math.max(GROWTH_WINDOW_MILLIS, nowMillis - first[0]);
+        growth.addLast(new long[] {nowMillis, guestAnonBytes});
+        if (!Double.isNaN(burst) && burst > BURST_FACTOR * settings.memRate()) rate = Math.max(rate, burst);
         long limit = settings.memRate();
         if (limit <= 0 || Double.isNaN(rate)) return null;
         boolean ownerBusy = Double.isNaN(ownerLoad) || ownerLoad >= OWNER_BUSY_CORES;
@@ -254,6 +271,9 @@ public final class Backoff {
             double f = Math.max(MIN_CPU_FACTOR, cpuFactor * 0.8 * limit / rate);
             if (f >= cpuFactor * 0.9) return null;   // close enough: no flapping on noise
             cpuFactor = f;
+            // Judge the new share on what it lets through, not on the growth that caused the cut.
+            growth.clear();
+            growth.addLast(new long[] {nowMillis, guestAnonBytes});
             return new Decision(Action.CPU_FACTOR, f, String.format(Locale.ROOT,
                     "guest CPU at %.3f of its share: guests took %s/s of new memory (over %s/s) while the owner works",
                     f, mib((long) rate), mib(limit)));

@@ -164,6 +164,30 @@ class BackoffTest {
     }
 
     @Test
+    void jobsStartingTogetherAreNotAFastGuestButABurstIs() {
+        Backoff x = new Backoff(Backoff.Settings.of(25, 4 * G, 64 * M));
+        long t = 0;
+        long anon = 0;
+        assertThat(x.observeGrowth(t, anon, 1.0)).isNull();
+        // 20 MiB in one 100 ms reading (200 MiB/s, under 4 × 64), then nothing: 20 MiB/s over the second.
+        assertThat(x.observeGrowth(t += 100, anon += 20 * M, 1.0)).isNull();
+        for (int i = 0; i < 20; i++) assertThat(x.observeGrowth(t += 100, anon, 1.0)).isNull();
+        // Steady 80 MiB/s: over the limit once the second's window shows it.
+        List<Decision> cuts = new java.util.ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            Decision d = x.observeGrowth(t += 100, anon += 8 * M, 1.0);
+            if (d != null) cuts.add(d);
+        }
+        assertThat(cuts).hasSize(1);
+        // Cut as soon as the window crosses the limit, in proportion to what it shows then (64-80 MiB/s).
+        assertThat(cuts.get(0).factor()).isBetween(0.8 * 64 / 80, 0.8);
+        // 300 MiB in one reading: cut at once.
+        Backoff y = new Backoff(Backoff.Settings.of(25, 4 * G, 64 * M));
+        assertThat(y.observeGrowth(0, 0, 1.0)).isNull();
+        assertThat(y.observeGrowth(100, 300 * M, 1.0)).isNotNull();
+    }
+
+    @Test
     void anIdleOwnerOrAnUnknownRateLeavesGuestsAtFullSpeed() {
         Backoff x = new Backoff(Backoff.Settings.of(25, 4 * G, 64 * M));
         long[] t = {0};
