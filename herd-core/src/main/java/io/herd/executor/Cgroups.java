@@ -602,10 +602,10 @@ public final class Cgroups {
         }
         requireCpuController();
         ensureGuests();
-        synchronized (this) {
+        synchronized (this) {   // with setGuestCpuFactor: the file always holds policy × factor
             guestCpuPolicy = cores;
+            writeGuestCpu(cores * guestCpuFactor);
         }
-        writeGuestCpu(cores * guestCpuFactor);
         log.info("guests limited to {} cores ({})", cores, describe());
     }
 
@@ -625,17 +625,15 @@ public final class Cgroups {
                 || (version == Version.V2 && !v2Available.contains("cpu"))) {
             return false;
         }
-        double policy;
+        ensureGuests();
         synchronized (this) {
             guestCpuFactor = factor;
-            policy = guestCpuPolicy;
-        }
-        ensureGuests();
-        if (factor >= 1 && policy == 0) {
-            clearGuestCpuQuota();
-        } else {
-            double cores = policy > 0 ? policy : Runtime.getRuntime().availableProcessors();
-            writeGuestCpu(Math.max(MIN_CORES, cores * factor));
+            if (factor >= 1 && guestCpuPolicy == 0) {
+                clearGuestCpuQuota();
+            } else {
+                double cores = guestCpuPolicy > 0 ? guestCpuPolicy : Runtime.getRuntime().availableProcessors();
+                writeGuestCpu(Math.max(MIN_CORES, cores * factor));
+            }
         }
         return true;
     }
@@ -676,14 +674,10 @@ public final class Cgroups {
     }
 
     /** Lifts the guests' CPU cap; does nothing when none is set (or there are no cgroups). */
-    public void clearGuestCpuShare() {
-        double factor;
-        synchronized (this) {
-            guestCpuPolicy = 0;
-            factor = guestCpuFactor;
-        }
-        if (factor < 1 && available() && !(version == Version.V1 && !parents.containsKey("cpu"))) {
-            setGuestCpuFactor(factor);   // the back-off's share of all cores
+    public synchronized void clearGuestCpuShare() {
+        guestCpuPolicy = 0;
+        if (guestCpuFactor < 1 && available() && !(version == Version.V1 && !parents.containsKey("cpu"))) {
+            setGuestCpuFactor(guestCpuFactor);   // the back-off's share of all cores
             return;
         }
         clearGuestCpuQuota();
