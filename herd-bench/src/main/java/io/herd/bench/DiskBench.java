@@ -211,50 +211,54 @@ public final class DiskBench {
         return out;
     }
 
+    /** A guest's cgroup directory: on v1 in one controller's hierarchy, on v2 the unified one. */
+    private record JobCgroup(boolean v2, Path dir) {}
+
+    /** The cgroup of the guest whose command line holds {@code marker}: v1 {@code controller}'s, else v2's; null if none. */
+    private static JobCgroup cgroupOf(String marker, String controller) throws IOException {
+        List<Long> p = pids(marker);
+        if (p.isEmpty()) return null;
+        JobCgroup unified = null;   // a hybrid system lists both: the v1 controller's wins
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(p.get(0)), "cgroup"))) {
+            String[] f = line.split(":", 3);
+            if (f.length != 3) continue;
+            if (f[1].equals(controller)) return new JobCgroup(false, Path.of("/sys/fs/cgroup/" + controller + f[2]));
+            if (f[0].equals("0")) unified = new JobCgroup(true, Path.of("/sys/fs/cgroup" + f[2]));
+        }
+        return unified;
+    }
+
+    private static long mib(Path file) throws IOException {
+        return Long.parseLong(Files.readString(file).trim()) >> 20;
+    }
+
     /** The guest's blkio throttle (v1) or its guests' group io.max (v2), as the kernel shows it. */
     private static String throttleOf(String marker) {
-        List<Long> p = pids(marker);
-        if (p.isEmpty()) return "guest not found";
         try {
-            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(p.get(0)), "cgroup"))) {
-                String[] f = line.split(":", 3);
-                if (f.length == 3 && f[1].equals("blkio")) {
-                    Path dir = Path.of("/sys/fs/cgroup/blkio" + f[2]);
-                    return "v1 " + dir + ": write_bps " + Files.readString(dir.resolve("blkio.throttle.write_bps_device")).trim()
-                            .replace('\n', ',');
-                }
-                if (f.length == 3 && f[0].equals("0") && Files.exists(Path.of("/sys/fs/cgroup" + f[2]).getParent().resolve("io.max"))) {
-                    return "v2 io.max " + Files.readString(Path.of("/sys/fs/cgroup" + f[2]).getParent().resolve("io.max")).trim();
-                }
+            JobCgroup cg = cgroupOf(marker, "blkio");
+            if (cg == null) return "guest not found";
+            if (!cg.v2()) {
+                return "v1 " + cg.dir() + ": write_bps " + Files.readString(cg.dir().resolve("blkio.throttle.write_bps_device"))
+                        .trim().replace('\n', ',');
             }
+            Path ioMax = cg.dir().getParent().resolve("io.max");
+            return Files.exists(ioMax) ? "v2 io.max " + Files.readString(ioMax).trim() : "none found";
         } catch (IOException | RuntimeException e) {
             return "unknown (" + e + ")";
         }
-        return "none found";
     }
 
     /** The guest's memory now and at its peak, from its job cgroup (v1 memory controller or v2). */
     private static String memoryOf(String marker) {
-        List<Long> p = pids(marker);
-        if (p.isEmpty()) return "guest not running (stopped or killed)";
         try {
-            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(p.get(0)), "cgroup"))) {
-                String[] f = line.split(":", 3);
-                if (f.length == 3 && f[1].equals("memory")) {
-                    Path dir = Path.of("/sys/fs/cgroup/memory" + f[2]);
-                    return "v1 " + dir + ": usage " + (Long.parseLong(Files.readString(dir.resolve("memory.usage_in_bytes")).trim()) >> 20)
-                            + " MiB, peak " + (Long.parseLong(Files.readString(dir.resolve("memory.max_usage_in_bytes")).trim()) >> 20) + " MiB";
-                }
-                if (f.length == 3 && f[0].equals("0")) {
-                    Path dir = Path.of("/sys/fs/cgroup" + f[2]);
-                    return "v2 " + dir + ": memory.current " + (Long.parseLong(Files.readString(dir.resolve("memory.current")).trim()) >> 20)
-                            + " MiB";
-                }
-            }
+            JobCgroup cg = cgroupOf(marker, "memory");
+            if (cg == null) return "guest not running (stopped or killed)";
+            if (cg.v2()) return "v2 " + cg.dir() + ": memory.current " + mib(cg.dir().resolve("memory.current")) + " MiB";
+            return "v1 " + cg.dir() + ": usage " + mib(cg.dir().resolve("memory.usage_in_bytes")) + " MiB, peak "
+                    + mib(cg.dir().resolve("memory.max_usage_in_bytes")) + " MiB";
         } catch (IOException | RuntimeException e) {
             return "unknown (" + e + ")";
         }
-        return "no memory cgroup found";
     }
 
     private static int logLinesSeen;

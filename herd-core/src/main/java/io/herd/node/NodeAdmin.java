@@ -138,7 +138,7 @@ public final class NodeAdmin {
             ioNotInForce = e.getMessage();
             log.info("guest-io {} is not in force: {}", p.settings().get("guest-io"), e.getMessage());
         }
-        long total = new io.herd.owner.Pressure(Path.of("/proc")).memTotal();
+        long total = memTotal();
         long bound = total <= 0 ? 0 : Math.max(0, total - p.ownerMemReserve().of(total));
         try {
             cgroups.setGuestsMemoryMax(bound == total ? 0 : bound);
