@@ -36,8 +36,12 @@ import java.util.stream.Stream;
  */
 final class BenchCluster implements AutoCloseable {
 
-    /** The owner watch runs (its cost is part of what is measured) on a file no one touches, not the keyboard. */
-    static final List<String> DAEMON_OPTIONS = List.of("-Dherd.ownerInput=owner-input");
+    /**
+     * The owner watch runs (its cost is part of what is measured) on a file no one touches, not the
+     * keyboard; in a directory of its own, watched with inotify as input devices are read (the data
+     * directory's own files change with every job).
+     */
+    static final List<String> DAEMON_OPTIONS = List.of("-Dherd.ownerInput=owner/input");
     private final Path root;
     private final List<String> names = new ArrayList<>();
     private final List<DataDir> dirs = new ArrayList<>();
@@ -156,6 +160,20 @@ final class BenchCluster implements AutoCloseable {
             p.destroyForcibly();
             p.onExit().join();
         }
+    }
+
+    /** CPU time (user + system) the daemons have used so far, all of them together. */
+    Duration daemonCpu() {
+        Duration sum = Duration.ZERO;
+        for (DataDir d : dirs) {
+            try {
+                long pid = Long.parseLong(Files.readString(d.pidFile()).trim());
+                sum = sum.plus(ProcessHandle.of(pid).flatMap(p -> p.info().totalCpuDuration()).orElse(Duration.ZERO));
+            } catch (IOException | NumberFormatException e) {
+                // a daemon without a pid file counts nothing
+            }
+        }
+        return sum;
     }
 
     /** The cgroup parent of node {@code i} (see {@link DataDir#cgroupName}). */

@@ -59,7 +59,7 @@ public final class DiskBench {
         int memGib = intArg(args, "--mem-gib", (int) Math.max(1, ram * 6 / 10 >> 30));
         System.out.println("machine: " + Runtime.getRuntime().availableProcessors() + " CPUs, " + (ram >> 20) + " MiB RAM, "
                 + "load average at start " + loadAvg());
-        System.setProperty("herd.daemonOpts", "-Dherd.guest-account=nobody -Dherd.ownerInput=owner-input");
+        System.setProperty("herd.daemonOpts", "-Dherd.guest-account=nobody -Dherd.ownerInput=owner/input");
         Map<String, double[][]> rows = new LinkedHashMap<>();
         long burst = calibrateBurst();
         String dd = "while :; do dd if=/dev/zero of=big.bin bs=1M count=" + ddMib + " conv=fsync 2>/dev/null; rm -f big.bin; done";

@@ -32,7 +32,7 @@ import java.util.stream.IntStream;
  * <pre>
  * herd-bench/run JobsBench latency    [--jobs 200] [--warmup 20]
  * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2] [--warmup 500]
- * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3]
+ * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3] [--warmup 8]
  * </pre>
  *
  * <ul>
@@ -44,7 +44,9 @@ import java.util.stream.IntStream;
  *       submitted → last finished in the journal, staged and {@code --shared}. Baselines:
  *       {@code xargs -P 2} and GNU parallel {@code -j 2} of the same on this machine.</li>
  *   <li><b>hetero</b>: 4 nodes whose guests are capped at the given cores ({@code herd policy set
- *       guest-cpus}), an array of CPU-bound shell loops; makespan beside {@code xargs -P 2} on the bare
+ *       guest-cpus}), an array of CPU-bound shell loops (after a warm-up array of {@code --warmup} jobs,
+ *       not counted: fresh daemons spend their first minute in the JIT), with the daemons' own CPU
+ *       during each run; makespan beside {@code xargs -P 2} on the bare
  *       machine and GNU parallel over 4 fake hosts with the same CPU quotas (a cgroup each, entered by
  *       an {@code --ssh} wrapper) and equal slots per host.</li>
  * </ul>
@@ -265,6 +267,7 @@ public final class JobsBench {
         int jobs = intArg(args, "--jobs", 40);
         int loop = intArg(args, "--loop", 1_000_000);
         int repeats = intArg(args, "--repeats", 3);
+        int warmup = intArg(args, "--warmup", 8);
         double[] shares = Arrays.stream(stringArg(args, "--shares", "0.8,0.6,0.4,0.2").split(","))
                 .mapToDouble(Double::parseDouble).toArray();
         String script = "i=0; while [ $i -lt " + loop + " ]; do i=$((i+1)); done";
@@ -302,6 +305,12 @@ public final class JobsBench {
             double t1 = median(single);
             double total = Arrays.stream(shares).sum();
 
+            if (warmup > 0) {
+                // Fresh daemons spend their first minute compiling (C1/C2) what a daemon that runs for days compiles once.
+                ArrayRun w = runArray(c, JobSpecMsg.newBuilder().addAllArgv(List.of("sh", "-c", script)).setCwd(cwd.toString())
+                        .setShared(true).build(), warmup);
+                System.out.printf(Locale.ROOT, "warm-up: %d jobs in %.1f s (not counted)%n", warmup, w.clientSeconds);
+            }
             Map<String, List<Double>> makespan = new java.util.LinkedHashMap<>();
             Map<String, List<String>> detail = new java.util.LinkedHashMap<>();
             String xargsKey = "xargs -P 2 (bare machine, " + Runtime.getRuntime().availableProcessors() + " cores)";
@@ -314,7 +323,11 @@ public final class JobsBench {
 
                 JobSpecMsg t = JobSpecMsg.newBuilder().addAllArgv(List.of("sh", "-c", script)).setCwd(cwd.toString())
                         .setShared(true).build();
+                Duration daemons0 = c.daemonCpu();
+                Duration self0 = ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO);
                 ArrayRun run = runArray(c, t, jobs);
+                double daemonsCpu = c.daemonCpu().minus(daemons0).toMillis() / 1000.0;
+                double selfCpu = ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO).minus(self0).toMillis() / 1000.0;
                 if (run.failed > 0) throw new IllegalStateException(run.failed + " herd jobs did not end done");
                 makespan.computeIfAbsent(herdKey, k -> new ArrayList<>()).add(run.clientSeconds);
                 Map<String, String> byNode = new TreeMap<>();
@@ -323,8 +336,10 @@ public final class JobsBench {
                     byNode.put(name, String.format(Locale.ROOT, "%s(%.1f):%d jobs/%.0fs", name.substring(name.lastIndexOf('-') + 1),
                             shares[i], run.perNode.getOrDefault(name, 0L), run.runMs.getOrDefault(name, 0L) / 1000.0));
                 }
-                detail.computeIfAbsent(herdKey, k -> new ArrayList<>()).add(String.format(Locale.ROOT, "journal %.1fs; %s",
-                        run.journalSeconds, String.join(" ", byNode.values())));
+                detail.computeIfAbsent(herdKey, k -> new ArrayList<>()).add(String.format(Locale.ROOT,
+                        "journal %.1fs; %s; daemons' CPU %.1fs (%.1f %% of 2 cores), bench client's %.1fs",
+                        run.journalSeconds, String.join(" ", byNode.values()), daemonsCpu,
+                        100 * daemonsCpu / (run.clientSeconds * Runtime.getRuntime().availableProcessors()), selfCpu));
 
                 if (haveParallel) {
                     for (int slots : new int[] {2, 1}) {

@@ -43,7 +43,7 @@ import java.util.concurrent.locks.LockSupport;
  *       {@code --freezes} times, the guests thawed (1 s quiet) in between. The measuring thread runs at
  *       nice -10 like the daemon's owner watch (root).</li>
  * </ul>
- * The daemons run with {@code -Dherd.ownerInput=owner-input -Dherd.ownerQuiet=1s -Dherd.ownerGrace=10m}
+ * The daemons run with {@code -Dherd.ownerInput=owner/input -Dherd.ownerQuiet=1s -Dherd.ownerGrace=10m}
  * (no eviction during the run). Everything is removed at the end.
  */
 public final class OwnerBench {
@@ -63,12 +63,12 @@ public final class OwnerBench {
 
         Map<String, List<double[]>> samples = new LinkedHashMap<>();
         for (String k : ROWS) samples.put(k, new ArrayList<>());
-        System.setProperty("herd.daemonOpts", "-Dherd.guest-account=nobody -Dherd.ownerInput=owner-input"
+        System.setProperty("herd.daemonOpts", "-Dherd.guest-account=nobody -Dherd.ownerInput=owner/input"
                 + " -Dherd.ownerQuiet=1s -Dherd.ownerGrace=10m");
         double[] freezeMs = new double[freezes];
         String freezer;
         try (BenchCluster c = BenchCluster.start(2)) {
-            Path input = c.data(1).resolve("owner-input");
+            Path input = c.data(1).resolve("owner/input");
             // Rounds alternate the scenarios, so a burst of the machine's other work hits them all alike.
             List<Long> pids = List.of();
             for (int round = 0; round < rounds; round++) {

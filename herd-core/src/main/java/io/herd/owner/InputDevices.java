@@ -25,6 +25,7 @@ public final class InputDevices implements OwnerInput {
 
     private volatile long last = NEVER;
     private volatile boolean closed;
+    private volatile Runnable listener = () -> { };
     private final List<InputStream> open = new ArrayList<>();
 
     /** Opens every readable {@code event*} device under {@code dir} (normally {@code /dev/input}). */
@@ -56,7 +57,10 @@ public final class InputDevices implements OwnerInput {
     private void pump(Path dev, InputStream in) {
         byte[] buf = new byte[24 * 64];   // struct input_event is 24 bytes on 64-bit
         try {
-            while (!closed && in.read(buf) >= 0) last = OwnerInput.nowMillis();
+            while (!closed && in.read(buf) >= 0) {
+                last = OwnerInput.nowMillis();
+                listener.run();
+            }
         } catch (IOException e) {
             if (!closed) log.debug("stopped reading {}: {}", dev, e.toString());
         }
@@ -65,6 +69,17 @@ public final class InputDevices implements OwnerInput {
     @Override
     public long lastInputMillis() {
         return last;
+    }
+
+    /** Every read is an event as it happens; with no device there is nothing to poll either. */
+    @Override
+    public boolean notifies() {
+        return true;
+    }
+
+    @Override
+    public void onInput(Runnable listener) {
+        this.listener = listener;
     }
 
     @Override

@@ -1,8 +1,10 @@
 package io.herd.owner;
 
 /**
- * A source of the owner's input events, read by the monitor every few
- * milliseconds: it must be cheap and must not throw.
+ * A source of the owner's input events. The monitor reads {@link #lastInputMillis()}
+ * on every round (it must be cheap and must not throw); a source that can tell
+ * when input happens ({@link #notifies()}) also calls back at once, so the
+ * monitor need not poll it every few milliseconds while guests run.
  */
 public interface OwnerInput {
 
@@ -14,6 +16,23 @@ public interface OwnerInput {
      * (a monotonic clock), or {@link #NEVER}.
      */
     long lastInputMillis();
+
+    /**
+     * True when this source calls the {@link #onInput} listener on every input as it happens;
+     * false when it must be polled. A source that cannot watch (no device, no such directory)
+     * and will never report input may also answer true.
+     */
+    default boolean notifies() {
+        return false;
+    }
+
+    /**
+     * Sets the listener called on the source's own thread after each input is recorded (so
+     * {@link #lastInputMillis()} already shows it). It must return quickly. Sources that
+     * do not notify ignore it.
+     */
+    default void onInput(Runnable listener) {
+    }
 
     /** Stops any threads the source runs. */
     default void close() {

@@ -2,6 +2,7 @@ package io.herd.owner;
 
 import io.herd.gossip.OwnerActivity;
 import io.herd.gossip.OwnerActivitySource;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,7 +28,9 @@ import org.slf4j.LoggerFactory;
  *   herd.ownerQuiet=30s           no input for this long = the owner is idle again (thaw)
  *   herd.ownerLoadThreshold=1.5   the owner's own load (cores) that counts as activity; 0 = off (default)
  *   herd.ownerInput=FILE          the test input source: a touch of FILE (relative to the data
- *                                 directory) is owner input; the machine's own sources are then ignored
+ *                                 directory) is owner input; the machine's own sources are then ignored.
+ *                                 Its directory (created if missing) is watched with inotify: give it
+ *                                 one of its own, e.g. owner/input
  *   herd.ownerPollMillis=10       how often the fast sources are read
  *   herd.ownerWatch=off           no watch at all (a server without an owner)
  * </pre>
@@ -91,6 +94,26 @@ public final class OwnerMonitor implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        for (OwnerInput in : this.inputs) in.onInput(this::inputSeen);
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean tickQueued = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * An input source saw the owner's input, on its own thread: while guests are lent, a round
+     * runs now (at most one queued), so the freeze does not wait for the next poll. Once the
+     * owner holds the guests, input only pushes the thaw back, which the regular rounds see.
+     */
+    private void inputSeen() {
+        if (!OwnerWatch.State.LENT.name().equals(state) || !tickQueued.compareAndSet(false, true)) return;
+        try {
+            thread.execute(() -> {
+                tickQueued.set(false);
+                tickSafely();
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            tickQueued.set(false);   // closed
+        }
     }
 
     /**
@@ -117,7 +140,13 @@ public final class OwnerMonitor implements AutoCloseable {
         List<OwnerInput> inputs = new ArrayList<>();
         OwnerActivitySource idle = machine;
         if (file != null && !file.isBlank()) {
-            inputs.add(new InputFile(dataDir.resolve(file)));
+            Path input = dataDir.resolve(file);
+            try {
+                Files.createDirectories(input.toAbsolutePath().getParent());   // to be watched (owner/input)
+            } catch (java.io.IOException e) {
+                log.debug("cannot create the directory of {}: {}; it is polled", input, e.toString());
+            }
+            inputs.add(new InputFile(input));
             idle = null;   // a test drives the owner alone
         } else {
             inputs.add(new InputDevices(Path.of("/dev/input")));
@@ -316,10 +345,20 @@ public final class OwnerMonitor implements AutoCloseable {
     /** How often the input is read while no guest runs (and the owner is not holding them). */
     static final long IDLE_POLL_MILLIS = 100;
 
-    /** The next tick's delay: fast while there is a guest to freeze or the owner holds them, slow otherwise. */
+    /**
+     * The next tick's delay: fast while there is a guest to freeze or the owner holds them, slow
+     * otherwise. Slow always when every input source reports input as it happens ({@link
+     * OwnerInput#notifies()}): the rounds then only time the quiet before a thaw and the grace
+     * before an eviction, and the guests' CPU is not spent on a daemon polling 100 times a second.
+     */
     long nextDelayMillis() {
         boolean busy = watch.state() != OwnerWatch.State.LENT || backoffFrozen || guests.any();
-        return busy ? pollMillis : Math.max(pollMillis, IDLE_POLL_MILLIS);
+        return busy && !inputsNotify() ? pollMillis : Math.max(pollMillis, IDLE_POLL_MILLIS);
+    }
+
+    private boolean inputsNotify() {
+        for (OwnerInput in : inputs) if (!in.notifies()) return false;
+        return true;
     }
 
     private void tickAndReschedule() {

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The owner comes back, on a real 2-node cluster through the real CLI. Each daemon's owner
- * input is the test input source {@code owner-input} in its data directory (a touch = a key
+ * input is the test input source {@code owner/input} in its data directory (a touch = a key
  * press); the grace is 6 s (long enough for `herd ps` to see a frozen job on a loaded machine). Jobs are CPU loops that run until the test creates their marker
  * file, so each test decides when an attempt may finish. Guests are placed on {@code host}
  * through its label {@code spare}.
@@ -49,7 +49,7 @@ class OwnerReturnsClusterTest {
     @BeforeAll
     void form() throws IOException {
         Files.createDirectories(markers);
-        cluster = TestCluster.formed("-Dherd.ownerInput=owner-input -Dherd.ownerGrace=6s -Dherd.ownerQuiet=60s -Dherd.checkpointGraceMillis=3000", "host");
+        cluster = TestCluster.formed("-Dherd.ownerInput=owner/input -Dherd.ownerGrace=6s -Dherd.ownerQuiet=60s -Dherd.checkpointGraceMillis=3000", "host");
         home = cluster.node("home");
         host = cluster.node("host");
         assertThat(herd(host, "label", "add", "spare").exit()).isZero();
@@ -175,7 +175,7 @@ class OwnerReturnsClusterTest {
         List<Long> pids = jobPids("owner");
         assertThat(pids).isNotEmpty();
 
-        touch(host.data().resolve("owner-input"));
+        touch(host.data().resolve("owner/input"));
         Awaitility.await().atMost(WAIT).pollInterval(Duration.ofMillis(10))
                 .until(() -> !jobPids("owner").isEmpty() && jobPids("owner").stream().allMatch(OwnerReturnsClusterTest::frozen));
         Awaitility.await().atMost(WAIT).until(() -> state(id).equals("frozen"));

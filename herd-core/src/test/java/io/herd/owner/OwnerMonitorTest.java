@@ -44,8 +44,9 @@ class OwnerMonitorTest {
     }
 
     @Test
-    void withNoGuestToFreezeTheWatchPollsSlowlyAndFastAgainOnceOneRuns() throws IOException {
-        Path f = dir.resolve("input");
+    void aPolledSourceIsReadSlowlyWithNoGuestToFreezeAndFastAgainOnceOneRuns() {
+        java.util.concurrent.atomic.AtomicLong input = new java.util.concurrent.atomic.AtomicLong(OwnerInput.NEVER);
+        OwnerInput polled = input::get;   // notifies() false: must be polled
         java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
         Recorder guests = new Recorder() {
             @Override
@@ -54,17 +55,69 @@ class OwnerMonitorTest {
             }
         };
         try (OwnerMonitor m = new OwnerMonitor(new OwnerWatch.Settings(Duration.ofMinutes(10), Duration.ofMinutes(10), 0),
-                List.of(new InputFile(f)), null, null, guests, 10)) {
+                List.of(polled), null, null, guests, 10)) {
             assertThat(m.nextDelayMillis()).as("no guests").isEqualTo(OwnerMonitor.IDLE_POLL_MILLIS);
             running.set(true);
             assertThat(m.nextDelayMillis()).as("a guest runs").isEqualTo(10);
             running.set(false);
             // The owner came back with no guest running: polled fast until the owner watch lends again.
             m.start();
-            touch(f);
+            input.set(OwnerInput.nowMillis());
             await().atMost(Duration.ofSeconds(10)).until(() -> m.state().equals("frozen"));
             assertThat(m.nextDelayMillis()).as("the owner holds the node").isEqualTo(10);
         }
+    }
+
+    @Test
+    void aSourceThatNotifiesIsNeverPolledFastAndItsInputFreezesAtOnce() throws IOException {
+        Path f = dir.resolve("input");
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Recorder guests = new Recorder() {
+            @Override
+            public boolean any() {
+                return running.get();
+            }
+        };
+        try (OwnerMonitor m = new OwnerMonitor(new OwnerWatch.Settings(Duration.ofMinutes(10), Duration.ofMinutes(10), 0),
+                List.of(new InputFile(f)), null, null, guests, 10)) {
+            assertThat(m.nextDelayMillis()).as("a guest runs, the input is watched").isEqualTo(OwnerMonitor.IDLE_POLL_MILLIS);
+        }
+        // Polled once a minute: only the source's own call can freeze within the wait below.
+        try (OwnerMonitor m = new OwnerMonitor(new OwnerWatch.Settings(Duration.ofMinutes(10), Duration.ofMinutes(10), 0),
+                List.of(new InputFile(f)), null, null, guests, 60_000)) {
+            m.start();
+            touch(f);
+            await().atMost(Duration.ofSeconds(10)).until(() -> guests.calls.size() >= 1);
+            assertThat(guests.calls).containsExactly("freeze: frozen: the owner is back (owner input)");
+            assertThat(m.state()).isEqualTo("frozen");
+        }
+    }
+
+    @Test
+    void theInputFileIsWatchedWhereItsDirectoryExistsAndPolledWhereNot() throws IOException {
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        Path f = dir.resolve("input");
+        InputFile watched = new InputFile(f);
+        InputFile unwatched = new InputFile(dir.resolve("not-yet").resolve("input"));
+        try {
+            watched.onInput(calls::incrementAndGet);
+            assertThat(watched.notifies()).isTrue();
+            touch(f);   // created
+            await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() >= 1);
+            assertThat(watched.lastInputMillis()).isNotEqualTo(OwnerInput.NEVER);
+            Files.writeString(dir.resolve("other"), "x");   // another file of the directory is no input
+            touch(f);
+            await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() >= 2);
+
+            assertThat(unwatched.notifies()).as("no directory to watch").isFalse();
+            Files.createDirectories(dir.resolve("not-yet"));
+            touch(dir.resolve("not-yet").resolve("input"));
+            assertThat(unwatched.lastInputMillis()).as("read when polled").isNotEqualTo(OwnerInput.NEVER);
+        } finally {
+            watched.close();
+            unwatched.close();
+        }
+        assertThat(watched.notifies()).as("closed").isFalse();
     }
 
     @Test

@@ -140,7 +140,7 @@ public final class NetnsCluster implements AutoCloseable {
         assumeAvailable();
         this.wire = wire;
         this.prefix = "hd" + ProcessHandle.current().pid() + "x" + COUNTER.incrementAndGet();
-        this.daemonOpts = (TestCluster.GUEST_ACCOUNT + " -Dherd.ownerInput=owner-input " + daemonOpts).trim();
+        this.daemonOpts = (TestCluster.GUEST_ACCOUNT + " -Dherd.ownerInput=owner/input " + daemonOpts).trim();
         try {
             root = Files.createTempDirectory("herd-test-netns-");
         } catch (IOException e) {

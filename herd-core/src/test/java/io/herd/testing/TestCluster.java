@@ -61,7 +61,7 @@ public final class TestCluster implements AutoCloseable {
         // Root daemons run guests as an unprivileged account: tests use nobody rather than create herd-guest.
         // The owner is the test: the machine's own keyboard and terminals (a developer typing) never
         // freeze a test's guests; a test that plays the owner touches this file, or sets its own.
-        this.daemonOpts = (GUEST_ACCOUNT + " -Dherd.ownerInput=owner-input " + daemonOpts).trim();
+        this.daemonOpts = (GUEST_ACCOUNT + " -Dherd.ownerInput=owner/input " + daemonOpts).trim();
         try {
             root = Files.createTempDirectory("herd-test-");
         } catch (IOException e) {
