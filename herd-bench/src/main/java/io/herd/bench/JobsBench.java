@@ -46,7 +46,7 @@ import java.util.stream.IntStream;
  *   <li><b>hetero</b>: 4 nodes whose guests are capped at the given cores ({@code herd policy set
  *       guest-cpus}), an array of CPU-bound shell loops (after a warm-up array of {@code --warmup} jobs,
  *       not counted: fresh daemons spend their first minute in the JIT), with the daemons' own CPU
- *       during each run; makespan beside {@code xargs -P 2} on the bare
+ *       during each run and how many jobs moved to a free node; makespan beside {@code xargs -P 2} on the bare
  *       machine and GNU parallel over 4 fake hosts with the same CPU quotas (a cgroup each, entered by
  *       an {@code --ssh} wrapper) and equal slots per host.</li>
  * </ul>
@@ -254,12 +254,12 @@ public final class JobsBench {
                 Collectors.summingLong(j -> j.getFinishedMs() - j.getStartedMs()))));
         int failed = (int) jobs.stream().filter(j -> !j.getState().equals("done") || j.getExitCode() != 0).count();
         double[] run = jobs.stream().mapToDouble(j -> j.getFinishedMs() - j.getStartedMs()).toArray();
-        return new ArrayRun((last - first) / 1000.0, client, perNode, runMs, failed, pct(run, 50));
+        return new ArrayRun((last - first) / 1000.0, client, perNode, runMs, failed, pct(run, 50), a.getJobIdsList());
     }
 
     /** @param medianRunMs median of the jobs' started → finished in the journal */
     private record ArrayRun(double journalSeconds, double clientSeconds, Map<String, Long> perNode, Map<String, Long> runMs,
-                            int failed, double medianRunMs) {}
+                            int failed, double medianRunMs, List<String> jobIds) {}
 
     // ------------------------------------------------------------------ heterogeneous
 
@@ -336,9 +336,14 @@ public final class JobsBench {
                     byNode.put(name, String.format(Locale.ROOT, "%s(%.1f):%d jobs/%.0fs", name.substring(name.lastIndexOf('-') + 1),
                             shares[i], run.perNode.getOrDefault(name, 0L), run.runMs.getOrDefault(name, 0L) / 1000.0));
                 }
+                long moved = 0;
+                for (String id : run.jobIds) {
+                    moved += c.call(0, ControlRequest.newBuilder().setHistory(HistoryRequest.newBuilder().setJobId(id)).build())
+                            .getHistory().getEventsList().stream().filter(e -> e.getDetail().contains("moved:")).count();
+                }
                 detail.computeIfAbsent(herdKey, k -> new ArrayList<>()).add(String.format(Locale.ROOT,
-                        "journal %.1fs; %s; daemons' CPU %.1fs (%.1f %% of 2 cores), bench client's %.1fs",
-                        run.journalSeconds, String.join(" ", byNode.values()), daemonsCpu,
+                        "journal %.1fs; %s; %d moved; daemons' CPU %.1fs (%.1f %% of 2 cores), bench client's %.1fs",
+                        run.journalSeconds, String.join(" ", byNode.values()), moved, daemonsCpu,
                         100 * daemonsCpu / (run.clientSeconds * Runtime.getRuntime().availableProcessors()), selfCpu));
 
                 if (haveParallel) {

@@ -409,6 +409,36 @@ public final class Cgroups {
     }
 
     /**
+     * Jobs of other herd nodes on this machine: the job directories under every other
+     * {@code herd-*}{@code /guests} beside this node's parent (a demo, a benchmark or tests run
+     * several nodes on one machine). Their load is not this machine's owner's, and a node
+     * that counted it as such would look busier than it is. 0 without cgroups or when there
+     * are none; two directory listings when there are none, so cheap enough for every sample.
+     */
+    public int otherNodesJobs() {
+        if (version == Version.NONE || parents.isEmpty()) return 0;
+        Path mine = parents.get(firstKey());
+        Path hierarchy = mine.getParent();
+        if (hierarchy == null) return 0;
+        int n = 0;
+        try (java.nio.file.DirectoryStream<Path> nodes = Files.newDirectoryStream(hierarchy, "herd-*")) {
+            for (Path node : nodes) {
+                if (node.equals(mine)) continue;
+                Path guests = node.resolve(GUESTS);
+                if (!Files.isDirectory(guests)) continue;
+                try (java.nio.file.DirectoryStream<Path> jobs = Files.newDirectoryStream(guests, Files::isDirectory)) {
+                    for (Path ignored : jobs) n++;
+                } catch (IOException | java.nio.file.DirectoryIteratorException e) {
+                    // that node removed its guests meanwhile
+                }
+            }
+        } catch (IOException | java.nio.file.DirectoryIteratorException e) {
+            return 0;
+        }
+        return n;
+    }
+
+    /**
      * Asks the kernel to freeze the job and returns at once (one write): the owner-comes-back
      * path, which freezes every guest before waiting for any. {@link #isFrozen} says when it is done.
      *

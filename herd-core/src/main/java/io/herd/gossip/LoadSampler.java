@@ -15,7 +15,8 @@ import java.util.function.Supplier;
  * {@link #CPU_SMOOTHING_SECONDS}): a reading between two samples half a
  * second apart swings with every browser tab, and placement wants to know
  * how busy the machine has been lately, not in the last jiffy. The load
- * average is already a one-minute average and is passed on as is.
+ * average is already a one-minute average and is passed on as is, less the
+ * jobs of other herd nodes on the same machine ({@link #setCoLocatedJobs}).
  */
 public final class LoadSampler {
 
@@ -37,6 +38,9 @@ public final class LoadSampler {
 
     private record Admin(List<String> labels, double guestCpus) {
     }
+
+    /** Jobs of other herd nodes on this machine (see {@link #setCoLocatedJobs}). */
+    private volatile IntSupplier coLocatedJobs = () -> 0;
 
     /** Whether the node takes guests, given the owner's idle seconds now; set by the daemon. */
     private volatile java.util.function.LongFunction<GuestAccess> guests = idle -> GuestAccess.OPEN;
@@ -111,6 +115,17 @@ public final class LoadSampler {
     }
 
     /**
+     * Where several herd nodes share one machine (a demo, a benchmark, nodes emulating a
+     * heterogeneous cluster), how many jobs the other nodes run here now. Each sample takes them
+     * off the load average it publishes, as placement takes off this node's own guests, so that
+     * what remains is this machine's owner's load: a node beside three others running guests is
+     * not a machine whose owner keeps it busy. It must be cheap and must not throw.
+     */
+    public void setCoLocatedJobs(IntSupplier jobs) {
+        coLocatedJobs = Objects.requireNonNull(jobs, "jobs");
+    }
+
+    /**
      * How each sample learns whether the node takes guests: called with the owner's idle
      * seconds just read (-1 = unknown). It must be cheap and must not throw.
      */
@@ -144,7 +159,14 @@ public final class LoadSampler {
         } catch (RuntimeException e) {
             g = new GuestAccess("never", GuestAccess.brief("cannot decide: " + e.getClass().getSimpleName()), 0);
         }
-        return new LoadVector(node, address, incarnation, 0, h.cores(), speed, h.load1(),
+        int others;
+        try {
+            others = Math.max(0, coLocatedJobs.getAsInt());
+        } catch (RuntimeException e) {
+            others = 0;
+        }
+        double load1 = Math.max(0, h.load1() - others);
+        return new LoadVector(node, address, incarnation, 0, h.cores(), speed, load1,
                 Math.min(100.0, Math.max(0.0, cpuAverage)), h.memTotalBytes(), h.memFreeBytes(),
                 h.swapTotalBytes(), h.swapFreeBytes(), o.idleSeconds(), o.ownerPresent(), guestSlots,
                 Math.max(0, guestJobs.getAsInt()), sandbox, version, false, a.labels(), a.guestCpus(), g);

@@ -20,6 +20,7 @@ import io.herd.scheduler.FairShare;
 import io.herd.scheduler.HostView;
 import io.herd.scheduler.JobRequest;
 import io.herd.scheduler.LiveQueue;
+import io.herd.scheduler.Moves;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -317,9 +318,12 @@ public final class JobManager implements AutoCloseable {
         List<Assignment> assigned;
         // The queue is single-threaded; submits (control threads) and this loop share it.
         synchronized (queue) {
-            // Woken on every gossip receipt: with nothing waiting, do not even build the host views.
-            if (queue.isEmpty()) return;
-            assigned = queue.dispatch(freshest(hosts.get()), fairShare, now, busyUntil(now));
+            assigned = queue.isEmpty() ? null : queue.dispatch(freshest(hosts.get()), fairShare, now, busyUntil(now));
+        }
+        if (assigned == null) {
+            // Nothing waits: a free host may finish a running job sooner than where it runs.
+            moveToFreeHosts(now);
+            return;
         }
         // A job with inputs to send is offered first, so nothing is sent to a host that would refuse it.
         // Any other job is placed straight away, the whole round in one journal write: the host's
@@ -445,6 +449,7 @@ public final class JobManager implements AutoCloseable {
         if (!(expected > 0) || now <= a.placedAt) return;
         double r = Math.max(0.1, Math.min(100, (now - a.placedAt) / 1000.0 / expected));
         runRatio = 0.8 * runRatio + 0.2 * r;
+        learnedRuns++;
     }
 
     /**
@@ -466,6 +471,58 @@ public final class JobManager implements AutoCloseable {
         Map<String, double[]> out = new java.util.HashMap<>();
         until.forEach((h, l) -> out.put(h, l.stream().mapToDouble(Double::doubleValue).toArray()));
         return out;
+    }
+
+    /** Jobs moved once (never again: no hopping), until they end. */
+    private final Set<String> moved = ConcurrentHashMap.newKeySet();
+    /** Moves under way (evicted, not yet placed again), by when they were asked for: none is planned meanwhile. */
+    private final Map<String, Long> moving = new ConcurrentHashMap<>();
+    /** A move not placed again within this long no longer holds the others back (e.g. it was held). */
+    private static final long MOVING_MAX_MS = 30_000;
+    /** Finished runs this home has learned its run-time scale from; before a few, estimates are guesses. */
+    private volatile int learnedRuns;
+    static final int MOVE_AFTER_LEARNED = 3;
+
+    /**
+     * With nothing queued, moves running jobs of this home to hosts with a free slot where they
+     * would finish sooner, started again (see {@link Moves}): the host evicts the job, saving its
+     * checkpoint if it has one, and it is placed again without spending a retry. Only batch jobs
+     * that are not pinned, have not moved before, and have not run past their estimate; one
+     * round of moves at a time. Cheap when there is nothing to move: the dispatcher calls it on
+     * every wake-up with an empty queue.
+     */
+    private void moveToFreeHosts(long now) {
+        if (attempts.isEmpty() || learnedRuns < MOVE_AFTER_LEARNED) return;
+        moving.values().removeIf(t -> now - t > MOVING_MAX_MS);
+        if (!moving.isEmpty()) return;
+        double ratio = runRatio;
+        List<Moves.Running> running = new ArrayList<>();
+        for (Attempt a : attempts.values()) {
+            String id = a.job.id();
+            if (!a.started || a.cancelled || !(a.expectedSeconds > 0) || moved.contains(id) || attached.containsKey(id)) continue;
+            JobRequest req = requests.get(id);
+            if (req == null || req.pinnedNode() != null) continue;
+            double remaining = a.expectedSeconds - Math.max(0, now - a.placedAt) / 1000.0 / ratio;
+            if (remaining > 0) running.add(new Moves.Running(req, a.host, remaining));
+        }
+        if (running.isEmpty()) return;
+        for (Moves.Move m : Moves.plan(running, freshest(hosts.get()))) {
+            moved.add(m.jobId());
+            moving.put(m.jobId(), now);
+            String why = String.format(java.util.Locale.ROOT, "moved: %s would run it in about %.0f s, it had about %.0f s to go on %s",
+                    m.to(), m.thereSeconds() * ratio, m.remainingSeconds() * ratio, m.from());
+            files.execute(() -> {
+                try {
+                    boolean found = JobServiceGrpc.newBlockingStub(channelTo.apply(m.from())).withDeadlineAfter(10, TimeUnit.SECONDS)
+                            .cancel(CancelRequest.newBuilder().setJobId(m.jobId()).setEvictReason(why).build()).getFound();
+                    if (found) log.info("job {}: {}", m.jobId(), why);
+                    else moving.remove(m.jobId());
+                } catch (RuntimeException e) {
+                    moving.remove(m.jobId());
+                    log.info("job {}: could not move it from {}: {}", m.jobId(), m.from(), e.toString());
+                }
+            });
+        }
     }
 
     private void told(String host, int guestJobs) {
@@ -539,6 +596,7 @@ public final class JobManager implements AutoCloseable {
                 throw new java.io.UncheckedIOException(e);
             }
             starting.put(job.id(), this);
+            moving.remove(job.id());   // placed again
         }
 
         /** Sends the inputs the host lacks, then starts the attempt's stream. */
@@ -1012,6 +1070,8 @@ public final class JobManager implements AutoCloseable {
         refusals.remove(id);
         declined.remove(id);
         pendingInput.remove(id);
+        moved.remove(id);
+        moving.remove(id);
     }
 
     /** Stdin and signals from an attached client; kept until the job has a host to send them to. */

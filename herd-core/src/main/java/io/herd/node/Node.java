@@ -164,6 +164,7 @@ public final class Node implements AutoCloseable {
         sampler = new LoadSampler(config.name(), config.grpcAddress(), incarnation, speed, slots,
                 SandboxLevel.of(sandbox, cgroups, new io.herd.owner.Pressure(java.nio.file.Path.of("/proc")).hasPsi()), Version.get(), hostJobs::slotsInUse);
         io.herd.executor.Cgroups cg = cgroups;
+        sampler.setCoLocatedJobs(cg::otherNodesJobs);
         owner = io.herd.owner.OwnerMonitor.fromSystemProperties(dir.root(), new io.herd.gossip.LinuxOwnerActivity(),
                 new io.herd.owner.OwnerLoad(java.nio.file.Path.of("/proc/stat"), cg::guestsCpuNanos), hostJobs);
         if (owner != null) {

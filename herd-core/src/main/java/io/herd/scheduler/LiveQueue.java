@@ -194,8 +194,8 @@ public final class LiveQueue {
         }
     }
 
-    /** A host's view with what this round has already given it. */
-    private static final class Capacity {
+    /** A host's view with what this round has already given it (also {@link Moves}'s). */
+    static final class Capacity {
         HostView view;
         int guestCpus;
 

@@ -103,6 +103,27 @@ class CgroupsTest {
     }
 
     @Test
+    void otherHerdNodesJobsOnThisMachineAreCountedNotOursNorOtherCgroups() throws IOException {
+        Files.createDirectories(root.resolve("cpu"));
+        Cgroups cg = new Cgroups(root, Cgroups.Version.V1, "herd-n1");
+        assertThat(cg.otherNodesJobs()).as("nothing yet").isZero();
+        Files.createDirectories(root.resolve("cpu/herd-n1/guests/job-1"));          // ours
+        Files.createDirectories(root.resolve("cpu/herd-n2/guests/job-7"));
+        Files.createDirectories(root.resolve("cpu/herd-n2/guests/job-8"));
+        Files.writeString(root.resolve("cpu/herd-n2/guests/cpu.shares"), "2\n");   // a file, not a job
+        Files.createDirectories(root.resolve("cpu/herd-n3"));                       // no guests yet
+        Files.createDirectories(root.resolve("cpu/system.slice/guests/x"));         // not herd's
+        assertThat(cg.otherNodesJobs()).isEqualTo(2);
+        Files.createDirectories(root.resolve("cpu/herd-n3/guests/job-2"));
+        assertThat(cg.otherNodesJobs()).isEqualTo(3);
+
+        Cgroups v2 = fakeV2("cpu memory");
+        Files.createDirectories(root.resolve("herd-n4/guests/job-3"));
+        assertThat(v2.otherNodesJobs()).as("v2: siblings under the mount root").isEqualTo(1);
+        assertThat(Cgroups.none("test").otherNodesJobs()).isZero();
+    }
+
+    @Test
     void v1GuestsGetTheLowestSharesAndEachJobItsLimits() throws IOException {
         for (String c : new String[] {"cpu", "memory", "pids", "blkio"}) Files.createDirectories(root.resolve(c));
         Cgroups cg = new Cgroups(root, Cgroups.Version.V1, "herd-n1");

@@ -31,6 +31,21 @@ class LoadSamplerTest {
     }
 
     @Test
+    void jobsOfOtherHerdNodesOnTheMachineAreNotTheOwnersLoad() {
+        AtomicInteger others = new AtomicInteger(2);
+        LoadSampler s = new LoadSampler("n", "a:1", 1, 1, 1, "nice", "v", () -> 0, () -> host(0), new FixedOwnerActivity(-1, false));
+        assertThat(s.sample().load1()).as("as measured, with no other node here").isEqualTo(2.5);
+        s.setCoLocatedJobs(others::get);
+        assertThat(s.sample().load1()).isEqualTo(0.5);
+        others.set(4);
+        assertThat(s.sample().load1()).as("never below 0").isZero();
+        s.setCoLocatedJobs(() -> {
+            throw new IllegalStateException("boom");
+        });
+        assertThat(s.sample().load1()).as("a broken count is no count").isEqualTo(2.5);
+    }
+
+    @Test
     void cpuIsSmoothedAfterTheFirstInterval() {
         double[] cpu = {0, 50, 100, 100};
         AtomicInteger i = new AtomicInteger();
