@@ -54,6 +54,9 @@
  *       sets their priority: less recent use, earlier turn.</dd>
  *   <dt>dispatch round</dt><dd>one walk of the live queue against one snapshot
  *       of the hosts; within a round no host is given more than it has.</dd>
+ *   <dt>move</dt><dd>with the queue empty, a running job restarted on a free host
+ *       that would finish it in at most 0.7 of its remaining time
+ *       ({@link io.herd.scheduler.Moves}).</dd>
  * </dl>
  *
  * <h2>Formulas</h2>
@@ -63,6 +66,7 @@
  *   compute   = work / (speed × effective)
  *   effective = max(0.1, cpus × min(1, forGuests / (guests + cpus)))
  *   forGuests = max(0, min(capacity, cores − clamp(load1 − guests, 0, cores)))
+ *   load1     = the load average, less the jobs of other herd nodes on the same machine
  *   guests    = CPUs held by the node's guests (each running guest counts as 1)
  *   ties      → lower load1, then name
  *
