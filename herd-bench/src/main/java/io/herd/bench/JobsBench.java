@@ -308,21 +308,21 @@ public final class JobsBench {
             if (warmup > 0) {
                 // Fresh daemons spend their first minute compiling (C1/C2) what a daemon that runs for days compiles once.
                 ArrayRun w = runArray(c, JobSpecMsg.newBuilder().addAllArgv(List.of("sh", "-c", script)).setCwd(cwd.toString())
-                        .setShared(true).build(), warmup);
+                        .build(), warmup);
                 System.out.printf(Locale.ROOT, "warm-up: %d jobs in %.1f s (not counted)%n", warmup, w.clientSeconds);
             }
             Map<String, List<Double>> makespan = new java.util.LinkedHashMap<>();
             Map<String, List<String>> detail = new java.util.LinkedHashMap<>();
             String xargsKey = "xargs -P 2 (bare machine, " + Runtime.getRuntime().availableProcessors() + " cores)";
-            String herdKey = "herd submit --each 1.." + jobs + " --shared (4 nodes)";
+            String herdKey = "herd submit --each 1.." + jobs + " (4 nodes)";
             for (int r = 1; r <= repeats; r++) {
                 awaitQuiet(args);
                 System.out.printf(Locale.ROOT, "repeat %d/%d, load %s%n", r, repeats, load());
                 double xs = timeCommand(items, List.of("xargs", "-P", "2", "-n", "1", "sh", "-c", script));
                 makespan.computeIfAbsent(xargsKey, k -> new ArrayList<>()).add(xs);
 
-                JobSpecMsg t = JobSpecMsg.newBuilder().addAllArgv(List.of("sh", "-c", script)).setCwd(cwd.toString())
-                        .setShared(true).build();
+                // Staged, as users run jobs by default (a sandbox directory each): a job may then move.
+                JobSpecMsg t = JobSpecMsg.newBuilder().addAllArgv(List.of("sh", "-c", script)).setCwd(cwd.toString()).build();
                 Duration daemons0 = c.daemonCpu();
                 Duration self0 = ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO);
                 ArrayRun run = runArray(c, t, jobs);

@@ -487,8 +487,9 @@ public final class JobManager implements AutoCloseable {
      * With nothing queued, moves running jobs of this home to hosts with a free slot where they
      * would finish sooner, started again (see {@link Moves}): the host evicts the job, saving its
      * checkpoint if it has one, and it is placed again without spending a retry. Only batch jobs
-     * that are not pinned, have not moved before, and have not run past their estimate; one
-     * round of moves at a time. Cheap when there is nothing to move: the dispatcher calls it on
+     * (not attached to a terminal) that are not pinned, have not moved before, have not run past
+     * their estimate, and run in a sandbox directory of their own (a {@code --shared} job only if
+     * it checkpoints: a restart in place would start over what it wrote); one round of moves at a time. Cheap when there is nothing to move: the dispatcher calls it on
      * every wake-up with an empty queue.
      */
     private void moveToFreeHosts(long now) {
@@ -500,6 +501,8 @@ public final class JobManager implements AutoCloseable {
         for (Attempt a : attempts.values()) {
             String id = a.job.id();
             if (!a.started || a.cancelled || !(a.expectedSeconds > 0) || moved.contains(id) || attached.containsKey(id)) continue;
+            // A --shared job restarts in place over what it has written so far: only when it resumes from a checkpoint.
+            if (a.job.spec().shared() && a.job.spec().checkpointMode() == null) continue;
             JobRequest req = requests.get(id);
             if (req == null || req.pinnedNode() != null) continue;
             double remaining = a.expectedSeconds - Math.max(0, now - a.placedAt) / 1000.0 / ratio;

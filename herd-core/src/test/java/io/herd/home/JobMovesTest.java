@@ -1,0 +1,227 @@
+package io.herd.home;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.herd.api.proto.CancelReply;
+import io.herd.api.proto.CancelRequest;
+import io.herd.api.proto.Exited;
+import io.herd.api.proto.JobServiceGrpc;
+import io.herd.api.proto.RunEvent;
+import io.herd.api.proto.RunInput;
+import io.herd.api.proto.Started;
+import io.herd.journal.Event;
+import io.herd.journal.JobSpec;
+import io.herd.journal.JobState;
+import io.herd.journal.Journal;
+import io.herd.scheduler.HostView;
+import io.herd.transfer.ContentStore;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The home's moves, with its real journal and dispatcher and two hosts played in-process: a job
+ * placed on a slow node while the fast one was busy moves to the fast one once that is free, and
+ * is placed there again without spending a retry.
+ */
+class JobMovesTest {
+
+    @TempDir
+    Path dir;
+
+    private final AtomicLong now = new AtomicLong(1_000_000);
+    private final Clock clock = new Clock() {
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(now.get());
+        }
+    };
+    private final String prefix = "moves-" + System.nanoTime() + "-";
+    private final List<Server> servers = new ArrayList<>();
+    private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final Map<String, FakeHost> hosts = new ConcurrentHashMap<>();
+    private Journal journal;
+    private JobManager jobs;
+
+    /** A host that starts every job at once and ends it when told; an eviction ends it as evicted. */
+    static final class FakeHost extends JobServiceGrpc.JobServiceImplBase {
+        final String name;
+        final Map<String, StreamObserver<RunEvent>> running = new ConcurrentHashMap<>();
+        final List<String> started = new CopyOnWriteArrayList<>();
+        final List<CancelRequest> cancels = new CopyOnWriteArrayList<>();
+
+        FakeHost(String name) {
+            this.name = name;
+        }
+
+        @Override
+        public StreamObserver<RunInput> run(StreamObserver<RunEvent> events) {
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(RunInput in) {
+                    if (!in.hasStart()) return;
+                    String id = in.getStart().getJobId();
+                    running.put(id, events);
+                    started.add(id);
+                    events.onNext(RunEvent.newBuilder().setStarted(Started.newBuilder().setHost(name).setPid(1)).build());
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                }
+            };
+        }
+
+        @Override
+        public void cancel(CancelRequest req, StreamObserver<CancelReply> reply) {
+            cancels.add(req);
+            StreamObserver<RunEvent> events = running.remove(req.getJobId());
+            if (events != null) {
+                events.onNext(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(137).setSignal(9)
+                        .setError(req.getEvictReason()).setRetry(true).setEvicted(true).setHostGuestJobs(running.size())).build());
+                events.onCompleted();
+            }
+            reply.onNext(CancelReply.newBuilder().setFound(events != null).build());
+            reply.onCompleted();
+        }
+
+        void finish(String id) {
+            StreamObserver<RunEvent> events = running.remove(id);
+            events.onNext(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(0).setHostGuestJobs(running.size())).build());
+            events.onCompleted();
+        }
+    }
+
+    /** One core each, speed 1, one slot; guests capped at {@code share} cores. */
+    private static HostView view(String name, double share) {
+        return new HostView(name, "alive", 1, 1, 0, 0, 8L << 30, 16L << 30, 1, 0, Map.of(), Set.of("sleep"), 0,
+                share, "", 0, 0);
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        for (String h : List.of("fast", "slow")) {
+            FakeHost fake = new FakeHost(h);
+            hosts.put(h, fake);
+            servers.add(InProcessServerBuilder.forName(prefix + h).directExecutor().addService(fake).build().start());
+        }
+        journal = Journal.open(dir.resolve("journal.db"), "home");
+        ContentStore store = new ContentStore(dir.resolve("store"), 1L << 30);
+        java.util.function.Function<String, ManagedChannel> channelTo = h -> channels.computeIfAbsent(h,
+                k -> InProcessChannelBuilder.forName(prefix + k).directExecutor().build());
+        List<HostView> views = List.of(view("fast", 0.8), view("slow", 0.2));
+        jobs = new JobManager("home", journal, dir.resolve("jobs"), clock, () -> views, channelTo,
+                new Staging(store, channelTo, dir.resolve("jobs")), h -> 0);
+        jobs.start();
+    }
+
+    @AfterEach
+    void stop() {
+        if (jobs != null) jobs.close();
+        channels.values().forEach(ManagedChannel::shutdownNow);
+        servers.forEach(Server::shutdownNow);
+        if (journal != null) journal.close();
+    }
+
+    private String submit(String cmd, boolean shared, String node) {
+        JobSpec spec = JobSpec.builder(List.of("sh", "-c", cmd)).cwd(dir.toString()).shared(shared).pinnedNode(node).build();
+        return jobs.submit(System.getProperty("user.name"), spec, null);
+    }
+
+    private String awaitStart(String host, String id) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> hosts.get(host).running.containsKey(id));
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state() instanceof JobState.Running);
+        return id;
+    }
+
+    @Test
+    void aJobOnTheSlowNodeMovesToTheFastOneOnceThatIsFreeAndOnlyOnce() {
+        // The home learns its jobs' run-time scale from three that ran on the fast node (2.5 s each).
+        for (int i = 0; i < 3; i++) {
+            String id = awaitStart("fast", submit("learn", true, "fast"));
+            now.addAndGet(2500);
+            hosts.get("fast").finish(id);
+            await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state().terminal());
+        }
+        // A long job holds the fast node; once it is well past its estimate, a new job no longer
+        // waits for it and goes to the slow node.
+        String blocker = awaitStart("fast", submit("block", false, "fast"));
+        now.addAndGet(60_000);
+        String job = awaitStart("slow", submit("work", false, null));
+        assertThat(hosts.get("slow").cancels).isEmpty();
+
+        hosts.get("fast").finish(blocker);   // the fast node is free; nothing else waits
+        await().atMost(Duration.ofSeconds(10)).until(() -> !hosts.get("slow").cancels.isEmpty());
+        CancelRequest c = hosts.get("slow").cancels.get(0);
+        assertThat(c.getJobId()).isEqualTo(job);
+        assertThat(c.getEvictReason()).startsWith("moved: fast would run it in about").contains("to go on slow");
+        awaitStart("fast", job);
+        assertThat(journal.get(job).orElseThrow().attemptsInBudget()).as("the move spends no retry").isEqualTo(1);
+        assertThat(journal.events(job)).extracting(Event::detail).anyMatch(d -> d.startsWith("moved: fast"));
+
+        // Moved once, never again: with the slow node free now, nothing moves it back or on.
+        now.addAndGet(1000);
+        jobs.capacityChanged();
+        String other = awaitStart("slow", submit("other", false, "slow"));
+        hosts.get("slow").finish(other);
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(other).orElseThrow().state().terminal());
+        assertThat(hosts.get("fast").cancels).isEmpty();
+        hosts.get("fast").finish(job);
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(job).orElseThrow().state() instanceof JobState.Done);
+        assertThat(hosts.get("slow").cancels).hasSize(1);
+    }
+
+    @Test
+    void aSharedJobWithoutCheckpointStaysWhereItRuns() {
+        for (int i = 0; i < 3; i++) {
+            String id = awaitStart("fast", submit("learn", true, "fast"));
+            now.addAndGet(2500);
+            hosts.get("fast").finish(id);
+            await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state().terminal());
+        }
+        String blocker = awaitStart("fast", submit("block", false, "fast"));
+        now.addAndGet(60_000);
+        String shared = awaitStart("slow", submit("work", true, null));
+        hosts.get("fast").finish(blocker);
+        // A staged job submitted now and placed on the fast node shows the dispatcher has run with it free.
+        String probe = awaitStart("fast", submit("probe", false, "fast"));
+        hosts.get("fast").finish(probe);
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(probe).orElseThrow().state().terminal());
+        assertThat(hosts.get("slow").cancels).isEmpty();
+        assertThat(hosts.get("slow").running).containsKey(shared);
+    }
+}
