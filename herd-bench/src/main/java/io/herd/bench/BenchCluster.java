@@ -165,15 +165,18 @@ final class BenchCluster implements AutoCloseable {
     /** CPU time (user + system) the daemons have used so far, all of them together. */
     Duration daemonCpu() {
         Duration sum = Duration.ZERO;
-        for (DataDir d : dirs) {
-            try {
-                long pid = Long.parseLong(Files.readString(d.pidFile()).trim());
-                sum = sum.plus(ProcessHandle.of(pid).flatMap(p -> p.info().totalCpuDuration()).orElse(Duration.ZERO));
-            } catch (IOException | NumberFormatException e) {
-                // a daemon without a pid file counts nothing
-            }
-        }
+        for (int i = 0; i < dirs.size(); i++) sum = sum.plus(daemonCpu(i));
         return sum;
+    }
+
+    /** CPU time (user + system) node {@code i}'s daemon has used so far (its JVM; not the jobs it starts). */
+    Duration daemonCpu(int i) {
+        try {
+            long pid = Long.parseLong(Files.readString(dirs.get(i).pidFile()).trim());
+            return ProcessHandle.of(pid).flatMap(p -> p.info().totalCpuDuration()).orElse(Duration.ZERO);
+        } catch (IOException | NumberFormatException e) {
+            return Duration.ZERO;   // a daemon without a pid file counts nothing
+        }
     }
 
     /** The cgroup parent of node {@code i} (see {@link DataDir#cgroupName}). */

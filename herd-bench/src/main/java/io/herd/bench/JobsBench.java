@@ -33,6 +33,7 @@ import java.util.stream.IntStream;
  * herd-bench/run JobsBench latency    [--jobs 200] [--warmup 20]
  * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2] [--warmup 500]
  * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3] [--warmup 8]
+ *                                     (the contenders in a rotated order each repeat)
  * </pre>
  *
  * <ul>
@@ -198,13 +199,20 @@ public final class JobsBench {
                 for (boolean shared : new boolean[] {false, true}) {
                     String key = "herd submit --each 1.." + n + (shared ? " --shared" : "") + " -- true";
                     JobSpecMsg t = JobSpecMsg.newBuilder().addArgv("true").setCwd(cwd.toString()).setShared(shared).build();
+                    long[] cpu0 = new long[nodes];
+                    for (int i = 0; i < nodes; i++) cpu0[i] = c.daemonCpu(i).toNanos();
                     ArrayRun run = runArray(c, t, n);
+                    List<String> perJob = new ArrayList<>();
+                    for (int i = 0; i < nodes; i++) {
+                        perJob.add(String.format(Locale.ROOT, "%.1f", (c.daemonCpu(i).toNanos() - cpu0[i]) / 1e6 / n));
+                    }
                     rate.computeIfAbsent(key, k -> new ArrayList<>()).add(n / run.journalSeconds);
                     wall.computeIfAbsent(key, k -> new ArrayList<>()).add(run.clientSeconds);
                     double busy = run.runMs.values().stream().mapToLong(Long::longValue).sum()
                             / (1000.0 * run.journalSeconds * nodes * Runtime.getRuntime().availableProcessors());
-                    notes.merge(key, String.format(Locale.ROOT, "[median start→finish %.0f ms, slots busy %.0f %%, per node %s]",
-                            run.medianRunMs, 100 * busy, run.perNode.values()), (a, b) -> a + " " + b);
+                    notes.merge(key, String.format(Locale.ROOT,
+                            "[median start→finish %.0f ms, slots busy %.0f %%, per node %s, daemons' CPU ms per job (home first) %s]",
+                            run.medianRunMs, 100 * busy, run.perNode.values(), perJob), (a, b) -> a + " " + b);
                     if (run.failed > 0) throw new IllegalStateException(run.failed + " jobs of " + key + " did not end done");
                 }
                 String xargs = "xargs -P 2 -n 1 true";
@@ -315,12 +323,14 @@ public final class JobsBench {
             Map<String, List<String>> detail = new java.util.LinkedHashMap<>();
             String xargsKey = "xargs -P 2 (bare machine, " + Runtime.getRuntime().availableProcessors() + " cores)";
             String herdKey = "herd submit --each 1.." + jobs + " (4 nodes)";
-            for (int r = 1; r <= repeats; r++) {
-                awaitQuiet(args);
-                System.out.printf(Locale.ROOT, "repeat %d/%d, load %s%n", r, repeats, load());
+            // Each repeat runs the contenders in a rotated order, so a slow spell of this VM (its speed
+            // drifts by tens of percent over minutes) does not always fall on the same one.
+            List<Contender> contenders = new ArrayList<>();
+            contenders.add(r -> {
                 double xs = timeCommand(items, List.of("xargs", "-P", "2", "-n", "1", "sh", "-c", script));
                 makespan.computeIfAbsent(xargsKey, k -> new ArrayList<>()).add(xs);
-
+            });
+            contenders.add(r -> {
                 // Staged, as users run jobs by default (a sandbox directory each): a job may then move.
                 JobSpecMsg t = JobSpecMsg.newBuilder().addAllArgv(List.of("sh", "-c", script)).setCwd(cwd.toString()).build();
                 Duration daemons0 = c.daemonCpu();
@@ -345,9 +355,10 @@ public final class JobsBench {
                         "journal %.1fs; %s; %d moved; daemons' CPU %.1fs (%.1f %% of 2 cores), bench client's %.1fs",
                         run.journalSeconds, String.join(" ", byNode.values()), moved, daemonsCpu,
                         100 * daemonsCpu / (run.clientSeconds * Runtime.getRuntime().availableProcessors()), selfCpu));
-
-                if (haveParallel) {
-                    for (int slots : new int[] {2, 1}) {
+            });
+            if (haveParallel) {
+                for (int slots : new int[] {2, 1}) {
+                    contenders.add(r -> {
                         String key = "GNU parallel --ssh, " + slots + " slot" + (slots == 1 ? "" : "s") + "/node (4 nodes)";
                         String logins = hosts.stream().map(h -> slots + "/" + h).collect(Collectors.joining(","));
                         Path joblog = c.root().resolve("joblog-" + slots + "-" + r);
@@ -355,8 +366,13 @@ public final class JobsBench {
                                 "-S", logins, "--joblog", joblog.toString(), "sh -c '" + script + "'"));
                         makespan.computeIfAbsent(key, k -> new ArrayList<>()).add(ps);
                         detail.computeIfAbsent(key, k -> new ArrayList<>()).add(parallelPerHost(joblog, hosts, shares));
-                    }
+                    });
                 }
+            }
+            for (int r = 1; r <= repeats; r++) {
+                awaitQuiet(args);
+                System.out.printf(Locale.ROOT, "repeat %d/%d, load %s%n", r, repeats, load());
+                for (int k = 0; k < contenders.size(); k++) contenders.get((k + r - 1) % contenders.size()).run(r);
             }
             double ideal = jobs * t1 / total;
             System.out.printf(Locale.ROOT, "%nhetero: %d jobs `sh -c '%s'`, one alone %.2f s of CPU (median of 3);"
@@ -371,9 +387,19 @@ public final class JobsBench {
                 List<String> d = detail.get(k);
                 if (d != null) for (int i = 0; i < d.size(); i++) System.out.printf(Locale.ROOT, "%-46s   run %d: %s%n", "", i + 1, d.get(i));
             }
+            List<Double> herdOverXargs = new ArrayList<>();
+            for (int i = 0; i < repeats; i++) herdOverXargs.add(makespan.get(herdKey).get(i) / makespan.get(xargsKey).get(i));
+            System.out.printf(Locale.ROOT, "herd ÷ xargs within each repeat: %s (median %.2f)%n",
+                    herdOverXargs.stream().map(x -> String.format(Locale.ROOT, "%.2f", x)).collect(Collectors.joining(" ")),
+                    median(herdOverXargs));
             System.out.println("herd makespan: client, from sending the array to the wait returning (journal: first submitted → last finished);"
                     + " others: wall of the command. Per node: jobs run there / sum of their run times.");
         }
+    }
+
+    /** One contender of a heterogeneous repeat; {@code r} is the repeat's number from 1. */
+    private interface Contender {
+        void run(int r) throws Exception;
     }
 
     /** Jobs per fake host and their summed run time, from parallel's --joblog. */
