@@ -5,15 +5,17 @@
  *
  * <h2>Pipeline</h2>
  * <pre>
- *  InputDevices (/dev/input/event*, blocking reads, root) ─┐
- *  InputFile (-Dherd.ownerInput=FILE, tests: a touch)      ├─▶ OwnerMonitor (every 10 ms) ─▶ OwnerWatch.observe
+ *  InputDevices (/dev/input/event*, blocking reads, root) ─┐ each input wakes the monitor at once
+ *  InputFile (-Dherd.ownerInput=FILE, tests: a touch)      ├─▶ OwnerMonitor (and every 100 ms) ─▶ OwnerWatch.observe
  *  LinuxOwnerActivity idle time (1/s) · OwnerLoad (1/s) ───┘                                        │
  *                                                  FREEZE / THAW / EVICT ◀─────────────────────────┘
  *                                                  ─▶ Guests (host.HostJobs): cgroup freezer or SIGSTOP,
  *                                                     kill + Exited{retry, evicted} to the home
  * </pre>
  * {@link io.herd.owner.OwnerWatch} is pure (times are passed in), so its rules
- * are unit-tested on a virtual clock; the monitor only reads and acts.
+ * are unit-tested on a virtual clock; the monitor only reads and acts. A source
+ * that cannot report input as it happens (the test file where its directory
+ * cannot be watched) is polled every 10 ms while guests run instead.
  *
  * <h2>The owner's disk and memory</h2>
  * <pre>
