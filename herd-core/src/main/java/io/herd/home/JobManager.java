@@ -449,7 +449,7 @@ public final class JobManager implements AutoCloseable {
         if (!(expected > 0) || now <= a.placedAt) return;
         double r = Math.max(0.1, Math.min(100, (now - a.placedAt) / 1000.0 / expected));
         runRatio = 0.8 * runRatio + 0.2 * r;
-        learnedRuns++;
+        learnedRuns.incrementAndGet();
     }
 
     /**
@@ -480,7 +480,7 @@ public final class JobManager implements AutoCloseable {
     /** A move not placed again within this long no longer holds the others back (e.g. it was held). */
     private static final long MOVING_MAX_MS = 30_000;
     /** Finished runs this home has learned its run-time scale from; before a few, estimates are guesses. */
-    private volatile int learnedRuns;
+    private final java.util.concurrent.atomic.AtomicInteger learnedRuns = new java.util.concurrent.atomic.AtomicInteger();
     static final int MOVE_AFTER_LEARNED = 3;
 
     /**
@@ -489,11 +489,12 @@ public final class JobManager implements AutoCloseable {
      * checkpoint if it has one, and it is placed again without spending a retry. Only batch jobs
      * (not attached to a terminal) that are not pinned, have not moved before, have not run past
      * their estimate, and run in a sandbox directory of their own (a {@code --shared} job only if
-     * it checkpoints: a restart in place would start over what it wrote); one round of moves at a time. Cheap when there is nothing to move: the dispatcher calls it on
-     * every wake-up with an empty queue.
+     * it checkpoints: a restart in place would start over what it wrote); one round of moves at a
+     * time. Cheap when there is nothing to move: the dispatcher calls it on every wake-up with an
+     * empty queue. A move whose eviction fails is not tried again.
      */
     private void moveToFreeHosts(long now) {
-        if (attempts.isEmpty() || learnedRuns < MOVE_AFTER_LEARNED) return;
+        if (attempts.isEmpty() || learnedRuns.get() < MOVE_AFTER_LEARNED) return;
         moving.values().removeIf(t -> now - t > MOVING_MAX_MS);
         if (!moving.isEmpty()) return;
         double ratio = runRatio;

@@ -37,25 +37,26 @@ public final class InputFile implements OwnerInput {
     /** What the file shows when the watch starts is not input: only later changes are. */
     public InputFile(Path file) {
         this.file = file;
-        this.watcher = watch(file.toAbsolutePath().getParent());
-        this.seen = mtime();   // after the watch is in place: no change falls between the two
+        this.watcher = register(file.toAbsolutePath().getParent());
+        this.seen = mtime();   // after the watch is in place, before it is read: no change falls between
+        if (watcher != null) {
+            Thread t = new Thread(() -> pump(watcher), "herd-input-file");
+            t.setDaemon(true);
+            watching = true;
+            t.start();
+        }
     }
 
     public Path file() {
         return file;
     }
 
-    private WatchService watch(Path dir) {
+    private static WatchService register(Path dir) {
         if (dir == null || !Files.isDirectory(dir)) return null;
         WatchService w = null;
         try {
             w = dir.getFileSystem().newWatchService();
             dir.register(w, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
-            WatchService ws = w;
-            Thread t = new Thread(() -> pump(ws), "herd-input-file");
-            t.setDaemon(true);
-            watching = true;
-            t.start();
             return w;
         } catch (IOException | UnsupportedOperationException e) {
             log.debug("cannot watch {} ({}): the owner input file is polled", dir, e.toString());
