@@ -106,9 +106,16 @@ class JobMovesTest {
             };
         }
 
+        /** Cancels fail as if the host were unreachable (the job runs on). */
+        volatile boolean failCancels;
+
         @Override
         public void cancel(CancelRequest req, StreamObserver<CancelReply> reply) {
             cancels.add(req);
+            if (failCancels) {
+                reply.onError(io.grpc.Status.UNAVAILABLE.withDescription("host unreachable").asRuntimeException());
+                return;
+            }
             StreamObserver<RunEvent> events = running.remove(req.getJobId());
             if (events != null) {
                 events.onNext(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(137).setSignal(9)
@@ -168,23 +175,37 @@ class JobMovesTest {
         return id;
     }
 
-    @Test
-    void aJobOnTheSlowNodeMovesToTheFastOneOnceThatIsFreeAndOnlyOnce() {
-        // The home learns its jobs' run-time scale from three that ran on the fast node (2.5 s each).
-        for (int i = 0; i < 3; i++) {
-            String id = awaitStart("fast", submit("learn", true, "fast"));
-            now.addAndGet(2500);
-            hosts.get("fast").finish(id);
-            await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state().terminal());
-        }
-        // A long job holds the fast node; once it is well past its estimate, a new job no longer
-        // waits for it and goes to the slow node.
+    /** A long job pinned to the fast node, and the job of the test placed on the slow one beside it. */
+    private record Setup(String blocker, String job) {
+    }
+
+    /**
+     * The home learns its jobs' run-time scale from three that ran on the fast node (2.5 s each);
+     * then a long job holds the fast node, and once it is well past its estimate a new job no
+     * longer waits for it and goes to the slow node.
+     */
+    private Setup jobOnTheSlowNodeWhileTheFastOneIsBusy(boolean shared) {
+        for (int i = 0; i < 3; i++) runOnFast("learn");
         String blocker = awaitStart("fast", submit("block", false, "fast"));
         now.addAndGet(60_000);
-        String job = awaitStart("slow", submit("work", false, null));
+        String job = awaitStart("slow", submit("work", shared, null));
         assertThat(hosts.get("slow").cancels).isEmpty();
+        return new Setup(blocker, job);
+    }
 
-        hosts.get("fast").finish(blocker);   // the fast node is free; nothing else waits
+    /** A job pinned to the fast node, run to its end there: the dispatcher has run with the node free. */
+    private void runOnFast(String cmd) {
+        String id = awaitStart("fast", submit(cmd, true, "fast"));
+        now.addAndGet(2500);
+        hosts.get("fast").finish(id);
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state().terminal());
+    }
+
+    @Test
+    void aJobOnTheSlowNodeMovesToTheFastOneOnceThatIsFreeAndOnlyOnce() {
+        Setup s = jobOnTheSlowNodeWhileTheFastOneIsBusy(false);
+        String job = s.job();
+        hosts.get("fast").finish(s.blocker());   // the fast node is free; nothing else waits
         await().atMost(Duration.ofSeconds(10)).until(() -> !hosts.get("slow").cancels.isEmpty());
         CancelRequest c = hosts.get("slow").cancels.get(0);
         assertThat(c.getJobId()).isEqualTo(job);
@@ -207,21 +228,25 @@ class JobMovesTest {
 
     @Test
     void aSharedJobWithoutCheckpointStaysWhereItRuns() {
-        for (int i = 0; i < 3; i++) {
-            String id = awaitStart("fast", submit("learn", true, "fast"));
-            now.addAndGet(2500);
-            hosts.get("fast").finish(id);
-            await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state().terminal());
-        }
-        String blocker = awaitStart("fast", submit("block", false, "fast"));
-        now.addAndGet(60_000);
-        String shared = awaitStart("slow", submit("work", true, null));
-        hosts.get("fast").finish(blocker);
-        // A staged job submitted now and placed on the fast node shows the dispatcher has run with it free.
-        String probe = awaitStart("fast", submit("probe", false, "fast"));
-        hosts.get("fast").finish(probe);
-        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(probe).orElseThrow().state().terminal());
+        Setup s = jobOnTheSlowNodeWhileTheFastOneIsBusy(true);
+        hosts.get("fast").finish(s.blocker());
+        runOnFast("probe");
         assertThat(hosts.get("slow").cancels).isEmpty();
-        assertThat(hosts.get("slow").running).containsKey(shared);
+        assertThat(hosts.get("slow").running).containsKey(s.job());
+    }
+
+    @Test
+    void aMoveTheSlowNodeCannotCarryOutLeavesTheJobRunningThereAndIsNotTriedAgain() {
+        Setup s = jobOnTheSlowNodeWhileTheFastOneIsBusy(false);
+        hosts.get("slow").failCancels = true;
+        hosts.get("fast").finish(s.blocker());
+        await().atMost(Duration.ofSeconds(10)).until(() -> !hosts.get("slow").cancels.isEmpty());
+        runOnFast("probe");
+        runOnFast("probe");   // two more rounds with the fast node free
+        assertThat(hosts.get("slow").cancels).as("tried once").hasSize(1);
+        assertThat(hosts.get("slow").running).containsKey(s.job());
+        assertThat(journal.get(s.job()).orElseThrow().state()).isInstanceOf(JobState.Running.class);
+        hosts.get("slow").finish(s.job());
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(s.job()).orElseThrow().state() instanceof JobState.Done);
     }
 }

@@ -121,6 +121,22 @@ class OwnerMonitorTest {
     }
 
     @Test
+    void anInputFileWhoseDirectoryGoesAwayIsPolledFromThen() throws IOException {
+        Path sub = Files.createDirectories(dir.resolve("owner"));
+        InputFile in = new InputFile(sub.resolve("input"));
+        try {
+            assertThat(in.notifies()).isTrue();
+            Files.delete(sub);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !in.notifies());
+            Files.createDirectories(sub);
+            touch(sub.resolve("input"));
+            assertThat(in.lastInputMillis()).as("read when polled").isNotEqualTo(OwnerInput.NEVER);
+        } finally {
+            in.close();
+        }
+    }
+
+    @Test
     void theInputFileCountsOnlyChangesAfterItIsWatched() throws IOException {
         Path f = Files.writeString(dir.resolve("input"), "");
         InputFile in = new InputFile(f);
