@@ -9,6 +9,8 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.stub.StreamObserver;
@@ -52,6 +54,9 @@ public final class NodeRpcServer implements AutoCloseable {
     static final Context.Key<String> REMOTE = Context.key("herd-remote-address");
 
     private final Server server;
+    /** The same member services for this node's own calls (see {@link #selfChannel()}); null until started. */
+    private final Server self;
+    private final String selfName;
 
     public NodeRpcServer(InetSocketAddress bind, SslContext tls, Revocations revocations, Backend backend,
                          java.util.List<io.grpc.BindableService> memberServices) {
@@ -93,6 +98,17 @@ public final class NodeRpcServer implements AutoCloseable {
         for (io.grpc.BindableService s : memberServices) {
             builder.addService(ServerInterceptors.intercept(s, new RequireClusterCertificate(revocations)));
         }
+        // A random name: reachable only from this JVM, and two nodes in one JVM (tests) never meet.
+        this.selfName = "herd-self-" + backend.nodeName() + "-" + java.util.UUID.randomUUID();
+        InProcessServerBuilder selfBuilder = InProcessServerBuilder.forName(selfName);
+        ServerInterceptor asSelf = new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata h, ServerCallHandler<Q, R> next) {
+                return Contexts.interceptCall(Context.current().withValue(RequireClusterCertificate.PEER, backend.nodeName()), call, h, next);
+            }
+        };
+        for (io.grpc.BindableService s : memberServices) selfBuilder.addService(ServerInterceptors.intercept(s, asSelf));
+        this.self = selfBuilder.build();
         this.server = builder
                 .sslContext(tls)
                 .maxInboundMessageSize(4 * 1024 * 1024)
@@ -112,6 +128,17 @@ public final class NodeRpcServer implements AutoCloseable {
 
     public void start() throws IOException {
         server.start();
+        self.start();
+    }
+
+    /**
+     * A channel to this node's own member services that never leaves the JVM: a home that hosts
+     * its own job (most of a small cluster's jobs) talks to its host side without TLS, HTTP/2 or
+     * a socket. The callee sees this node's own name as {@link RequireClusterCertificate#PEER},
+     * as it would over TLS. Only code in this JVM can open it: the name is random.
+     */
+    public io.grpc.ManagedChannel selfChannel() {
+        return InProcessChannelBuilder.forName(selfName).build();
     }
 
     public int port() {
@@ -120,6 +147,7 @@ public final class NodeRpcServer implements AutoCloseable {
 
     @Override
     public void close() {
+        self.shutdownNow();
         server.shutdown();
         try {
             if (!server.awaitTermination(2, TimeUnit.SECONDS)) server.shutdownNow();

@@ -253,7 +253,9 @@ public final class Cgroups {
     public void create(String name) {
         LaunchSpec.checkCgroupName(name);
         requireAvailable("cannot create a cgroup for " + name);
-        ensureGuests();
+        if (!guestsPrepared || !Files.isDirectory(guestsDir(version == Version.V1 ? parents.keySet().iterator().next() : ""))) {
+            ensureGuests();   // once, and again if someone removed the guests' group
+        }
         for (Path dir : jobDirs(name)) {
             try {
                 Files.createDirectories(dir);
@@ -316,6 +318,32 @@ public final class Cgroups {
             if (!"No such device".equals(e.getMessage()) && Files.isDirectory(cgroupDir)) throw new UncheckedIOException(e);
         }
         return pids;
+    }
+
+    /**
+     * The job cgroups in one controller's hierarchy, quickly: run on every job's start and end
+     * (v1 splits the I/O budget again), where {@link #jobs()} would stat each of the dozens of
+     * control files beside them. Control files have a dot in their name ({@code tasks} and
+     * {@code notify_on_release} aside) and herd's job cgroups never do, so only the other
+     * entries are checked for being directories.
+     */
+    private List<String> jobsIn(String key) {
+        Path guests = guestsDir(key);
+        List<String> names = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(guests,
+                p -> isJobName(p.getFileName().toString()) && Files.isDirectory(p))) {
+            for (Path p : ds) names.add(p.getFileName().toString());
+        } catch (java.nio.file.NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Collections.sort(names);
+        return names;
+    }
+
+    static boolean isJobName(String name) {
+        return name.indexOf('.') < 0 && !name.equals("tasks") && !name.equals("notify_on_release");
     }
 
     /** The job cgroups that exist under this parent (a restarted daemon's leftovers, for instance). */
@@ -753,6 +781,21 @@ public final class Cgroups {
      * A limit on a whole disk covers its partitions.
      */
     public List<String> ioDevices() {
+        long now = System.nanoTime();
+        Devices known = devices;
+        if (known != null && known.from == sysBlock && now - known.readAt < DEVICES_FRESH_NANOS) return known.list;
+        List<String> devs = readIoDevices();
+        devices = new Devices(sysBlock, now, devs);
+        return devs;
+    }
+
+    /** The disks as last read, kept a few seconds: v1 re-applies the I/O split on every job's start and end. */
+    private record Devices(Path from, long readAt, List<String> list) { }
+
+    private volatile Devices devices;
+    private static final long DEVICES_FRESH_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    private List<String> readIoDevices() {
         List<String> devs = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(sysBlock)) {
             for (Path d : ds) {
@@ -768,7 +811,7 @@ public final class Cgroups {
             log.debug("cannot list block devices in {}: {}", sysBlock, e.toString());
         }
         Collections.sort(devs);
-        return devs;
+        return List.copyOf(devs);
     }
 
     /**
@@ -860,7 +903,7 @@ public final class Cgroups {
                         + devices + "; check that the io controller is enabled for " + guestsDir(""));
             }
         } else {
-            List<String> jobs = jobs();
+            List<String> jobs = jobsIn("blkio");
             long each = bps == 0 ? 0 : Math.max(MIN_IO_BPS, bps / Math.max(1, jobs.size()));
             for (String job : jobs) throttleV1(job, devices, each);
         }
@@ -998,11 +1041,15 @@ public final class Cgroups {
     }
 
     /** Creates {@code <parent>/guests} in every hierarchy; on v2 enables the controllers along the way. */
+    /** The guests' group was prepared (created, controllers handed down, lowest priority). */
+    private volatile boolean guestsPrepared;
+
     private void ensureGuests() {
         try {
             if (version == Version.V1) {
                 for (Path parent : new LinkedHashSet<>(parents.values())) Files.createDirectories(parent.resolve(GUESTS));
                 lowestPriority();
+                guestsPrepared = true;
                 return;
             }
             Path guests = guestsDir("");
@@ -1025,6 +1072,7 @@ public final class Cgroups {
                 if (add.length() > 0) writeChecked(control, add.toString());
             }
             lowestPriority();
+            guestsPrepared = true;
         } catch (IOException e) {
             throw failure("cannot prepare the guests cgroup", e);
         }

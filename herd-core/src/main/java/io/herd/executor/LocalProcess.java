@@ -45,8 +45,8 @@ final class LocalProcess implements RunningProcess {
     private final String cgroup;
     private final boolean ownGroup;
     private final OutputStream stdin;
-    private final Thread stdoutReader;
-    private final Thread stderrReader;
+    private final java.util.concurrent.Future<?> stdoutReader;
+    private final java.util.concurrent.Future<?> stderrReader;
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     /** Completes when the job is its own session leader and in its cgroup (or gone): null, or why it could not join. */
     private final CompletableFuture<String> launched = new CompletableFuture<>();
@@ -73,9 +73,33 @@ final class LocalProcess implements RunningProcess {
                 ? runner.sampler().scheduleWithFixedDelay(this::stopIfOutOfMemory, OOM_CHECK_MILLIS, OOM_CHECK_MILLIS,
                         TimeUnit.MILLISECONDS)
                 : null;
-        Thread waiter = new Thread(this::awaitExit, "herd-exec-" + spec.jobId() + "-wait");
-        waiter.setDaemon(true);
-        waiter.start();
+        IO.execute(named("wait", this::awaitExit));
+    }
+
+    /**
+     * Each job's waiter and its two output readers run on pooled threads: a job of a busy array
+     * lasts milliseconds, and three new threads for each cost about as much as its process chain.
+     * Pooled threads never fork (only {@code herd-exec-launcher} does, see the package notes),
+     * so the sandbox's die-with-parent does not depend on them. Idle ones retire after a minute.
+     */
+    private static final java.util.concurrent.ExecutorService IO = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "herd-exec-io");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** {@code task} under the name {@code herd-exec-JOB-WHAT} while it runs (for thread dumps). */
+    private Runnable named(String what, Runnable task) {
+        return () -> {
+            Thread me = Thread.currentThread();
+            String was = me.getName();
+            me.setName("herd-exec-" + spec.jobId() + "-" + what);
+            try {
+                task.run();
+            } finally {
+                me.setName(was);
+            }
+        };
     }
 
     Process process() {
@@ -260,14 +284,16 @@ final class LocalProcess implements RunningProcess {
         }
         long drain = cgroup != null ? DRAIN_WITH_CGROUP_MILLIS : DRAIN_WITHOUT_CGROUP_MILLIS;
         long deadline = System.currentTimeMillis() + drain;
-        for (Thread t : List.of(stdoutReader, stderrReader)) {
+        for (java.util.concurrent.Future<?> t : List.of(stdoutReader, stderrReader)) {
             try {
-                t.join(Math.max(1, deadline - System.currentTimeMillis()));
+                t.get(Math.max(1, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // still reading (reported below) or failed (pump logs its own failures)
             }
-            if (t.isAlive()) {
+            if (!t.isDone()) {
                 log.warn("job {}: a process outside its reach still holds its {}; not waiting for it",
                         spec.jobId(), t == stdoutReader ? "stdout" : "stderr");
             }
@@ -342,11 +368,8 @@ final class LocalProcess implements RunningProcess {
         }
     }
 
-    private Thread reader(String which, InputStream in, OutputSink sink, boolean stdout) {
-        Thread t = new Thread(() -> pump(in, sink, stdout), "herd-exec-" + spec.jobId() + "-" + which);
-        t.setDaemon(true);
-        t.start();
-        return t;
+    private java.util.concurrent.Future<?> reader(String which, InputStream in, OutputSink sink, boolean stdout) {
+        return IO.submit(named(which, () -> pump(in, sink, stdout)));
     }
 
     private void pump(InputStream in, OutputSink sink, boolean stdout) {

@@ -27,7 +27,8 @@
  *            guests/; v1 blkio.throttle on each job, the budget split between them, split again as
  *            jobs come and go: v1 throttling is flat)
  *    wait until /proc/PID shows the new process group and the job cgroup (1-2 ms)
- *    two reader threads ──▶ OutputSink, ≤ 64 KiB per call; a slow sink blocks the job, not memory
+ *    two readers ──▶ OutputSink, ≤ 64 KiB per call; a slow sink blocks the job, not memory (readers
+ *                    and the waiter run on pooled threads, {@code herd-exec-JOB-out|err|wait} while busy)
  *  exit: waitpid ─▶ kill what the job left in its cgroup ─▶ read its CPU (and, for a guest, whether the
  *        OOM killer acted: ExitStatus.failure "out of memory (limit X)") ─▶ remove the cgroup
  *        ─▶ drain stdout/stderr to end-of-file ─▶ RunningProcess.onExit() completes
@@ -104,7 +105,10 @@
  * bwrap's {@code --die-with-parent} is {@code PR_SET_PDEATHSIG}, which the
  * kernel fires when the parent <em>thread</em> exits: forked from a pooled
  * gRPC thread, which retires after 60 s idle, a guest was killed a minute
- * after it started.
+ * after it started. The daemon has the JDK fork with {@code vfork} and execute
+ * the chain's first program directly ({@code jdk.lang.Process.launchMechanism=VFORK};
+ * the default, posix_spawn, executes the helper {@code jspawnhelper} first,
+ * one more exec per job).
  *
  * <h2>Without cgroups</h2>
  * {@link io.herd.executor.Cgroups#detect()} finds v2, v1 or nothing at run

@@ -592,13 +592,9 @@ public final class JobManager implements AutoCloseable {
             this.job = job;
             this.host = host;
             this.launch = launch;
-            try {
-                Path dir = Files.createDirectories(logs.resolve(job.id()));
-                out = new LogFile(job.id(), "stdout", dir.resolve("stdout"), MAX_LOG_BYTES);
-                err = new LogFile(job.id(), "stderr", dir.resolve("stderr"), MAX_LOG_BYTES);
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            Path dir = logs.resolve(job.id());
+            out = new LogFile(job.id(), "stdout", dir.resolve("stdout"), MAX_LOG_BYTES);
+            err = new LogFile(job.id(), "stderr", dir.resolve("stderr"), MAX_LOG_BYTES);
             starting.put(job.id(), this);
             moving.remove(job.id());   // placed again
         }
@@ -951,33 +947,44 @@ public final class JobManager implements AutoCloseable {
 
     /**
      * A job's stdout or stderr log at home: written up to a bound, then a note saying what was
-     * dropped; a write error (disk full) stops the log, never the job.
+     * dropped; a write error (disk full) stops the log, never the job. The file is created with
+     * the attempt's first output: most jobs of a big array print nothing, and creating two files
+     * (and their directory) for each cost the home more CPU than the rest of its dispatch. A
+     * missing log reads as empty. What an earlier attempt wrote is removed when the next starts,
+     * so the log is always the latest attempt's.
      */
     private static final class LogFile {
         private final String job;
         private final String name;
+        private final Path file;
         private final long max;
-        private final OutputStream out;
+        private OutputStream out;
         private long written;
         private long dropped;
         private boolean broken;
+        private boolean closed;
 
-        LogFile(String job, String name, Path file, long max) throws IOException {
+        LogFile(String job, String name, Path file, long max) {
             this.job = job;
             this.name = name;
+            this.file = file;
             this.max = max;
-            // Unbuffered: each chunk from the host is written as it comes, so `herd logs -f` sees it at once.
-            this.out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE);
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                broken = true;
+                log.warn("job {}: its {} log of an earlier attempt cannot be removed, this attempt's is not kept: {}",
+                        job, name, e.toString());
+            }
         }
 
         synchronized void write(byte[] b) {
-            if (broken) return;
+            if (broken || closed) return;
             long room = max - written;
             int keep = (int) Math.max(0, Math.min(room, b.length));
             dropped += b.length - keep;
             try {
-                if (keep > 0) out.write(b, 0, keep);
+                if (keep > 0) open().write(b, 0, keep);
                 written += keep;
             } catch (IOException e) {
                 broken = true;
@@ -985,13 +992,25 @@ public final class JobManager implements AutoCloseable {
             }
         }
 
+        /** Unbuffered: each chunk from the host is written as it comes, so `herd logs -f` sees it at once. */
+        private OutputStream open() throws IOException {
+            if (out == null) {
+                Files.createDirectories(file.getParent());
+                out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.WRITE);
+            }
+            return out;
+        }
+
         synchronized void close() {
+            if (closed) return;
+            closed = true;
             try {
                 if (dropped > 0 && !broken) {
-                    out.write(("\n[herd: " + name + " passed " + max + " bytes; the remaining " + dropped
+                    open().write(("\n[herd: " + name + " passed " + max + " bytes; the remaining " + dropped
                             + " bytes were not kept]\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 }
-                out.close();
+                if (out != null) out.close();
             } catch (IOException e) {
                 log.warn("job {}: closing its {} log failed: {}", job, name, e.toString());
             }

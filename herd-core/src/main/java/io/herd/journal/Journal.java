@@ -22,6 +22,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -994,10 +995,34 @@ public final class Journal implements AutoCloseable {
         String state = rs.getString(5);
         Class<? extends JobState> type = STATE_TYPES.get(state);
         if (type == null) throw new SQLException("job " + rs.getString(1) + " has unknown state '" + state + "'");
-        return new JobRecord(rs.getString(1), rs.getLong(2), rs.getString(3), parse(rs.getString(4), JobSpec.class),
+        return new JobRecord(rs.getString(1), rs.getLong(2), rs.getString(3), spec(rs.getString(4)),
                 parse(rs.getString(6), type), rs.getString(7), rs.getInt(8), rs.getInt(9),
                 nullableInt(rs, 10), rs.getString(11), rs.getLong(12), nullableLong(rs, 13), nullableLong(rs, 14),
                 rs.getLong(15), rs.getString(16), rs.getInt(17));
+    }
+
+    /**
+     * Specs parsed lately, by their JSON. A spec never changes once stored, and every transition
+     * and look-up of a running job reads its row again: parsing its spec each time was the
+     * largest part of the home's own CPU per job. Keyed by the text itself, so a hit is always
+     * the very spec stored; bounded (a job's spec is wanted while it is queued or running).
+     */
+    private static final Map<String, JobSpec> SPECS = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, JobSpec> eldest) {
+            return size() > 4096;
+        }
+    });
+
+    /** Larger specs (thousands of staged inputs) are parsed each time: the cache stays small. */
+    private static final int MAX_CACHED_SPEC_CHARS = 16 * 1024;
+
+    static JobSpec spec(String json) throws SQLException {
+        JobSpec cached = SPECS.get(json);
+        if (cached != null) return cached;
+        JobSpec parsed = parse(json, JobSpec.class);
+        if (json.length() <= MAX_CACHED_SPEC_CHARS) SPECS.put(json, parsed);
+        return parsed;
     }
 
     private static Integer nullableInt(ResultSet rs, int col) throws SQLException {

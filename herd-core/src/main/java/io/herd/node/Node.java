@@ -105,6 +105,8 @@ public final class Node implements AutoCloseable {
     private volatile NodeAdmin admin;
     private io.grpc.netty.shaded.io.netty.handler.ssl.SslContext clientTls;
     private final java.util.Map<String, ManagedChannel> channels = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The key of {@link #channels} for this node's own services, in process (no address is a blank). */
+    private static final String SELF = " self";
     private long startedAt;
     private double speed;
     private volatile List<String> lastPeers = List.of();
@@ -273,6 +275,7 @@ public final class Node implements AutoCloseable {
     }
 
     private ManagedChannel channelTo(String host) {
+        if (host.equals(config.name())) return channels.computeIfAbsent(SELF, a -> rpc.selfChannel());
         String addr = nodes().stream().filter(v -> v.name().equals(host)).map(NodeView::address).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no address known for node " + host));
         return channels.computeIfAbsent(addr, a -> NettyChannelBuilder.forTarget(a).sslContext(clientTls).overrideAuthority("herd")

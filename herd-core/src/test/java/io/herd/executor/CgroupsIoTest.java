@@ -96,6 +96,16 @@ class CgroupsIoTest {
         assertThat(root.resolve("herd-n1/guests/io.max")).doesNotExist();
     }
 
+    /** The split looks only at entries that can be job cgroups: control files are not even stat()ed. */
+    @Test
+    void jobCgroupNamesAreToldFromControlFilesByName() {
+        assertThat(Cgroups.isJobName("job-node-a-17-1")).isTrue();
+        assertThat(Cgroups.isJobName("blkio.throttle.write_bps_device")).isFalse();
+        assertThat(Cgroups.isJobName("cgroup.procs")).isFalse();
+        assertThat(Cgroups.isJobName("tasks")).isFalse();
+        assertThat(Cgroups.isJobName("notify_on_release")).isFalse();
+    }
+
     @Test
     void v1SplitsTheBudgetBetweenRunningGuestsBecauseItsThrottleIsFlat() throws IOException {
         disk("vda", "254:0");

@@ -126,6 +126,10 @@ class JobMovesTest {
             reply.onCompleted();
         }
 
+        void print(String id, String text) {
+            running.get(id).onNext(RunEvent.newBuilder().setStdout(com.google.protobuf.ByteString.copyFromUtf8(text)).build());
+        }
+
         void finish(String id) {
             StreamObserver<RunEvent> events = running.remove(id);
             events.onNext(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(0).setHostGuestJobs(running.size())).build());
@@ -224,6 +228,28 @@ class JobMovesTest {
         hosts.get("fast").finish(job);
         await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(job).orElseThrow().state() instanceof JobState.Done);
         assertThat(hosts.get("slow").cancels).hasSize(1);
+    }
+
+    /**
+     * The home writes a job's log only once it prints (most jobs of a big array never do), and a
+     * new attempt removes what the one before it wrote: the log is always the latest attempt's.
+     */
+    @Test
+    void aJobsLogIsCreatedByItsFirstOutputAndIsTheLatestAttemptsAfterAMove() throws Exception {
+        Setup s = jobOnTheSlowNodeWhileTheFastOneIsBusy(false);
+        Path log = jobs.logDir(s.job()).resolve("stdout");
+        assertThat(jobs.logDir(s.blocker())).as("nothing printed, nothing written").doesNotExist();
+        hosts.get("slow").print(s.job(), "from the slow node\n");
+        await().atMost(Duration.ofSeconds(10)).until(() -> java.nio.file.Files.exists(log)
+                && java.nio.file.Files.readString(log).equals("from the slow node\n"));
+        hosts.get("fast").finish(s.blocker());   // the job moves to the fast node
+        awaitStart("fast", s.job());
+        assertThat(log).as("the first attempt's output is not the second's").doesNotExist();
+        hosts.get("fast").print(s.job(), "from the fast node\n");
+        hosts.get("fast").finish(s.job());
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(s.job()).orElseThrow().state() instanceof JobState.Done);
+        assertThat(log).hasContent("from the fast node");
+        assertThat(jobs.logDir(s.blocker())).doesNotExist();
     }
 
     @Test

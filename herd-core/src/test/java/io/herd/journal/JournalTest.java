@@ -459,4 +459,16 @@ class JournalTest {
                 .first().isEqualTo(ann.get(0));
         assertThatThrownBy(() -> Filter.all().states("sleeping")).hasMessageContaining("unknown job state");
     }
+
+    /** Specs are parsed once while their jobs are about: same text, same spec; the bound keeps huge ones out. */
+    @Test
+    void aSpecReadAgainIsTheOneParsedBeforeUnlessItIsHuge() throws Exception {
+        String id = j.submit("ann", SPEC, 1);
+        assertThat(j.get(id).orElseThrow().spec()).isSameAs(j.get(id).orElseThrow().spec()).isEqualTo(SPEC);
+        String other = j.submit("ann", JobSpec.builder(List.of("echo", "other")).cwd("/tmp").build(), 2);
+        assertThat(j.get(other).orElseThrow().spec()).isNotSameAs(j.get(id).orElseThrow().spec());
+        JobSpec huge = JobSpec.builder(List.of("echo", "x".repeat(20_000))).cwd("/tmp").build();
+        String big = j.submit("ann", huge, 3);
+        assertThat(j.get(big).orElseThrow().spec()).isEqualTo(huge).isNotSameAs(j.get(big).orElseThrow().spec());
+    }
 }
