@@ -240,6 +240,11 @@ public final class Membership implements AutoCloseable {
         return nodeName;
     }
 
+    /** The channel, or null before start and after close (tests insert faults into its stack). */
+    JChannel channel() {
+        return channel;
+    }
+
     /**
      * Closes every connection to a member whose certificate was just revoked.
      * Its reconnects then fail the TLS handshake (the trust manager checks the

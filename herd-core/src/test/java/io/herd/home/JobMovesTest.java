@@ -108,6 +108,8 @@ class JobMovesTest {
 
         /** Cancels fail as if the host were unreachable (the job runs on). */
         volatile boolean failCancels;
+        /** An evicted job says it saved a checkpoint (which this fake host cannot hand over). */
+        volatile boolean checkpoints;
 
         @Override
         public void cancel(CancelRequest req, StreamObserver<CancelReply> reply) {
@@ -118,8 +120,14 @@ class JobMovesTest {
             }
             StreamObserver<RunEvent> events = running.remove(req.getJobId());
             if (events != null) {
-                events.onNext(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(137).setSignal(9)
-                        .setError(req.getEvictReason()).setRetry(true).setEvicted(true).setHostGuestJobs(running.size())).build());
+                Exited.Builder x = Exited.newBuilder().setCode(137).setSignal(9)
+                        .setError(req.getEvictReason()).setRetry(true).setEvicted(true).setHostGuestJobs(running.size());
+                if (checkpoints) {
+                    x.setCode(io.herd.journal.Checkpoint.EXIT_CODE).setSignal(0).setCheckpointed(true)
+                            .addOutputs(io.herd.api.proto.StagedFile.newBuilder().setPath("state.dat").setSize(5).setMode(0644)
+                                    .setSha256("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"));
+                }
+                events.onNext(RunEvent.newBuilder().setExited(x).build());
                 events.onCompleted();
             }
             reply.onNext(CancelReply.newBuilder().setFound(events != null).build());
@@ -169,7 +177,12 @@ class JobMovesTest {
     }
 
     private String submit(String cmd, boolean shared, String node) {
-        JobSpec spec = JobSpec.builder(List.of("sh", "-c", cmd)).cwd(dir.toString()).shared(shared).pinnedNode(node).build();
+        return submit(cmd, shared, node, null);
+    }
+
+    private String submit(String cmd, boolean shared, String node, String checkpoint) {
+        JobSpec spec = JobSpec.builder(List.of("sh", "-c", cmd)).cwd(dir.toString()).shared(shared).pinnedNode(node)
+                .checkpoint(checkpoint).build();
         return jobs.submit(System.getProperty("user.name"), spec, null);
     }
 
@@ -189,10 +202,14 @@ class JobMovesTest {
      * longer waits for it and goes to the slow node.
      */
     private Setup jobOnTheSlowNodeWhileTheFastOneIsBusy(boolean shared) {
+        return jobOnTheSlowNodeWhileTheFastOneIsBusy(shared, null);
+    }
+
+    private Setup jobOnTheSlowNodeWhileTheFastOneIsBusy(boolean shared, String checkpoint) {
         for (int i = 0; i < 3; i++) runOnFast("learn");
         String blocker = awaitStart("fast", submit("block", false, "fast"));
         now.addAndGet(60_000);
-        String job = awaitStart("slow", submit("work", shared, null));
+        String job = awaitStart("slow", submit("work", shared, null, checkpoint));
         assertThat(hosts.get("slow").cancels).isEmpty();
         return new Setup(blocker, job);
     }
@@ -250,6 +267,24 @@ class JobMovesTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(s.job()).orElseThrow().state() instanceof JobState.Done);
         assertThat(log).hasContent("from the fast node");
         assertThat(jobs.logDir(s.blocker())).doesNotExist();
+    }
+
+    /**
+     * The job saved a checkpoint when it was moved, but the home cannot fetch it from the old host
+     * (here: the host has no transfer service at all). The move still goes ahead and the job
+     * starts again from its previous state (none), saying nothing of a checkpoint it does not have.
+     */
+    @Test
+    void aCheckpointThatCannotBeFetchedLeavesTheJobToStartAgainFromItsPreviousState() {
+        hosts.get("slow").checkpoints = true;
+        Setup s = jobOnTheSlowNodeWhileTheFastOneIsBusy(false, "signal");
+        hosts.get("fast").finish(s.blocker());
+        awaitStart("fast", s.job());
+        assertThat(journal.checkpoint(s.job())).as("nothing was kept").isEmpty();
+        assertThat(journal.get(s.job()).orElseThrow().attemptsInBudget()).isEqualTo(1);
+        assertThat(journal.events(s.job())).extracting(Event::detail)
+                .anyMatch(d -> d.startsWith("moved: fast"))
+                .noneMatch(d -> d.contains("resumes from its checkpoint"));
     }
 
     @Test

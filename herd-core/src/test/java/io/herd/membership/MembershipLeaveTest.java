@@ -79,6 +79,40 @@ class MembershipLeaveTest {
         }
     }
 
+    /**
+     * A member that stops answering (hung, or its network gone) cannot hold a leaving node for
+     * ever: the wait ends after {@link Membership#LEAVE_ACK_TIMEOUT_MILLIS} and says that not
+     * everyone has the notice.
+     */
+    @Test
+    void aMemberThatNeverAcknowledgesEndsTheWaitAfterTheTimeoutAndTheCallerIsTold() throws Exception {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        List<String> names = List.of("a", "b");
+        List<Integer> ports = List.of(freePort(), freePort());
+        List<InetSocketAddress> hosts = ports.stream().map(p -> new InetSocketAddress(lo, p)).toList();
+        List<Seen> seen = new ArrayList<>();
+        try (TestPki pki = TestPki.create(tmp, "lab")) {
+            for (int i = 0; i < names.size(); i++) {
+                Seen s = new Seen();
+                seen.add(s);
+                Membership m = new Membership(names.get(i), "lab", lo, ports.get(i),
+                        TlsContexts.jdk(pki.join(names.get(i)), pki.revocations(names.get(i))),
+                        Membership.Settings.defaults(), s);
+                m.start(hosts);
+                started.add(m);
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> seen.stream().allMatch(s -> s.view.size() == 2));
+            // b goes deaf: everything that reaches it is dropped, so it never acknowledges.
+            started.get(1).channel().getProtocolStack().insertProtocol(new org.jgroups.protocols.DISCARD().setUpDiscardRate(1),
+                    org.jgroups.stack.ProtocolStack.Position.ABOVE, Membership.HerdTcp.class);
+            long t0 = System.nanoTime();
+            assertThat(started.get(0).broadcastAndWait(Membership.Kind.NOTICE, "leaving".getBytes())).isFalse();
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(
+                    Duration.ofMillis(Membership.LEAVE_ACK_TIMEOUT_MILLIS - 100));
+            assertThat(seen.get(1).notices).isEmpty();
+        }
+    }
+
     @Test
     void withNoChannelNothingIsSentAndTheCallerIsTold() {
         Membership m = new Membership("a", "lab", InetAddress.getLoopbackAddress(), 1, null,

@@ -290,6 +290,40 @@ class OwnerMonitorTest {
         }
     }
 
+    /**
+     * A CPU cut the kernel refuses (a read-only cgroup tree) is logged and the back-off goes on:
+     * memory running short still freezes the guests, and when the settings change the thaw that
+     * follows the failed CPU reset still happens (the guests are not left frozen for good).
+     */
+    @Test
+    void aCpuFactorThatCannotBeWrittenDoesNotStopTheFreezeOrTheThawAfterIt() throws IOException {
+        Recorder guests = new Recorder();
+        Pressure pressure = new Pressure(fakeProc(12_000_000));
+        java.util.concurrent.atomic.AtomicLong anon = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicInteger tried = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<Backoff.Settings> settings = new java.util.concurrent.atomic.AtomicReference<>(
+                new Backoff.Settings(25, 4L << 30, 0.1, 150, 60_000, 64L << 20));
+        try (OwnerMonitor m = new OwnerMonitor(new OwnerWatch.Settings(Duration.ofMinutes(10), Duration.ofSeconds(30), 0),
+                List.of(), null, null, guests, 5)) {
+            m.enableBackoff(settings::get, pressure, () -> Double.NaN, () -> true, f -> { });
+            m.enableMemRate(() -> anon.addAndGet(1L << 30), f -> {
+                tried.incrementAndGet();
+                throw new java.io.UncheckedIOException(new IOException("Read-only file system"));
+            });
+            m.backoffMillis = 20;
+            m.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> tried.get() > 0);
+            await().atMost(Duration.ofSeconds(5)).until(() -> m.backoffState().startsWith("cpu 1/"));
+            meminfo(1_000_000);   // then memory runs short: the freeze must still come
+            await().atMost(Duration.ofSeconds(10)).until(() -> !guests.calls.isEmpty());
+            assertThat(guests.calls.get(0)).startsWith("freeze: frozen: memory short");
+            int before = tried.get();
+            settings.set(new Backoff.Settings(25, 4L << 30, 0.1, 150, 60_000, 128L << 20));
+            await().atMost(Duration.ofSeconds(10)).until(() -> guests.calls.contains("thaw: thawed: back-off settings changed"));
+            assertThat(tried.get()).as("the CPU share's reset was tried, and failed, first").isGreaterThan(before);
+        }
+    }
+
     private static void touch(Path f) throws IOException {
         if (!Files.exists(f)) Files.writeString(f, "");
         // A later time than any the file had, whatever the file system's timestamp granularity.
