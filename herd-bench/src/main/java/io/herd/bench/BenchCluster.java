@@ -179,6 +179,37 @@ final class BenchCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * CPU time the JIT compiler threads of node {@code i}'s daemon have used so far (the part of
+     * {@link #daemonCpu(int)} a daemon that has run for days no longer pays): from
+     * {@code /proc/PID/task/*}{@code /stat} of the threads named {@code C1/C2 CompilerThre…}.
+     */
+    Duration daemonJitCpu(int i) {
+        long ticks = 0;
+        try {
+            long pid = Long.parseLong(Files.readString(dirs.get(i).pidFile()).trim());
+            try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+                for (Path t : (Iterable<Path>) tasks::iterator) {
+                    try {
+                        String stat = Files.readString(t.resolve("stat"));
+                        int open = stat.indexOf('('), close = stat.lastIndexOf(')');
+                        if (open < 0 || close < 0 || !stat.substring(open + 1, close).contains("CompilerThre")) continue;
+                        String[] f = stat.substring(close + 2).split(" ");
+                        ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);   // utime, stime (fields 14, 15)
+                    } catch (IOException | RuntimeException e) {
+                        // the thread ended meanwhile
+                    }
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return Duration.ZERO;
+        }
+        return Duration.ofMillis(ticks * 1000 / CLOCK_TICKS);
+    }
+
+    /** USER_HZ: the unit of /proc's CPU times (100 on every Linux architecture herd runs on). */
+    private static final long CLOCK_TICKS = 100;
+
     /** The cgroup parent of node {@code i} (see {@link DataDir#cgroupName}). */
     String cgroupName(int i) { return dirs.get(i).cgroupName(names.get(i)); }
 }

@@ -31,7 +31,7 @@ import java.util.stream.IntStream;
  *
  * <pre>
  * herd-bench/run JobsBench latency    [--jobs 200] [--warmup 20]
- * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2] [--warmup 500]
+ * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2] [--warmup 3000]
  * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3] [--warmup 8]
  *                                     (the contenders in a rotated order each repeat)
  * </pre>
@@ -184,8 +184,10 @@ public final class JobsBench {
             Map<String, List<Double>> rate = new java.util.LinkedHashMap<>();
             Map<String, List<Double>> wall = new java.util.LinkedHashMap<>();
             Map<String, String> notes = new HashMap<>();
-            // Daemons run for days: measure them warm (JIT-compiled), not in their first seconds.
-            int warmup = intArg(args, "--warmup", 500);
+            // Daemons run for days: measure them warm (JIT-compiled), not in their first seconds. HotSpot
+            // compiles a method with C2 after thousands of calls, so a method called once per job needs
+            // thousands of jobs: with 500 the C2 threads still took a fifth of the machine in the runs.
+            int warmup = intArg(args, "--warmup", 3000);
             if (warmup > 0) {
                 for (boolean shared : new boolean[] {false, true}) {
                     ArrayRun w = runArray(c, JobSpecMsg.newBuilder().addArgv("true").setCwd(cwd.toString()).setShared(shared).build(), warmup);
@@ -200,11 +202,16 @@ public final class JobsBench {
                     String key = "herd submit --each 1.." + n + (shared ? " --shared" : "") + " -- true";
                     JobSpecMsg t = JobSpecMsg.newBuilder().addArgv("true").setCwd(cwd.toString()).setShared(shared).build();
                     long[] cpu0 = new long[nodes];
-                    for (int i = 0; i < nodes; i++) cpu0[i] = c.daemonCpu(i).toNanos();
+                    long[] jit0 = new long[nodes];
+                    for (int i = 0; i < nodes; i++) {
+                        cpu0[i] = c.daemonCpu(i).toNanos();
+                        jit0[i] = c.daemonJitCpu(i).toNanos();
+                    }
                     ArrayRun run = runArray(c, t, n);
                     List<String> perJob = new ArrayList<>();
                     for (int i = 0; i < nodes; i++) {
-                        perJob.add(String.format(Locale.ROOT, "%.1f", (c.daemonCpu(i).toNanos() - cpu0[i]) / 1e6 / n));
+                        perJob.add(String.format(Locale.ROOT, "%.1f (JIT %.1f)", (c.daemonCpu(i).toNanos() - cpu0[i]) / 1e6 / n,
+                                (c.daemonJitCpu(i).toNanos() - jit0[i]) / 1e6 / n));
                     }
                     rate.computeIfAbsent(key, k -> new ArrayList<>()).add(n / run.journalSeconds);
                     wall.computeIfAbsent(key, k -> new ArrayList<>()).add(run.clientSeconds);
