@@ -54,7 +54,7 @@ public final class NodeRpcServer implements AutoCloseable {
     static final Context.Key<String> REMOTE = Context.key("herd-remote-address");
 
     private final Server server;
-    /** The same member services for this node's own calls (see {@link #selfChannel()}); null until started. */
+    /** The same member services, in process, for this node's own calls (see {@link #selfChannel()}). */
     private final Server self;
     private final String selfName;
 

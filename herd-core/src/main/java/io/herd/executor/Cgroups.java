@@ -1040,10 +1040,10 @@ public final class Cgroups {
         }
     }
 
-    /** Creates {@code <parent>/guests} in every hierarchy; on v2 enables the controllers along the way. */
     /** The guests' group was prepared (created, controllers handed down, lowest priority). */
     private volatile boolean guestsPrepared;
 
+    /** Creates {@code <parent>/guests} in every hierarchy; on v2 enables the controllers along the way. */
     private void ensureGuests() {
         try {
             if (version == Version.V1) {

@@ -1004,7 +1004,7 @@ public final class Journal implements AutoCloseable {
     /**
      * Specs parsed lately, by their JSON. A spec never changes once stored, and every transition
      * and look-up of a running job reads its row again: parsing its spec each time was the
-     * largest part of the home's own CPU per job. Keyed by the text itself, so a hit is always
+     * largest single item in a profile of the home's own Java code on an array of short jobs. Keyed by the text itself, so a hit is always
      * the very spec stored; bounded (a job's spec is wanted while it is queued or running).
      */
     private static final Map<String, JobSpec> SPECS = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
