@@ -33,6 +33,7 @@ import java.util.stream.IntStream;
  * herd-bench/run JobsBench latency    [--jobs 200] [--warmup 20]
  * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2] [--warmup 3000]
  * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3] [--warmup 8]
+ *                                     [--settle 6] [--settle-max 300]
  *                                     (the contenders in a rotated order each repeat)
  * </pre>
  *
@@ -46,7 +47,8 @@ import java.util.stream.IntStream;
  *       {@code xargs -P 2} and GNU parallel {@code -j 2} of the same on this machine.</li>
  *   <li><b>hetero</b>: 4 nodes whose guests are capped at the given cores ({@code herd policy set
  *       guest-cpus}), an array of CPU-bound shell loops (after a warm-up array of {@code --warmup} jobs,
- *       not counted: fresh daemons spend their first minute in the JIT), with the daemons' own CPU
+ *       not counted: fresh daemons spend their first minute in the JIT; then until the idle daemons use
+ *       less than {@code --settle} percent of the CPU), with the daemons' own CPU
  *       during each run and how many jobs moved to a free node; makespan beside {@code xargs -P 2} on the bare
  *       machine and GNU parallel over 4 fake hosts with the same CPU quotas (a cgroup each, entered by
  *       an {@code --ssh} wrapper) and equal slots per host.</li>
@@ -326,6 +328,7 @@ public final class JobsBench {
                         .build(), warmup);
                 System.out.printf(Locale.ROOT, "warm-up: %d jobs in %.1f s (not counted)%n", warmup, w.clientSeconds);
             }
+            awaitDaemonsSettled(c, Double.parseDouble(stringArg(args, "--settle", "6")), intArg(args, "--settle-max", 300));
             Map<String, List<Double>> makespan = new java.util.LinkedHashMap<>();
             Map<String, List<String>> detail = new java.util.LinkedHashMap<>();
             String xargsKey = "xargs -P 2 (bare machine, " + Runtime.getRuntime().availableProcessors() + " cores)";
@@ -436,6 +439,30 @@ public final class JobsBench {
     }
 
     /** Wall seconds of a command (stdin from {@code stdin} if given, output discarded); fails on a non-zero exit. */
+    /**
+     * Waits until the idle daemons together use less than {@code percent} of the machine's CPU over
+     * 10 s (at most {@code maxSeconds}; 0 percent: no wait). Fresh daemons keep compiling for
+     * minutes (C2), and on this bench every core-second they take is one the guests' quotas,
+     * which add up to the whole machine, do not get: a pool's daemons run for days.
+     */
+    private static void awaitDaemonsSettled(BenchCluster c, double percent, int maxSeconds) throws InterruptedException {
+        if (percent <= 0) return;
+        long start = System.nanoTime();
+        int cores = Runtime.getRuntime().availableProcessors();
+        while (true) {
+            long cpu0 = c.daemonCpu().toNanos();
+            long t0 = System.nanoTime();
+            Thread.sleep(10_000);   // a measuring window, not a wait for a condition
+            double share = 100.0 * (c.daemonCpu().toNanos() - cpu0) / ((System.nanoTime() - t0) * (double) cores);
+            double waited = (System.nanoTime() - start) / 1e9;
+            if (share < percent || waited >= maxSeconds) {
+                System.out.printf(Locale.ROOT, "daemons settled: %.1f %% of %d cores over 10 s, after %.0f s (limit %.1f %%, %d s)%n",
+                        share, cores, waited, percent, maxSeconds);
+                return;
+            }
+        }
+    }
+
     private static double timeCommand(Path stdin, List<String> cmd) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.INHERIT);
