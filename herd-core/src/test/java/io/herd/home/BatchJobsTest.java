@@ -60,7 +60,10 @@ class BatchJobsTest {
 
     /** The CLI as a background process, for commands that wait (logs -f, run --each + Ctrl-C). */
     private Process start(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:TieredStopAtLevel=1",
+        // SIGINT back to its default: a suite started in the background of a shell without job control
+        // inherits it ignored, and a JVM never installs its handler for a signal ignored at start.
+        List<String> cmd = new ArrayList<>(List.of("env", "--default-signal=INT",
+                ProcessHandle.current().info().command().orElse("java"), "-XX:TieredStopAtLevel=1",
                 "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), "io.herd.cli.Main"));
         cmd.addAll(List.of(args(args)));
         return new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
