@@ -69,13 +69,16 @@ class ProcessRunnerTest {
     @Test
     void jobLeadsItsOwnSessionAndProcessGroup() throws Exception {
         RunningProcess p = runner.start(spec(dir, "sleep", MARK), OutputSink.DISCARD);
-        // start() returns once the chain's first program (setsid) runs, perhaps before it has called setsid().
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
-            ProcStat stat = ProcStat.read(p.pid()).orElseThrow();
-            assertThat(stat.pgrp()).isEqualTo(p.pid());
-            assertThat(stat.session()).isEqualTo(p.pid());
-        });
-        p.killTree();
+        try {
+            // start() returns once the chain's first program (setsid) runs, perhaps before it has called setsid().
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                ProcStat stat = ProcStat.read(p.pid()).orElseThrow();
+                assertThat(stat.pgrp()).isEqualTo(p.pid());
+                assertThat(stat.session()).isEqualTo(p.pid());
+            });
+        } finally {
+            p.killTree();   // also when it failed: nothing of the test may outlive it
+        }
         assertThat(exit(p).code()).isEqualTo(137);
     }
 
