@@ -171,11 +171,16 @@ final class BenchCluster implements AutoCloseable {
 
     /** CPU time (user + system) node {@code i}'s daemon has used so far (its JVM; not the jobs it starts). */
     Duration daemonCpu(int i) {
+        long pid = pid(i);
+        return pid <= 0 ? Duration.ZERO : ProcessHandle.of(pid).flatMap(p -> p.info().totalCpuDuration()).orElse(Duration.ZERO);
+    }
+
+    /** Node {@code i}'s daemon's pid from its pid file; 0 without one (such a daemon counts nothing). */
+    private long pid(int i) {
         try {
-            long pid = Long.parseLong(Files.readString(dirs.get(i).pidFile()).trim());
-            return ProcessHandle.of(pid).flatMap(p -> p.info().totalCpuDuration()).orElse(Duration.ZERO);
+            return Long.parseLong(Files.readString(dirs.get(i).pidFile()).trim());
         } catch (IOException | NumberFormatException e) {
-            return Duration.ZERO;   // a daemon without a pid file counts nothing
+            return 0;
         }
     }
 
@@ -186,23 +191,22 @@ final class BenchCluster implements AutoCloseable {
      */
     Duration daemonJitCpu(int i) {
         long ticks = 0;
-        try {
-            long pid = Long.parseLong(Files.readString(dirs.get(i).pidFile()).trim());
-            try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
-                for (Path t : (Iterable<Path>) tasks::iterator) {
-                    try {
-                        String stat = Files.readString(t.resolve("stat"));
-                        int open = stat.indexOf('('), close = stat.lastIndexOf(')');
-                        if (open < 0 || close < 0 || !stat.substring(open + 1, close).contains("CompilerThre")) continue;
-                        String[] f = stat.substring(close + 2).split(" ");
-                        ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);   // utime, stime (fields 14, 15)
-                    } catch (IOException | RuntimeException e) {
-                        // the thread ended meanwhile
-                    }
+        long pid = pid(i);
+        if (pid <= 0) return Duration.ZERO;
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String stat = Files.readString(t.resolve("stat"));
+                    int open = stat.indexOf('('), close = stat.lastIndexOf(')');
+                    if (open < 0 || close < 0 || !stat.substring(open + 1, close).contains("CompilerThre")) continue;
+                    String[] f = stat.substring(close + 2).split(" ");
+                    ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);   // utime, stime (fields 14, 15)
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended meanwhile
                 }
             }
-        } catch (IOException | NumberFormatException e) {
-            return Duration.ZERO;
+        } catch (IOException e) {
+            return Duration.ZERO;   // the daemon is gone
         }
         return Duration.ofMillis(ticks * 1000 / CLOCK_TICKS);
     }

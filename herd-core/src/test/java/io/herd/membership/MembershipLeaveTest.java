@@ -51,23 +51,8 @@ class MembershipLeaveTest {
 
     @Test
     void aLeaveNoticeIsDeliveredToEveryMemberBeforeTheSendReturns() throws Exception {
-        InetAddress lo = InetAddress.getLoopbackAddress();
-        List<String> names = List.of("a", "b", "c");
-        List<Integer> ports = new ArrayList<>();
-        for (int i = 0; i < names.size(); i++) ports.add(freePort());
-        List<InetSocketAddress> hosts = ports.stream().map(p -> new InetSocketAddress(lo, p)).toList();
-        List<Seen> seen = new ArrayList<>();
         try (TestPki pki = TestPki.create(tmp, "lab")) {
-            for (int i = 0; i < names.size(); i++) {
-                Seen s = new Seen();
-                seen.add(s);
-                Membership m = new Membership(names.get(i), "lab", lo, ports.get(i),
-                        TlsContexts.jdk(pki.join(names.get(i)), pki.revocations(names.get(i))),
-                        Membership.Settings.defaults(), s);
-                m.start(hosts);
-                started.add(m);
-            }
-            await().atMost(Duration.ofSeconds(20)).until(() -> seen.stream().allMatch(s -> s.view.size() == 3));
+            List<Seen> seen = form(pki, List.of("a", "b", "c"));
 
             for (int round = 0; round < 5; round++) {
                 String text = "leaving-" + round;
@@ -86,22 +71,8 @@ class MembershipLeaveTest {
      */
     @Test
     void aMemberThatNeverAcknowledgesEndsTheWaitAfterTheTimeoutAndTheCallerIsTold() throws Exception {
-        InetAddress lo = InetAddress.getLoopbackAddress();
-        List<String> names = List.of("a", "b");
-        List<Integer> ports = List.of(freePort(), freePort());
-        List<InetSocketAddress> hosts = ports.stream().map(p -> new InetSocketAddress(lo, p)).toList();
-        List<Seen> seen = new ArrayList<>();
         try (TestPki pki = TestPki.create(tmp, "lab")) {
-            for (int i = 0; i < names.size(); i++) {
-                Seen s = new Seen();
-                seen.add(s);
-                Membership m = new Membership(names.get(i), "lab", lo, ports.get(i),
-                        TlsContexts.jdk(pki.join(names.get(i)), pki.revocations(names.get(i))),
-                        Membership.Settings.defaults(), s);
-                m.start(hosts);
-                started.add(m);
-            }
-            await().atMost(Duration.ofSeconds(20)).until(() -> seen.stream().allMatch(s -> s.view.size() == 2));
+            List<Seen> seen = form(pki, List.of("a", "b"));
             // b goes deaf: everything that reaches it is dropped, so it never acknowledges.
             started.get(1).channel().getProtocolStack().insertProtocol(new org.jgroups.protocols.DISCARD().setUpDiscardRate(1),
                     org.jgroups.stack.ProtocolStack.Position.ABOVE, Membership.HerdTcp.class);
@@ -118,6 +89,26 @@ class MembershipLeaveTest {
         Membership m = new Membership("a", "lab", InetAddress.getLoopbackAddress(), 1, null,
                 Membership.Settings.defaults(), new Seen());
         assertThat(m.broadcastAndWait(Membership.Kind.NOTICE, new byte[] {1})).isFalse();
+    }
+
+    /** Starts one member per name on loopback (each with its own certificate) and waits until all see all. */
+    private List<Seen> form(TestPki pki, List<String> names) throws Exception {
+        InetAddress lo = InetAddress.getLoopbackAddress();
+        List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) ports.add(freePort());
+        List<InetSocketAddress> hosts = ports.stream().map(p -> new InetSocketAddress(lo, p)).toList();
+        List<Seen> seen = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            Seen s = new Seen();
+            seen.add(s);
+            Membership m = new Membership(names.get(i), "lab", lo, ports.get(i),
+                    TlsContexts.jdk(pki.join(names.get(i)), pki.revocations(names.get(i))),
+                    Membership.Settings.defaults(), s);
+            m.start(hosts);
+            started.add(m);
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> seen.stream().allMatch(s -> s.view.size() == names.size()));
+        return seen;
     }
 
     private static int freePort() throws Exception {
