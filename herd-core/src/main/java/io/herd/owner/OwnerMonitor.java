@@ -284,11 +284,16 @@ public final class OwnerMonitor implements AutoCloseable {
     /** How often the guests' memory growth is read: a guest faulting in 1 GB/s takes ~100 MB between two reads. */
     static final long GROWTH_MILLIS = 100;
 
-    /** One reading of the guests' memory growth, on the back-off thread (after the round's, never beside it). */
+    /**
+     * One reading of the guests' memory growth, on the back-off thread (after the round's, never beside it).
+     * While no guest runs there is no guest memory to read: the reading is 0 without reading the
+     * guests' memory.stat ten times a second on an idle node, and a CPU cut still steps back.
+     */
     void growthRound() {
         Backoff b = backoff;
         if (b == null) return;   // the first round makes it
-        Backoff.Decision d = b.observeGrowth(System.nanoTime() / 1_000_000, guestAnon.getAsLong(), ownerLoad);
+        long anon = guestsRunning.getAsBoolean() ? guestAnon.getAsLong() : 0;
+        Backoff.Decision d = b.observeGrowth(System.nanoTime() / 1_000_000, anon, ownerLoad);
         if (d != null) {
             backoffState = b.state();
             thread.execute(() -> carryOut(List.of(d)));

@@ -290,6 +290,29 @@ class OwnerMonitorTest {
         }
     }
 
+    /** No guest runs: the guests' memory is not read at all (an idle node's back-off asks the kernel nothing for it). */
+    @Test
+    void theGuestsMemoryIsReadOnlyWhileAGuestRuns() throws IOException {
+        Pressure pressure = new Pressure(fakeProc(12_000_000));
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        try (OwnerMonitor m = new OwnerMonitor(new OwnerWatch.Settings(Duration.ofMinutes(10), Duration.ofSeconds(30), 0),
+                List.of(), null, null, new Recorder(), 5)) {
+            m.enableBackoff(() -> new Backoff.Settings(25, 4L << 30, 0.1, 150, 300, 64L << 20), pressure, () -> Double.NaN,
+                    running::get, f -> { });
+            m.enableMemRate(() -> {
+                reads.incrementAndGet();
+                return 0;
+            }, f -> { });
+            m.backoffRound();   // makes the back-off; not started: the test drives the rounds
+            for (int i = 0; i < 5; i++) m.growthRound();
+            assertThat(reads.get()).as("no guest runs").isZero();
+            running.set(true);
+            m.growthRound();
+            assertThat(reads.get()).as("a guest runs").isEqualTo(1);
+        }
+    }
+
     /**
      * A CPU cut the kernel refuses (a read-only cgroup tree) is logged and the back-off goes on:
      * memory running short still freezes the guests, and when the settings change the thaw that
