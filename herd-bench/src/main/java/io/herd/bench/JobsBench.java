@@ -33,7 +33,7 @@ import java.util.stream.IntStream;
  * herd-bench/run JobsBench latency    [--jobs 200] [--warmup 20]
  * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2] [--warmup 3000]
  * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3] [--warmup 8]
- *                                     [--settle 6] [--settle-max 300]
+ *                                     [--settle 6] [--settle-max 300] [--timeline]
  *                                     (the contenders in a rotated order each repeat)
  * </pre>
  *
@@ -271,12 +271,19 @@ public final class JobsBench {
                 Collectors.summingLong(j -> j.getFinishedMs() - j.getStartedMs()))));
         int failed = (int) jobs.stream().filter(j -> !j.getState().equals("done") || j.getExitCode() != 0).count();
         double[] run = jobs.stream().mapToDouble(j -> j.getFinishedMs() - j.getStartedMs()).toArray();
-        return new ArrayRun((last - first) / 1000.0, client, perNode, runMs, failed, pct(run, 50), a.getJobIdsList());
+        Map<String, String> timeline = new TreeMap<>();
+        jobs.stream().sorted(java.util.Comparator.comparingLong(JobInfo::getStartedMs)).forEach(j -> timeline.merge(j.getNode(),
+                String.format(Locale.ROOT, "%.1f-%.1f", (j.getStartedMs() - first) / 1000.0, (j.getFinishedMs() - first) / 1000.0),
+                (x, y) -> x + " " + y));
+        return new ArrayRun((last - first) / 1000.0, client, perNode, runMs, failed, pct(run, 50), a.getJobIdsList(), timeline);
     }
 
-    /** @param medianRunMs median of the jobs' started → finished in the journal */
+    /**
+     * @param medianRunMs median of the jobs' started → finished in the journal
+     * @param timeline    per node, its jobs' started-finished seconds after the first submission, by start
+     */
     private record ArrayRun(double journalSeconds, double clientSeconds, Map<String, Long> perNode, Map<String, Long> runMs,
-                            int failed, double medianRunMs, List<String> jobIds) {}
+                            int failed, double medianRunMs, List<String> jobIds, Map<String, String> timeline) {}
 
     // ------------------------------------------------------------------ heterogeneous
 
@@ -288,6 +295,7 @@ public final class JobsBench {
         double[] shares = Arrays.stream(stringArg(args, "--shares", "0.8,0.6,0.4,0.2").split(","))
                 .mapToDouble(Double::parseDouble).toArray();
         String script = "i=0; while [ $i -lt " + loop + " ]; do i=$((i+1)); done";
+        boolean timeline = List.of(args).contains("--timeline");
         boolean haveParallel = onPath("parallel");
         if (!haveParallel) System.out.println("GNU parallel is not installed (apt-get install -y parallel): its baseline is skipped");
         try (BenchCluster c = BenchCluster.start(shares.length);
@@ -365,6 +373,10 @@ public final class JobsBench {
                         "journal %.1fs; %s; %d moved; daemons' CPU %.1fs (%.1f %% of 2 cores), bench client's %.1fs",
                         run.journalSeconds, String.join(" ", byNode.values()), moved, daemonsCpu,
                         100 * daemonsCpu / (run.clientSeconds * Runtime.getRuntime().availableProcessors()), selfCpu));
+                if (timeline) {
+                    System.out.printf(Locale.ROOT, "herd timeline, repeat %d (per node: started-finished, s after submission):%n", r);
+                    run.timeline.forEach((node, spans) -> System.out.println("  " + node + ": " + spans));
+                }
             });
             if (haveParallel) {
                 for (int slots : new int[] {2, 1}) {
