@@ -184,6 +184,13 @@ final class BenchCluster implements AutoCloseable {
         }
     }
 
+    /** CPU time the daemons' JIT compiler threads have used so far, all of them together. */
+    Duration daemonJitCpu() {
+        Duration sum = Duration.ZERO;
+        for (int i = 0; i < dirs.size(); i++) sum = sum.plus(daemonJitCpu(i));
+        return sum;
+    }
+
     /**
      * CPU time the JIT compiler threads of node {@code i}'s daemon have used so far (the part of
      * {@link #daemonCpu(int)} a daemon that has run for days no longer pays): from

@@ -32,7 +32,7 @@ import java.util.stream.IntStream;
  * <pre>
  * herd-bench/run JobsBench latency    [--jobs 200] [--warmup 20]
  * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2] [--warmup 3000]
- * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3] [--warmup 8]
+ * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3] [--warmup JOBS]
  *                                     [--settle 6] [--settle-max 300] [--timeline]
  *                                     (the contenders in a rotated order each repeat)
  * </pre>
@@ -47,8 +47,10 @@ import java.util.stream.IntStream;
  *       {@code xargs -P 2} and GNU parallel {@code -j 2} of the same on this machine.</li>
  *   <li><b>hetero</b>: 4 nodes whose guests are capped at the given cores ({@code herd policy set
  *       guest-cpus}), an array of CPU-bound shell loops (after a warm-up array of {@code --warmup} jobs,
- *       not counted: fresh daemons spend their first minute in the JIT; then until the idle daemons use
- *       less than {@code --settle} percent of the CPU), with the daemons' own CPU
+ *       as many as the measured array's by default, not counted: fresh daemons spend their first
+ *       minutes in the JIT, and 8 warm-up jobs left them compiling 5 of their 8 CPU-seconds during the
+ *       measured array; then until the idle daemons use less than {@code --settle} percent of the
+ *       CPU), with the daemons' own CPU (and their JIT's part)
  *       during each run and how many jobs moved to a free node; makespan beside {@code xargs -P 2} on the bare
  *       machine and GNU parallel over 4 fake hosts with the same CPU quotas (a cgroup each, entered by
  *       an {@code --ssh} wrapper) and equal slots per host.</li>
@@ -291,7 +293,7 @@ public final class JobsBench {
         int jobs = intArg(args, "--jobs", 40);
         int loop = intArg(args, "--loop", 1_000_000);
         int repeats = intArg(args, "--repeats", 3);
-        int warmup = intArg(args, "--warmup", 8);
+        int warmup = intArg(args, "--warmup", jobs);
         double[] shares = Arrays.stream(stringArg(args, "--shares", "0.8,0.6,0.4,0.2").split(","))
                 .mapToDouble(Double::parseDouble).toArray();
         String script = "i=0; while [ $i -lt " + loop + " ]; do i=$((i+1)); done";
@@ -352,9 +354,11 @@ public final class JobsBench {
                 // Staged, as users run jobs by default (a sandbox directory each): a job may then move.
                 JobSpecMsg t = JobSpecMsg.newBuilder().addAllArgv(List.of("sh", "-c", script)).setCwd(cwd.toString()).build();
                 Duration daemons0 = c.daemonCpu();
+                Duration jit0 = c.daemonJitCpu();
                 Duration self0 = ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO);
                 ArrayRun run = runArray(c, t, jobs);
                 double daemonsCpu = c.daemonCpu().minus(daemons0).toMillis() / 1000.0;
+                double jitCpu = c.daemonJitCpu().minus(jit0).toMillis() / 1000.0;
                 double selfCpu = ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO).minus(self0).toMillis() / 1000.0;
                 if (run.failed > 0) throw new IllegalStateException(run.failed + " herd jobs did not end done");
                 makespan.computeIfAbsent(herdKey, k -> new ArrayList<>()).add(run.clientSeconds);
@@ -370,9 +374,9 @@ public final class JobsBench {
                             .getHistory().getEventsList().stream().filter(e -> e.getDetail().contains("moved:")).count();
                 }
                 detail.computeIfAbsent(herdKey, k -> new ArrayList<>()).add(String.format(Locale.ROOT,
-                        "journal %.1fs; %s; %d moved; daemons' CPU %.1fs (%.1f %% of 2 cores), bench client's %.1fs",
+                        "journal %.1fs; %s; %d moved; daemons' CPU %.1fs (%.1f %% of 2 cores; JIT %.1fs), bench client's %.1fs",
                         run.journalSeconds, String.join(" ", byNode.values()), moved, daemonsCpu,
-                        100 * daemonsCpu / (run.clientSeconds * Runtime.getRuntime().availableProcessors()), selfCpu));
+                        100 * daemonsCpu / (run.clientSeconds * Runtime.getRuntime().availableProcessors()), jitCpu, selfCpu));
                 if (timeline) {
                     System.out.printf(Locale.ROOT, "herd timeline, repeat %d (per node: started-finished, s after submission):%n", r);
                     run.timeline.forEach((node, spans) -> System.out.println("  " + node + ": " + spans));
