@@ -781,7 +781,7 @@ public final class Cgroups {
      * A limit on a whole disk covers its partitions.
      */
     public List<String> ioDevices() {
-        long now = System.nanoTime();
+        long now = nanos.getAsLong();
         Devices known = devices;
         if (known != null && known.from == sysBlock && now - known.readAt < DEVICES_FRESH_NANOS) return known.list;
         List<String> devs = readIoDevices();
@@ -793,7 +793,9 @@ public final class Cgroups {
     private record Devices(Path from, long readAt, List<String> list) { }
 
     private volatile Devices devices;
-    private static final long DEVICES_FRESH_NANOS = TimeUnit.SECONDS.toNanos(10);
+    static final long DEVICES_FRESH_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** The clock of the device list's freshness; a test's own in tests. */
+    java.util.function.LongSupplier nanos = System::nanoTime;
 
     private List<String> readIoDevices() {
         List<String> devs = new ArrayList<>();

@@ -953,7 +953,7 @@ public final class JobManager implements AutoCloseable {
      * missing log reads as empty. What an earlier attempt wrote is removed when the next starts,
      * so the log is always the latest attempt's.
      */
-    private static final class LogFile {
+    static final class LogFile {
         private final String job;
         private final String name;
         private final Path file;

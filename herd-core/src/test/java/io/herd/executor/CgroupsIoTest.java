@@ -56,6 +56,21 @@ class CgroupsIoTest {
         assertThat(cg.ioDevices()).containsExactly("253:1", "254:0", "259:0");
     }
 
+    /** The list is kept for a while (v1 re-splits the budget at every job's start and end), then read again. */
+    @Test
+    void aDiskAddedIsSeenOnceTheKeptListIsTooOld() throws IOException {
+        disks();
+        Cgroups cg = fakeV2("io");
+        long[] now = {1_000_000_000L};
+        cg.nanos = () -> now[0];
+        assertThat(cg.ioDevices()).containsExactly("253:1", "254:0", "259:0");
+        disk("sda", "8:0");
+        now[0] += Cgroups.DEVICES_FRESH_NANOS - 1;
+        assertThat(cg.ioDevices()).as("still fresh").containsExactly("253:1", "254:0", "259:0");
+        now[0] += 1;
+        assertThat(cg.ioDevices()).as("read again").containsExactly("253:1", "254:0", "259:0", "8:0");
+    }
+
     @Test
     void v2CapsAllGuestsTogetherWithIoMaxOnTheirGroup() throws IOException {
         disks();
