@@ -33,6 +33,8 @@ import java.util.stream.IntStream;
  * herd-bench/run JobsBench latency    [--jobs 200] [--warmup 20]
  * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2] [--warmup 3000]
  * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3] [--warmup JOBS]
+ *                                     [--sizes 100] (percents of --loop, cycled over the jobs: unequal jobs)
+ *                                     [--jit-settle 0.5] [--warmup-max 4] (warm-up arrays until the JIT is quiet)
  *                                     [--settle 6] [--settle-max 300] [--timeline]
  *                                     (the contenders in a rotated order each repeat)
  * </pre>
@@ -46,11 +48,12 @@ import java.util.stream.IntStream;
  *       submitted → last finished in the journal, staged and {@code --shared}. Baselines:
  *       {@code xargs -P 2} and GNU parallel {@code -j 2} of the same on this machine.</li>
  *   <li><b>hetero</b>: 4 nodes whose guests are capped at the given cores ({@code herd policy set
- *       guest-cpus}), an array of CPU-bound shell loops (after a warm-up array of {@code --warmup} jobs,
- *       as many as the measured array's by default, not counted: fresh daemons spend their first
- *       minutes in the JIT, and 8 warm-up jobs left them compiling 5 of their 8 CPU-seconds during the
- *       measured array; then until the idle daemons use less than {@code --settle} percent of the
- *       CPU), with the daemons' own CPU (and their JIT's part)
+ *       guest-cpus}), an array of CPU-bound shell loops (after warm-up arrays of {@code --warmup} jobs,
+ *       as many as the measured array's by default, not counted, until the daemons' JIT takes less than
+ *       {@code --jit-settle} CPU-seconds over one: fresh daemons spend their first minutes in the JIT, and
+ *       8 warm-up jobs left them compiling 5 of their 8 CPU-seconds during the measured array; then until
+ *       the idle daemons use less than {@code --settle} percent of the CPU), with the daemons' own CPU
+ *       (and their JIT's part)
  *       during each run and how many jobs moved to a free node; makespan beside {@code xargs -P 2} on the bare
  *       machine and GNU parallel over 4 fake hosts with the same CPU quotas (a cgroup each, entered by
  *       an {@code --ssh} wrapper) and equal slots per host.</li>
@@ -258,8 +261,13 @@ public final class JobsBench {
 
     /** One array through the control socket, waited for; its figures from the journal. */
     private static ArrayRun runArray(BenchCluster c, JobSpecMsg template, int n) throws IOException {
-        SubmitArrayRequest req = SubmitArrayRequest.newBuilder().setTemplate(template)
-                .addAllItems(IntStream.rangeClosed(1, n).mapToObj(Integer::toString).toList()).build();
+        return runArray(c, template, IntStream.rangeClosed(1, n).mapToObj(Integer::toString).toList());
+    }
+
+    /** One array of the given items (each appended to the template's command). */
+    private static ArrayRun runArray(BenchCluster c, JobSpecMsg template, List<String> items) throws IOException {
+        int n = items.size();
+        SubmitArrayRequest req = SubmitArrayRequest.newBuilder().setTemplate(template).addAllItems(items).build();
         long t0 = System.nanoTime();
         ArraySubmitted a = c.call(0, ControlRequest.newBuilder().setSubmitArray(req).build()).getArraySubmitted();
         c.call(0, ControlRequest.newBuilder().setWait(WaitRequest.newBuilder().addAllJobIds(a.getJobIdsList())).build());
@@ -296,7 +304,15 @@ public final class JobsBench {
         int warmup = intArg(args, "--warmup", jobs);
         double[] shares = Arrays.stream(stringArg(args, "--shares", "0.8,0.6,0.4,0.2").split(","))
                 .mapToDouble(Double::parseDouble).toArray();
-        String script = "i=0; while [ $i -lt " + loop + " ]; do i=$((i+1)); done";
+        String unit = "i=0; while [ $i -lt " + loop + " ]; do i=$((i+1)); done";
+        // --sizes: job k runs sizes[k mod n] percent of the loop (as the tiles of a scene differ), given as
+        // its item, the same to every contender; the default, all 100, is the array of equal jobs.
+        int[] sizes = Arrays.stream(stringArg(args, "--sizes", "100").split(",")).mapToInt(Integer::parseInt).toArray();
+        if (Arrays.stream(sizes).anyMatch(x -> x <= 0)) throw new IllegalArgumentException("--sizes: percents must be positive");
+        boolean equal = Arrays.stream(sizes).allMatch(x -> x == 100);
+        String script = equal ? unit : "i=0; n=$((" + loop + " * $0 / 100)); while [ $i -lt $n ]; do i=$((i+1)); done";
+        List<String> itemList = IntStream.range(0, jobs).mapToObj(k -> Integer.toString(equal ? k + 1 : sizes[k % sizes.length])).toList();
+        double work = equal ? jobs : IntStream.range(0, jobs).mapToDouble(k -> sizes[k % sizes.length] / 100.0).sum();
         boolean timeline = List.of(args).contains("--timeline");
         boolean haveParallel = onPath("parallel");
         if (!haveParallel) System.out.println("GNU parallel is not installed (apt-get install -y parallel): its baseline is skipped");
@@ -318,7 +334,8 @@ public final class JobsBench {
             Path wrapper = c.root().resolve("par-ssh");
             Files.writeString(wrapper, slices.wrapper());
             Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwxr-xr-x"));
-            Path items = writeItems(c.root(), jobs);
+            Path items = c.root().resolve("items");
+            Files.write(items, itemList);
             Path cwd = Files.createDirectories(c.root().resolve("work"));
 
             for (int i = 0; i < shares.length; i++) {
@@ -328,15 +345,22 @@ public final class JobsBench {
             }
             // One job alone: the unit of work, as CPU time (its wall time on a busy machine would count others' work).
             List<Double> single = new ArrayList<>();
-            for (int i = 0; i < 3; i++) single.add(cpuSeconds(script));
+            for (int i = 0; i < 3; i++) single.add(cpuSeconds(unit));
             double t1 = median(single);
             double total = Arrays.stream(shares).sum();
 
-            if (warmup > 0) {
-                // Fresh daemons spend their first minute compiling (C1/C2) what a daemon that runs for days compiles once.
-                ArrayRun w = runArray(c, JobSpecMsg.newBuilder().addAllArgv(List.of("sh", "-c", script)).setCwd(cwd.toString())
+            // Fresh daemons spend minutes compiling (C1/C2) what a daemon that runs for days compiles once: warm-up
+            // arrays until the daemons' JIT takes under --jit-settle CPU-seconds over one (at most --warmup-max arrays).
+            double jitSettle = Double.parseDouble(stringArg(args, "--jit-settle", "0.5"));
+            int warmupMax = intArg(args, "--warmup-max", 4);
+            for (int w = 1; warmup > 0 && w <= warmupMax; w++) {
+                Duration jit0 = c.daemonJitCpu();
+                ArrayRun run = runArray(c, JobSpecMsg.newBuilder().addAllArgv(List.of("sh", "-c", unit)).setCwd(cwd.toString())
                         .build(), warmup);
-                System.out.printf(Locale.ROOT, "warm-up: %d jobs in %.1f s (not counted)%n", warmup, w.clientSeconds);
+                double jit = c.daemonJitCpu().minus(jit0).toMillis() / 1000.0;
+                System.out.printf(Locale.ROOT, "warm-up %d: %d jobs in %.1f s, the daemons' JIT %.1f s of CPU (not counted)%n",
+                        w, warmup, run.clientSeconds, jit);
+                if (jit < jitSettle) break;
             }
             awaitDaemonsSettled(c, Double.parseDouble(stringArg(args, "--settle", "6")), intArg(args, "--settle-max", 300));
             Map<String, List<Double>> makespan = new java.util.LinkedHashMap<>();
@@ -356,7 +380,7 @@ public final class JobsBench {
                 Duration daemons0 = c.daemonCpu();
                 Duration jit0 = c.daemonJitCpu();
                 Duration self0 = ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO);
-                ArrayRun run = runArray(c, t, jobs);
+                ArrayRun run = runArray(c, t, itemList);
                 double daemonsCpu = c.daemonCpu().minus(daemons0).toMillis() / 1000.0;
                 double jitCpu = c.daemonJitCpu().minus(jit0).toMillis() / 1000.0;
                 double selfCpu = ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO).minus(self0).toMillis() / 1000.0;
@@ -400,10 +424,11 @@ public final class JobsBench {
                 System.out.printf(Locale.ROOT, "repeat %d/%d, load %s%n", r, repeats, load());
                 for (int k = 0; k < contenders.size(); k++) contenders.get((k + r - 1) % contenders.size()).run(r);
             }
-            double ideal = jobs * t1 / total;
-            System.out.printf(Locale.ROOT, "%nhetero: %d jobs `sh -c '%s'`, one alone %.2f s of CPU (median of 3);"
-                            + " node CPU caps %s = %.1f cores; ideal makespan %d × %.2f / %.1f = %.1f s%n",
-                    jobs, script, t1, Arrays.toString(shares), total, jobs, t1, total, ideal);
+            double ideal = work * t1 / total;
+            System.out.printf(Locale.ROOT, "%nhetero: %d jobs `sh -c '%s'`%s, one of 100 %% alone %.2f s of CPU (median of 3);"
+                            + " node CPU caps %s = %.1f cores; ideal makespan %.1f × %.2f / %.1f = %.1f s%n",
+                    jobs, script, equal ? "" : " with items " + Arrays.toString(sizes) + " % cycled", t1,
+                    Arrays.toString(shares), total, work, t1, total, ideal);
             double xargsMedian = median(makespan.get(xargsKey));
             System.out.printf(Locale.ROOT, "%-46s %10s %9s %9s  %s%n", "", "makespan s", "÷ xargs", "÷ ideal", "runs");
             for (String k : makespan.keySet()) {
