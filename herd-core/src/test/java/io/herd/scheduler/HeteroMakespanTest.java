@@ -82,6 +82,7 @@ class HeteroMakespanTest {
                 }
                 if (!queue.isEmpty()) continue;
             }
+            if (running.isEmpty()) throw new IllegalStateException(queue.size() + " jobs wait and nothing runs at " + now + " s");
             // The next job to end, at the rates of now.
             Map<String, Integer> n = counts(running);
             double step = Double.MAX_VALUE;
