@@ -112,7 +112,8 @@ public final class ClusterBench {
                         crashes, times[crashes / 2], times[crashes - 1], nodes - 1);
             }
         } finally {
-            for (DataDir d : dirs) {
+            for (int i = 0; i < dirs.size(); i++) {
+                DataDir d = dirs.get(i);
                 try {
                     if (Files.exists(d.pidFile())) {
                         ProcessHandle.of(Long.parseLong(Files.readString(d.pidFile()).trim())).ifPresent(p -> {
@@ -123,6 +124,8 @@ public final class ClusterBench {
                 } catch (IOException | NumberFormatException ignored) {
                     // best effort
                 }
+                // A daemon killed with -9 leaves its cgroups (herd-<name>-…) behind.
+                io.herd.executor.Cgroups.detect(d.cgroupName("n" + (i + 1))).removeAll();
             }
             try (Stream<Path> s = Files.walk(root)) {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
