@@ -164,8 +164,12 @@ final class BenchCluster implements AutoCloseable {
 
     /** CPU time (user + system) the daemons have used so far, all of them together. */
     Duration daemonCpu() {
+        return sum(this::daemonCpu);
+    }
+
+    private Duration sum(java.util.function.IntFunction<Duration> perNode) {
         Duration sum = Duration.ZERO;
-        for (int i = 0; i < dirs.size(); i++) sum = sum.plus(daemonCpu(i));
+        for (int i = 0; i < dirs.size(); i++) sum = sum.plus(perNode.apply(i));
         return sum;
     }
 
@@ -186,9 +190,7 @@ final class BenchCluster implements AutoCloseable {
 
     /** CPU time the daemons' JIT compiler threads have used so far, all of them together. */
     Duration daemonJitCpu() {
-        Duration sum = Duration.ZERO;
-        for (int i = 0; i < dirs.size(); i++) sum = sum.plus(daemonJitCpu(i));
-        return sum;
+        return sum(this::daemonJitCpu);
     }
 
     /**

@@ -454,8 +454,8 @@ public final class JobManager implements AutoCloseable {
 
     /**
      * For each host running this home's jobs: the seconds, in placement's units, until each is
-     * expected to end (for {@link io.herd.scheduler.LiveQueue#dispatch(Collection, FairShare, long, Map)}).
-     * A job past its estimate is taken to need a quarter of what it has run so far again.
+     * expected to end (for {@link io.herd.scheduler.LiveQueue#dispatch(Collection, FairShare, long, Map)};
+     * each by {@link io.herd.scheduler.LiveQueue#secondsUntilEnd}).
      */
     private Map<String, double[]> busyUntil(long now) {
         Map<String, List<Double>> until = new java.util.HashMap<>();
@@ -464,8 +464,7 @@ public final class JobManager implements AutoCloseable {
             for (Attempt a : m.values()) {
                 if (!(a.expectedSeconds > 0)) continue;
                 double elapsed = Math.max(0, now - a.placedAt) / 1000.0 / ratio;
-                until.computeIfAbsent(a.host, k -> new ArrayList<>())
-                        .add(Math.max(a.expectedSeconds - elapsed, 0.25 * elapsed));
+                until.computeIfAbsent(a.host, k -> new ArrayList<>()).add(LiveQueue.secondsUntilEnd(a.expectedSeconds, elapsed));
             }
         }
         Map<String, double[]> out = new java.util.HashMap<>();

@@ -1004,8 +1004,9 @@ public final class Journal implements AutoCloseable {
     /**
      * Specs parsed lately, by their JSON. A spec never changes once stored, and every transition
      * and look-up of a running job reads its row again: parsing its spec each time was the
-     * largest single item in a profile of the home's own Java code on an array of short jobs. Keyed by the text itself, so a hit is always
-     * the very spec stored; bounded (a job's spec is wanted while it is queued or running).
+     * largest single item in a profile of the home's own Java code on an array of short jobs.
+     * Keyed by the text itself, so a hit is always the very spec stored; bounded (a job's spec
+     * is wanted while it is queued or running).
      */
     private static final Map<String, JobSpec> SPECS = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
         @Override

@@ -113,6 +113,17 @@ public final class LiveQueue {
     static final double HOLD_MARGIN = 0.9;
 
     /**
+     * A running job's entry in {@code busyUntil}: what placement expected less what has run since;
+     * a job past its estimate is taken to need a quarter of what it has run so far again.
+     *
+     * @param expectedSeconds placement's estimate when the job was placed
+     * @param elapsedSeconds  time since, in the same units
+     */
+    public static double secondsUntilEnd(double expectedSeconds, double elapsedSeconds) {
+        return Math.max(expectedSeconds - elapsedSeconds, 0.25 * elapsedSeconds);
+    }
+
+    /**
      * As {@link #dispatch(Collection, FairShare, long)}, holding a job back for a busy host that would
      * finish it sooner than any free one (see the class comment).
      *

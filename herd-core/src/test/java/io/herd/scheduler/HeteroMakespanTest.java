@@ -124,8 +124,7 @@ class HeteroMakespanTest {
     static Map<String, double[]> busyUntil(List<Sim> running, double now) {
         Map<String, List<Double>> until = new HashMap<>();
         for (Sim s : running) {
-            double elapsed = now - s.placedAt;
-            until.computeIfAbsent(s.host, k -> new ArrayList<>()).add(Math.max(s.expected - elapsed, 0.25 * elapsed));
+            until.computeIfAbsent(s.host, k -> new ArrayList<>()).add(LiveQueue.secondsUntilEnd(s.expected, now - s.placedAt));
         }
         Map<String, double[]> out = new HashMap<>();
         until.forEach((h, l) -> out.put(h, l.stream().mapToDouble(Double::doubleValue).toArray()));

@@ -36,6 +36,13 @@ class LiveQueueTest {
     // --- order -----------------------------------------------------------------
 
     @Test
+    void aRunningJobEndsWhenExpectedOrAfterAQuarterOfItsRunAgainOnceItIsPast() {
+        assertThat(LiveQueue.secondsUntilEnd(10, 4)).isEqualTo(6);
+        assertThat(LiveQueue.secondsUntilEnd(10, 10)).isEqualTo(2.5);
+        assertThat(LiveQueue.secondsUntilEnd(10, 40)).isEqualTo(10);
+    }
+
+    @Test
     void fifoWithinAUserBySubmissionTime() {
         LiveQueue q = new LiveQueue();
         q.add(job("a2", "ann"), 20);
