@@ -731,13 +731,12 @@ public final class JobManager implements AutoCloseable {
             }
             if (!x.getError().isEmpty()) {
                 // The host ended a job that ran (out of memory): keep its exit code with the reason.
-                journal.transition(job.id(), new JobState.Failed(x.getError(), started ? x.getCode() : -1), now, x.getCpuMillis());
-                finish(job.id());
+                finish(journal.transition(job.id(), new JobState.Failed(x.getError(), started ? x.getCode() : -1), now,
+                        x.getCpuMillis()));
                 return;
             }
             if (x.getOutputsCount() == 0) {
-                journal.transition(job.id(), new JobState.Done(x.getCode(), host, now), now, x.getCpuMillis());
-                finish(job.id());
+                finish(journal.transition(job.id(), new JobState.Done(x.getCode(), host, now), now, x.getCpuMillis()));
                 return;
             }
             journal.addCpu(job.id(), x.getCpuMillis());
@@ -892,25 +891,27 @@ public final class JobManager implements AutoCloseable {
                     + " (they are kept in " + logs.resolve(id) + "; free space or fix permissions, then run the job again)", code, now);
             return;
         }
+        JobRecord done;
         try {
             journal.commitOutputs(id, attempt, now);
-            journal.transition(id, new JobState.Done(code, host, now), now);
+            done = journal.transition(id, new JobState.Done(code, host, now), now);
         } catch (RuntimeException e) {
             log.info("job {}: attempt {} finished but the job moved on: {}", id, attempt, e.getMessage());
             return;
         }
         staging.discardFetched(id, attempt);
-        finish(id);
+        finish(done);
     }
 
     private void fail(String id, String why, int code, long now) {
         log.warn("job {}: {}", id, why);
+        JobRecord failed;
         try {
-            journal.transition(id, new JobState.Failed(why, code), now);
+            failed = journal.transition(id, new JobState.Failed(why, code), now);
         } catch (RuntimeException e) {
             return;
         }
-        finish(id);
+        finish(failed);
     }
 
     /**
@@ -1082,7 +1083,12 @@ public final class JobManager implements AutoCloseable {
     }
 
     private void finish(String id) {
-        JobRecord r = journal.get(id).orElseThrow();
+        finish(journal.get(id).orElseThrow());
+    }
+
+    /** What follows a job's change of state: {@code r} is its record as the journal now has it. */
+    private void finish(JobRecord r) {
+        String id = r.id();
         if (r.state().terminal()) releaseInputs(r);
         List<Attachment> list = attached.remove(id);
         if (list != null) list.forEach(a -> a.ended(r));

@@ -215,10 +215,14 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /** {@link StatementCache} on each connection; {@code -Dherd.journal.statementCache=false} only for benchmarks. */
+    static final boolean STATEMENT_CACHE = Boolean.parseBoolean(System.getProperty("herd.journal.statementCache", "true"));
+
     private static Connection connect(Path file, boolean readOnly) throws SQLException {
         SQLiteConfig cfg = new SQLiteConfig();
         cfg.setBusyTimeout(BUSY_TIMEOUT_MS);
-        Connection c = cfg.createConnection("jdbc:sqlite:" + file);
+        Connection raw = cfg.createConnection("jdbc:sqlite:" + file);
+        Connection c = STATEMENT_CACHE ? StatementCache.wrap(raw) : raw;
         try (Statement st = c.createStatement()) {
             try (ResultSet rs = st.executeQuery("PRAGMA journal_mode=WAL")) {
                 String mode = rs.next() ? rs.getString(1) : "?";
@@ -451,22 +455,31 @@ public final class Journal implements AutoCloseable {
      * @throws NoSuchElementException if there is no such job
      * @throws IllegalStateException  if the change is not allowed
      */
-    public void transition(String id, JobState to, long nowMs) {
-        transition(id, to, nowMs, 0);
+    public JobRecord transition(String id, JobState to, long nowMs) {
+        return transition(id, to, nowMs, 0);
     }
 
     /**
      * {@link #transition(String, JobState, long)} and, in the same transaction, adds CPU time
      * the host reported ({@link #addCpu}): the end of an attempt is one write.
+     *
+     * @return the job as it now stands (as {@link #get} would read it once the write is done)
      */
-    public void transition(String id, JobState to, long nowMs, long addCpuMs) {
+    public JobRecord transition(String id, JobState to, long nowMs, long addCpuMs) {
         Objects.requireNonNull(to, "to");
         if (addCpuMs < 0) throw new IllegalArgumentException("cpu time must not be negative, got " + addCpuMs);
-        write("move job " + id + " to " + to.name(), c -> {
-            move(c, id, to, nowMs);
-            if (addCpuMs > 0) addCpu(c, id, addCpuMs);
-            return null;
+        return write("move job " + id + " to " + to.name(), c -> {
+            JobRecord moved = move(c, id, to, nowMs);
+            if (addCpuMs == 0) return moved;
+            addCpu(c, id, addCpuMs);
+            return withCpu(moved, moved.cpuMs() + addCpuMs);
         });
+    }
+
+    private static JobRecord withCpu(JobRecord r, long cpuMs) {
+        return new JobRecord(r.id(), r.seq(), r.user(), r.spec(), r.state(), r.host(), r.attempts(),
+                r.attemptsAtRelease(), r.exitCode(), r.reason(), r.submittedMs(), r.startedMs(), r.finishedMs(),
+                cpuMs, r.arrayId(), r.arrayIndex());
     }
 
     /** One placement of {@link #placeAll}. */
@@ -587,7 +600,8 @@ public final class Journal implements AutoCloseable {
         return out;
     }
 
-    private static void move(Connection c, String id, JobState to, long nowMs) throws SQLException {
+    /** Moves the job to {@code to} and returns its new record. */
+    private static JobRecord move(Connection c, String id, JobState to, long nowMs) throws SQLException {
         JobRecord job = load(c, id).orElseThrow(() -> noJob(id));
         Transitions.check(job, to);
         OptionalInt committed = committedAttempt(c, id);
@@ -601,14 +615,16 @@ public final class Journal implements AutoCloseable {
                     + " to done: attempt " + job.attempts() + " recorded outputs that are not committed; "
                     + "commit them first");
         }
-        apply(c, job, to, nowMs);
+        JobRecord moved = apply(c, job, to, nowMs);
         try (PreparedStatement ev = c.prepareStatement(INSERT_EVENT)) {
             bindEvent(ev, id, nowMs, to.name(), detail(to));
             ev.executeUpdate();
         }
+        return moved;
     }
 
-    private static void apply(Connection c, JobRecord job, JobState to, long nowMs) throws SQLException {
+    /** Writes the job's row for {@code to}; returns the row as written. */
+    private static JobRecord apply(Connection c, JobRecord job, JobState to, long nowMs) throws SQLException {
         String host = job.host();
         int attempts = job.attempts();
         int atRelease = job.attemptsAtRelease();
@@ -656,6 +672,8 @@ public final class Journal implements AutoCloseable {
             ps.setString(10, job.id());
             ps.executeUpdate();
         }
+        return new JobRecord(job.id(), job.seq(), job.user(), job.spec(), to, host, attempts, atRelease, exit, reason,
+                job.submittedMs(), started, finished, job.cpuMs(), job.arrayId(), job.arrayIndex());
     }
 
     private static String detail(JobState s) {
@@ -1095,6 +1113,14 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /** SQL statements compiled so far on the writer and the pooled readers (tests: reuse). */
+    long statementsCompiled() {
+        if (!STATEMENT_CACHE) return -1;
+        long n = StatementCache.compiled(writer);
+        for (Connection c : readers) n += StatementCache.compiled(c);
+        return n;
+    }
+
     /** Transactions committed together so far, for tests and the bench: {batches, writes}. */
     long[] groupCommits() {
         return new long[] {batches.get(), batchedWrites.get()};
@@ -1109,9 +1135,9 @@ public final class Journal implements AutoCloseable {
             for (PendingWrite<?> p : batch) p.fail(e);
             return;
         }
-        try (Statement st = writer.createStatement()) {
+        try {
             try {
-                st.execute("BEGIN IMMEDIATE");
+                exec(writer, "BEGIN IMMEDIATE");
             } catch (SQLException e) {
                 for (PendingWrite<?> p : batch) p.fail(p.journalError(file, e));
                 return;
@@ -1123,31 +1149,27 @@ public final class Journal implements AutoCloseable {
                     ok += p.runIn(writer, file) ? 1 : 0;
                     continue;
                 }
-                st.execute("SAVEPOINT w");
+                exec(writer, "SAVEPOINT w");
                 boolean done = p.runIn(writer, file);
-                if (!done) st.execute("ROLLBACK TO w");
-                st.execute("RELEASE w");
+                if (!done) exec(writer, "ROLLBACK TO w");
+                exec(writer, "RELEASE w");
                 ok += done ? 1 : 0;
             }
             if (ok == 0) {
-                st.execute("ROLLBACK");
+                exec(writer, "ROLLBACK");
                 for (PendingWrite<?> p : batch) p.publish();
                 return;
             }
             try {
-                st.execute("COMMIT");
+                exec(writer, "COMMIT");
             } catch (SQLException e) {
-                rollback(st, e); // never leave the connection inside a transaction
+                rollback(writer, e); // never leave the connection inside a transaction
                 for (PendingWrite<?> p : batch) p.failIfRan(p.journalError(file, e));
             }
             for (PendingWrite<?> p : batch) p.publish();
         } catch (SQLException e) {
             // SAVEPOINT or ROLLBACK TO themselves failed: nothing of the batch is trusted.
-            try (Statement st = writer.createStatement()) {
-                rollback(st, e);
-            } catch (SQLException ignored) {
-                // the connection is gone; the next writer reports it
-            }
+            rollback(writer, e);
             for (PendingWrite<?> p : batch) {
                 p.failIfRan(p.journalError(file, e));
                 p.publish();
@@ -1214,14 +1236,12 @@ public final class Journal implements AutoCloseable {
         Connection c = readers.poll();
         try {
             if (c == null) c = connect(file, true);
-            try (Statement st = c.createStatement()) {
-                // One read transaction: a query of several statements sees one snapshot.
-                st.execute("BEGIN");
-                try {
-                    return tx.run(c);
-                } finally {
-                    st.execute("COMMIT");
-                }
+            // One read transaction: a query of several statements sees one snapshot.
+            exec(c, "BEGIN");
+            try {
+                return tx.run(c);
+            } finally {
+                exec(c, "COMMIT");
             }
         } catch (SQLException e) {
             closeQuietly(c);
@@ -1240,6 +1260,22 @@ public final class Journal implements AutoCloseable {
             st.execute("ROLLBACK");
         } catch (SQLException e) {
             cause.addSuppressed(e);
+        }
+    }
+
+    /** Rolls back on {@code c}; a failure to is added to {@code cause} (the connection may be gone). */
+    private static void rollback(Connection c, Throwable cause) {
+        try {
+            exec(c, "ROLLBACK");
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
+        }
+    }
+
+    /** Runs a statement without parameters or results, compiled once per connection ({@link StatementCache}). */
+    private static void exec(Connection c, String sql) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.execute();
         }
     }
 

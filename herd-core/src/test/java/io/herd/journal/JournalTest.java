@@ -67,6 +67,29 @@ class JournalTest {
         return j.get(id).orElseThrow();
     }
 
+    @Test
+    void aTransitionReturnsTheRecordAReadSeesAfterIt() {
+        JobSpec once = JobSpec.builder(List.of("true")).cwd("/tmp").maxRetries(0).build();
+        String a = j.submit("ann", once, 1);
+        assertThat(j.transition(a, new Placed("n2", 1), 2)).isEqualTo(rec(a));
+        assertThat(j.transition(a, new Running("n2", 1, 3), 3, 40)).isEqualTo(rec(a));
+        assertThat(j.transition(a, new Queued("n2 left"), 4)).isEqualTo(rec(a));
+        assertThat(j.transition(a, new Held("kept failing"), 5)).isEqualTo(rec(a));
+        assertThat(j.transition(a, new Queued("released"), 6)).isEqualTo(rec(a));
+        assertThat(rec(a).attemptsAtRelease()).isEqualTo(1);
+        assertThat(j.transition(a, new Placed("n3", 2), 7)).isEqualTo(rec(a));
+        assertThat(j.transition(a, new Running("n3", 2, 8), 8)).isEqualTo(rec(a));
+        JobRecord done = j.transition(a, new Done(3, "n3", 9), 9, 25);
+        assertThat(done).isEqualTo(rec(a));
+        assertThat(done.cpuMs()).isEqualTo(65);
+        assertThat(done.exitCode()).isEqualTo(3);
+
+        String b = running("n2");
+        assertThat(j.transition(b, new Failed("out of memory", 137), 10, 5)).isEqualTo(rec(b));
+        String c = j.submit("ann", SPEC, 11);
+        assertThat(j.transition(c, new Cancelled("ann"), 12)).isEqualTo(rec(c));
+    }
+
     // ------------------------------------------------------------ file, schema
 
     @Test
