@@ -183,7 +183,7 @@ public final class Node implements AutoCloseable {
                 if (!cg.setGuestCpuFactor(f)) log.debug("no cpu controller: the guests' CPU share stays as it is");
             });
             hostJobs.ownerAway(owner::acceptsGuests);
-            hostJobs.ownerMemory(asked -> io.herd.owner.MemoryRoom.refusal(asked, pressure.memAvailable(),
+            hostJobs.ownerMemory(asked -> io.herd.owner.MemoryRoom.refusal(asked, pressure::memAvailable,
                     memTotal <= 0 || admin == null ? 0 : admin.policy().ownerMemReserve().of(memTotal)));
             owner.start();
         }

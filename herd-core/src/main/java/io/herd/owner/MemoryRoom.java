@@ -17,7 +17,18 @@ public final class MemoryRoom {
      * @param reserveBytes the owner's reserve
      */
     public static String refusal(long askedBytes, long availableBytes, long reserveBytes) {
-        if (askedBytes <= 0 || availableBytes < 0) return null;
+        return refusal(askedBytes, () -> availableBytes, reserveBytes);
+    }
+
+    /**
+     * {@link #refusal(long, long, long)} with the available memory read only for a job that asks
+     * for some: reading {@code /proc/meminfo} at every start was 0.7 % of a host's CPU on an array
+     * of short jobs that ask for none.
+     */
+    public static String refusal(long askedBytes, java.util.function.LongSupplier available, long reserveBytes) {
+        if (askedBytes <= 0) return null;
+        long availableBytes = available.getAsLong();
+        if (availableBytes < 0) return null;
         long room = Math.max(0, availableBytes - reserveBytes);
         if (askedBytes <= room) return null;
         return "memory: the job asks for " + mib(askedBytes) + ", this node has " + mib(availableBytes)

@@ -20,4 +20,17 @@ class MemoryRoomTest {
         assertThat(MemoryRoom.refusal(0, G, 4 * G)).as("no --mem: the default limit and the back-off").isNull();
         assertThat(MemoryRoom.refusal(8 * G, -1, 4 * G)).as("unknown: the back-off protects").isNull();
     }
+
+    @Test
+    void theAvailableMemoryIsReadOnlyForAJobThatAsksForSome() {
+        int[] reads = {0};
+        java.util.function.LongSupplier available = () -> {
+            reads[0]++;
+            return 3 * G;
+        };
+        assertThat(MemoryRoom.refusal(0, available, 4 * G)).isNull();
+        assertThat(reads[0]).isZero();
+        assertThat(MemoryRoom.refusal(G, available, 4 * G)).startsWith("memory: the job asks for 1024 MiB");
+        assertThat(reads[0]).isEqualTo(1);
+    }
 }
