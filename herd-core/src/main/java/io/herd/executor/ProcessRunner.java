@@ -49,7 +49,7 @@ public final class ProcessRunner {
             "shift",
             "n=$1; shift",
             "while [ \"$n\" -gt 0 ]; do",
-            "  echo $$ > \"$1\" || { echo \"herd: cannot place the job in cgroup $1\" >&2; exit 125; }",
+            "  echo $$ > \"$1\" || { echo \"" + ProcessRunner.JOIN_MESSAGE + " $1\" >&2; exit 125; }",
             "  shift; n=$((n - 1))",
             "done",
             "unset PWD OLDPWD SHLVL",
@@ -57,6 +57,8 @@ public final class ProcessRunner {
             "while [ \"$n\" -gt 0 ]; do export \"$1\"; shift; n=$((n - 1)); done",
             "exec \"$@\"");
     static final int JOIN_FAILED = 125;
+    /** What the join script prints first on the job's stderr when it cannot join (with the cgroup). */
+    static final String JOIN_MESSAGE = "herd: cannot place the job in cgroup";
     static final List<String> SHELL_SET_VARIABLES = List.of("PWD", "OLDPWD", "SHLVL");
 
 

@@ -26,7 +26,8 @@
  *            guests' memory bound (RAM - owner-mem-reserve) and the guest-io budget (v2 io.max on
  *            guests/; v1 blkio.throttle on each job, the budget split between them, split again as
  *            jobs come and go: v1 throttling is flat)
- *    wait until /proc/PID shows the new process group and the job cgroup (1-2 ms)
+ *    (a signal, kill or freeze first waits until /proc/PID shows the job cgroup, 1-2 ms after the start;
+ *     a job nothing is sent to is not watched)
  *    two readers ──▶ OutputSink, ≤ 64 KiB per call; a slow sink blocks the job, not memory (readers
  *                    and the waiter run on pooled threads, {@code herd-exec-JOB-out|err|wait} while busy)
  *  exit: waitpid ─▶ kill what the job left in its cgroup ─▶ read its CPU (and, for a guest, whether the
@@ -42,8 +43,8 @@
  * ({@code clone3(CLONE_INTO_CGROUP)}), so the job's first process is a small
  * shell that writes its own pid ({@code $$}) into the cgroup and only then
  * {@code exec}s the job: same pid, already inside, before any code of the
- * job runs. A shell that cannot join exits 125 and {@code start} throws
- * {@link io.herd.executor.LaunchException}. The shell sets {@code PWD}, so the
+ * job runs. A shell that cannot join prints why and exits 125, and the job
+ * ends with that as its failure ({@code ExitStatus.failure}). The shell sets {@code PWD}, so the
  * script unsets it (and OLDPWD, SHLVL) and re-exports the values the job
  * asked for: the job sees exactly {@link io.herd.executor.LaunchSpec#env()}
  * (dash is preferred as the shell; bash would add {@code _}).

@@ -100,6 +100,28 @@ class ProcessRunnerCgroupTest {
     }
 
     @Test
+    void aJobThatExitsWithTheJoinScriptsCodeIsTakenAtItsWord() throws Exception {
+        // 125 is also what the join script exits with; the job, quick as it is, did join.
+        for (int i = 0; i < 20; i++) {
+            Jobs.Collect sink = new Jobs.Collect();
+            ExitStatus s = exit(runner.start(inCgroup(dir, "sh", "-c", "echo oops >&2; exit 125"), sink));
+            assertThat(s.code()).isEqualTo(125);
+            assertThat(s.failure()).as("run %d", i).isNull();
+            assertThat(sink.err()).isEqualTo("oops\n");
+        }
+    }
+
+    @Test
+    void aSignalRightAfterTheStartReachesTheJobInItsGroup() throws Exception {
+        // The launch is confirmed when a signal needs it: the signal waits until the job leads its
+        // group and sits in its cgroup, so it reaches the job and not only a wrapper on the way.
+        RunningProcess p = runner.start(inCgroup(dir, "sh", "-c", "trap 'exit 9' USR1; sleep " + MARK + " & wait"),
+                OutputSink.DISCARD);
+        p.signal(15);
+        assertThat(exit(p).code()).isEqualTo(143);
+    }
+
+    @Test
     void exitCodesSignalsAndGroupSignalsInACgroup() throws Exception {
         assertThat(exit(runner.start(inCgroup(dir, "sh", "-c", "exit 3"), OutputSink.DISCARD)).code()).isEqualTo(3);
         RunningProcess p = runner.start(inCgroup(dir, "sh", "-c",
