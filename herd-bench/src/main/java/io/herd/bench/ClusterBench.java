@@ -1,5 +1,7 @@
 package io.herd.bench;
 
+import static io.herd.bench.BenchArgs.intArg;
+
 import io.herd.api.ControlClient;
 import io.herd.api.proto.ControlRequest;
 import io.herd.api.proto.NodesRequest;
@@ -157,10 +159,5 @@ public final class ClusterBench {
             Thread.sleep(20);
         }
         throw new IllegalStateException(d + " did not see " + node + " " + state + " in " + timeout);
-    }
-
-    private static int intArg(String[] args, String name, int def) {
-        for (int i = 0; i < args.length - 1; i++) if (args[i].equals(name)) return Integer.parseInt(args[i + 1]);
-        return def;
     }
 }

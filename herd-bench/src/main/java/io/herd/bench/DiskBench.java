@@ -1,5 +1,7 @@
 package io.herd.bench;
 
+import static io.herd.bench.BenchArgs.intArg;
+
 import io.herd.api.proto.CancelJobsRequest;
 import io.herd.api.proto.ControlRequest;
 import io.herd.api.proto.JobSpecMsg;
@@ -284,7 +286,6 @@ public final class DiskBench {
         p.onExit().join();
     }
 
-
     private static long memTotal() throws IOException {
         for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
             if (l.startsWith("MemTotal:")) return Long.parseLong(l.trim().split("\\s+")[1]) * 1024;
@@ -299,10 +300,5 @@ public final class DiskBench {
         } catch (IOException e) {
             return "?";
         }
-    }
-
-    private static int intArg(String[] args, String name, int def) {
-        for (int i = 0; i + 1 < args.length; i++) if (args[i].equals(name)) return Integer.parseInt(args[i + 1]);
-        return def;
     }
 }

@@ -1,5 +1,8 @@
 package io.herd.bench;
 
+import static io.herd.bench.BenchArgs.intArg;
+import static io.herd.bench.BenchArgs.stringArg;
+
 import io.herd.api.proto.ArraySubmitted;
 import io.herd.api.proto.ControlRequest;
 import io.herd.api.proto.HistoryRequest;
@@ -32,6 +35,7 @@ import java.util.stream.IntStream;
  * <pre>
  * herd-bench/run JobsBench latency    [--jobs 200] [--warmup 20]
  * herd-bench/run JobsBench throughput [--jobs 2000] [--repeats 3] [--nodes 2] [--warmup 3000]
+ *                                     [--jit-settle-ms 0.25] [--warmup-max 4] (warm-up rounds until the JIT is quiet)
  * herd-bench/run JobsBench hetero     [--jobs 40] [--loop 1000000] [--shares 0.8,0.6,0.4,0.2] [--repeats 3] [--warmup JOBS]
  *                                     [--sizes 100] (percents of --loop, cycled over the jobs: unequal jobs)
  *                                     [--jit-settle 0.5] [--warmup-max 4] (warm-up arrays until the JIT is quiet)
@@ -45,7 +49,9 @@ import java.util.stream.IntStream;
  *       control socket from this JVM; times from the home's journal ({@code herd history}). Baseline:
  *       fork/exec of {@code true} from this JVM.</li>
  *   <li><b>throughput</b>: an array of {@code true} ({@code herd submit --each 1..N -- true}), first
- *       submitted → last finished in the journal, staged and {@code --shared}. Baselines:
+ *       submitted → last finished in the journal, staged and {@code --shared}, after warm-up rounds (an
+ *       array of {@code --warmup} jobs of each kind, not counted) until the daemons' JIT takes under
+ *       {@code --jit-settle-ms} per job over one, at most {@code --warmup-max} rounds. Baselines:
  *       {@code xargs -P 2} and GNU parallel {@code -j 2} of the same on this machine.</li>
  *   <li><b>hetero</b>: 4 nodes whose guests are capped at the given cores ({@code herd policy set
  *       guest-cpus}), an array of CPU-bound shell loops (after warm-up arrays of {@code --warmup} jobs,
@@ -194,13 +200,22 @@ public final class JobsBench {
             // Daemons run for days: measure them warm (JIT-compiled), not in their first seconds. HotSpot
             // compiles a method with C2 after thousands of calls, so a method called once per job needs
             // thousands of jobs: with 500 the C2 threads still took a fifth of the machine in the runs.
+            // Even after 6,000 jobs C2 still took a fifth of the home's CPU: warm-up rounds (an array staged,
+            // one --shared) go on until the daemons' JIT takes under --jit-settle-ms per job over a round,
+            // at most --warmup-max rounds.
             int warmup = intArg(args, "--warmup", 3000);
-            if (warmup > 0) {
+            double jitSettleMs = Double.parseDouble(stringArg(args, "--jit-settle-ms", "0.25"));
+            int warmupMax = intArg(args, "--warmup-max", 4);
+            for (int round = 1; warmup > 0 && round <= warmupMax; round++) {
+                Duration jit0 = c.daemonJitCpu();
                 for (boolean shared : new boolean[] {false, true}) {
                     ArrayRun w = runArray(c, JobSpecMsg.newBuilder().addArgv("true").setCwd(cwd.toString()).setShared(shared).build(), warmup);
-                    System.out.printf(Locale.ROOT, "warm-up: %d jobs%s at %.0f jobs/s (not counted)%n", warmup, shared ? " --shared" : "",
-                            warmup / w.journalSeconds);
+                    System.out.printf(Locale.ROOT, "warm-up %d: %d jobs%s at %.0f jobs/s (not counted)%n", round, warmup,
+                            shared ? " --shared" : "", warmup / w.journalSeconds);
                 }
+                double jitPerJob = c.daemonJitCpu().minus(jit0).toNanos() / 1e6 / (2.0 * warmup);
+                System.out.printf(Locale.ROOT, "warm-up %d: the daemons' JIT %.2f ms per job%n", round, jitPerJob);
+                if (jitPerJob < jitSettleMs) break;
             }
             for (int r = 1; r <= repeats; r++) {
                 awaitQuiet(args);
@@ -595,14 +610,5 @@ public final class JobsBench {
         } catch (IOException e) {
             return "?";
         }
-    }
-
-    private static int intArg(String[] args, String name, int def) {
-        return Integer.parseInt(stringArg(args, name, Integer.toString(def)));
-    }
-
-    private static String stringArg(String[] args, String name, String def) {
-        for (int i = 0; i < args.length - 1; i++) if (args[i].equals(name)) return args[i + 1];
-        return def;
     }
 }

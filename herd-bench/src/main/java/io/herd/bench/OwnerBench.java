@@ -1,5 +1,7 @@
 package io.herd.bench;
 
+import static io.herd.bench.BenchArgs.intArg;
+
 import io.herd.api.proto.CancelJobsRequest;
 import io.herd.api.proto.ControlRequest;
 import io.herd.api.proto.JobSpecMsg;
@@ -226,7 +228,6 @@ public final class OwnerBench {
         return null;
     }
 
-
     private static void reniceThisThread() {
         try {
             String tid = Path.of("/proc/thread-self").toRealPath().getFileName().toString();
@@ -260,10 +261,5 @@ public final class OwnerBench {
             // unknown
         }
         return "unknown CPU";
-    }
-
-    private static int intArg(String[] args, String name, int def) {
-        for (int i = 0; i + 1 < args.length; i++) if (args[i].equals(name)) return Integer.parseInt(args[i + 1]);
-        return def;
     }
 }
