@@ -64,7 +64,7 @@ public final class Cli {
             CompletableFuture<String> err = drain(p.getErrorStream());
             if (!p.waitFor(90, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                throw new AssertionError("herd " + String.join(" ", args) + " did not finish in 90 s");
+                throw new AssertionError("herd " + String.join(" ", args) + " did not finish in 90 s" + daemonLogTail(args));
             }
             return new Result(p.exitValue(), out.join(), err.join());
         } catch (IOException e) {
@@ -73,6 +73,24 @@ public final class Cli {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
         }
+    }
+
+    /**
+     * The end of the daemon's log of the {@code --data=DIR} the command named: a test's data
+     * directories go when it ends, and with them the only record of why a command hung.
+     */
+    private static String daemonLogTail(String... args) {
+        for (String a : args) {
+            if (!a.startsWith("--data=")) continue;
+            java.nio.file.Path log = java.nio.file.Path.of(a.substring("--data=".length()), "daemon.log");
+            try {
+                List<String> lines = java.nio.file.Files.readAllLines(log);
+                return "\nlast lines of " + log + ":\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+            } catch (IOException | RuntimeException e) {
+                return "\n(no daemon log at " + log + ": " + e + ")";
+            }
+        }
+        return "";
     }
 
     private static CompletableFuture<String> drain(InputStream in) {
