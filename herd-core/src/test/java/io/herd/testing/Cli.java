@@ -81,16 +81,23 @@ public final class Cli {
      */
     private static String daemonLogTail(String... args) {
         for (String a : args) {
-            if (!a.startsWith("--data=")) continue;
-            java.nio.file.Path log = java.nio.file.Path.of(a.substring("--data=".length()), "daemon.log");
-            try {
-                List<String> lines = java.nio.file.Files.readAllLines(log);
-                return "\nlast lines of " + log + ":\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
-            } catch (IOException | RuntimeException e) {
-                return "\n(no daemon log at " + log + ": " + e + ")";
-            }
+            if (a.startsWith("--data=")) return logTail(java.nio.file.Path.of(a.substring("--data=".length())), 60);
         }
         return "";
+    }
+
+    /**
+     * The last {@code lines} lines of the daemon log in a data directory, headed by its path, for
+     * a failing test's message: the directory goes when the test ends.
+     */
+    public static String logTail(java.nio.file.Path dataDir, int lines) {
+        java.nio.file.Path log = dataDir.resolve("daemon.log");
+        try {
+            List<String> all = java.nio.file.Files.readAllLines(log);
+            return "\nlast lines of " + log + ":\n" + String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException | RuntimeException e) {
+            return "\n(no daemon log at " + log + ": " + e + ")";
+        }
     }
 
     private static CompletableFuture<String> drain(InputStream in) {

@@ -269,9 +269,16 @@ public final class NetnsCluster implements AutoCloseable {
         return out;
     }
 
+    /** Waits until the observer sees the states; on time-out fails with the end of every daemon's log. */
     public void awaitStates(Host observer, Map<String, String> expected, Duration timeout) {
-        Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
-                .untilAsserted(() -> assertThat(states(observer)).containsAllEntriesOf(expected));
+        try {
+            Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .untilAsserted(() -> assertThat(states(observer)).containsAllEntriesOf(expected));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            StringBuilder logs = new StringBuilder(e.getMessage());
+            for (Host h : hosts.values()) logs.append(Cli.logTail(h.data(), 40));
+            throw new AssertionError(logs.toString(), e);
+        }
     }
 
     /** {@code kill -9} of the host's daemon (its guests die with it: bwrap --die-with-parent). */

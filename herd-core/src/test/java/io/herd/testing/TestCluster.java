@@ -248,9 +248,16 @@ public final class TestCluster implements AutoCloseable {
         }
     }
 
+    /** Waits until the observer sees the states; on time-out fails with the end of every daemon's log. */
     public void awaitStates(TestNode observer, Map<String, String> expected, Duration timeout) {
-        Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(100))
-                .untilAsserted(() -> assertThat(states(observer)).containsAllEntriesOf(expected));
+        try {
+            Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(100))
+                    .untilAsserted(() -> assertThat(states(observer)).containsAllEntriesOf(expected));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            StringBuilder logs = new StringBuilder(e.getMessage());
+            for (TestNode n : nodes.values()) logs.append(Cli.logTail(n.data(), 40));
+            throw new AssertionError(logs.toString(), e);
+        }
     }
 
     public void kill9(TestNode n) {
