@@ -174,12 +174,48 @@ public final class JobsBench {
         } catch (io.herd.executor.LaunchException e) {
             throw new IOException(e.getMessage(), e);
         }
-        StringBuilder sh = new StringBuilder("#!/bin/sh\n# herd's guest chain around true (the item argument is ignored)\nexec");
+        return chainScript(c, "guest-chain.sh", argv);
+    }
+
+    /**
+     * A script that runs {@code true} through the chain a job of the node's own user runs (session,
+     * cgroup join, signal reset), joining one cgroup made for the bench: what the chain costs per
+     * job beside the daemons' own work, the cgroup's making and removal left out.
+     */
+    record OwnerChain(Path script, io.herd.executor.Cgroups cgroups) implements AutoCloseable {
+        static OwnerChain write(BenchCluster c, Path workDir) throws IOException {
+            io.herd.executor.Cgroups cg = io.herd.executor.Cgroups.detect("herd-bench-chain-" + ProcessHandle.current().pid());
+            String name = null;
+            if (cg.available()) {
+                cg.create("chain");
+                name = "chain";
+            } else {
+                System.out.println("owner chain without a cgroup: " + cg.describe());
+            }
+            List<String> argv;
+            try {
+                argv = new io.herd.executor.ProcessRunner(cg, io.herd.executor.Sandbox.none("owner jobs"))
+                        .ownerChain(new io.herd.executor.LaunchSpec("bench", List.of("true"), workDir, Map.of(), false, null), name);
+            } catch (io.herd.executor.LaunchException e) {
+                cg.removeAll();
+                throw new IOException(e.getMessage(), e);
+            }
+            return new OwnerChain(chainScript(c, "owner-chain.sh", argv), cg);
+        }
+
+        @Override
+        public void close() {
+            cgroups.removeAll();
+        }
+    }
+
+    private static Path chainScript(BenchCluster c, String file, List<String> argv) throws IOException {
+        StringBuilder sh = new StringBuilder("#!/bin/sh\n# herd's chain around true (the item argument is ignored)\nexec");
         for (String a : argv) sh.append(" '").append(a.replace("'", "'\\''")).append('\'');
-        Path script = c.root().resolve("guest-chain.sh");
+        Path script = c.root().resolve(file);
         Files.writeString(script, sh.append('\n').toString());
         script.toFile().setExecutable(true);
-        System.out.println("guest chain (" + script + "): " + String.join(" → ", argv.stream()
+        System.out.println(file + " (" + script + "): " + String.join(" → ", argv.stream()
                 .filter(a -> a.startsWith("/") && !a.contains("\n") && Files.isRegularFile(Path.of(a)) && Files.isExecutable(Path.of(a)))
                 .map(a -> Path.of(a).getFileName().toString()).toList()));
         return script;
@@ -190,8 +226,9 @@ public final class JobsBench {
         int repeats = intArg(args, "--repeats", 3);
         int nodes = intArg(args, "--nodes", 2);
         boolean haveParallel = onPath("parallel");
-        try (BenchCluster c = BenchCluster.start(nodes)) {
-            Path cwd = Files.createDirectories(c.root().resolve("work"));
+        try (BenchCluster c = BenchCluster.start(nodes);
+             OwnerChain ownerChain = OwnerChain.write(c, Files.createDirectories(c.root().resolve("work")))) {
+            Path cwd = c.root().resolve("work");
             Path items = writeItems(c.root(), n);
             Path chain = guestChainScript(c, cwd);
             Map<String, List<Double>> rate = new java.util.LinkedHashMap<>();
@@ -220,6 +257,7 @@ public final class JobsBench {
             for (int r = 1; r <= repeats; r++) {
                 awaitQuiet(args);
                 System.out.printf(Locale.ROOT, "repeat %d/%d, load %s%n", r, repeats, load());
+                Map<String, Long> atHome = new java.util.LinkedHashMap<>();   // the run's jobs the home ran (owner chain)
                 for (boolean shared : new boolean[] {false, true}) {
                     String key = "herd submit --each 1.." + n + (shared ? " --shared" : "") + " -- true";
                     JobSpecMsg t = JobSpecMsg.newBuilder().addArgv("true").setCwd(cwd.toString()).setShared(shared).build();
@@ -230,6 +268,7 @@ public final class JobsBench {
                         jit0[i] = c.daemonJitCpu(i).toNanos();
                     }
                     ArrayRun run = runArray(c, t, n);
+                    atHome.put(key, run.perNode.getOrDefault(c.name(0), 0L));
                     List<String> perJob = new ArrayList<>();
                     for (int i = 0; i < nodes; i++) {
                         perJob.add(String.format(Locale.ROOT, "%.1f (JIT %.1f)", (c.daemonCpu(i).toNanos() - cpu0[i]) / 1e6 / n,
@@ -248,11 +287,22 @@ public final class JobsBench {
                 double xs = timeCommand(items, List.of("xargs", "-P", "2", "-n", "1", "true"));
                 rate.computeIfAbsent(xargs, k -> new ArrayList<>()).add(n / xs);
                 wall.computeIfAbsent(xargs, k -> new ArrayList<>()).add(xs);
+                String ownerKey = "xargs -P 2 -n 1 OWNER-CHAIN true";
+                double os = timeCommand(items, List.of("xargs", "-P", "2", "-n", "1", ownerChain.script().toString()));
+                rate.computeIfAbsent(ownerKey, k -> new ArrayList<>()).add(n / os);
+                wall.computeIfAbsent(ownerKey, k -> new ArrayList<>()).add(os);
                 if (chain != null) {
                     String key = "xargs -P 2 -n 1 GUEST-CHAIN true";
                     double cs = timeCommand(items, List.of("xargs", "-P", "2", "-n", "1", chain.toString()));
                     rate.computeIfAbsent(key, k -> new ArrayList<>()).add(n / cs);
                     wall.computeIfAbsent(key, k -> new ArrayList<>()).add(cs);
+                    // The machine doing nothing but the run's process chains: the home's jobs through the
+                    // owner chain, the others' through the guest chain, each at its bare xargs -P 2 rate.
+                    for (Map.Entry<String, Long> e : atHome.entrySet()) {
+                        double seconds = e.getValue() * os / n + (n - e.getValue()) * cs / n;
+                        notes.merge(e.getKey(), String.format(Locale.ROOT, "[its process chains alone: %.0f jobs/s]", n / seconds),
+                                (a, b) -> a + " " + b);
+                    }
                 }
                 if (haveParallel) {
                     String par = "parallel -j 2 true";

@@ -206,6 +206,18 @@ public final class ProcessRunner {
         return command(spec, resolveProgram(spec), null, true);
     }
 
+    /**
+     * What a job of the node's own users runs, the same chain {@link #start} runs (session, the
+     * join of the existing cgroup {@code cgroup}, signals), for benchmarks that run it bare.
+     *
+     * @throws LaunchException when the program is not found
+     */
+    public List<String> ownerChain(LaunchSpec spec, String cgroup) throws LaunchException {
+        if (spec.guest() != null) throw new IllegalArgumentException("job " + spec.jobId() + " is a guest");
+        if (cgroup != null && !cgroups.exists(cgroup)) throw new IllegalArgumentException("no cgroup " + cgroup);
+        return command(spec, resolveProgram(spec), cgroup, false);
+    }
+
     /** The command line of a job: the chain of wrappers, then the program and its arguments. */
     private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean groupYields) {
         LaunchSpec.Guest guest = spec.guest();

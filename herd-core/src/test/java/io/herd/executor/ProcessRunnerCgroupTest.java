@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static io.herd.executor.Jobs.exit;
 import static io.herd.executor.Jobs.inCgroup;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -158,6 +159,24 @@ class ProcessRunnerCgroupTest {
         p.stdin().close();
         assertThat(exit(p).code()).isZero();
         assertThat(sink.out()).isEqualTo("through the cgroup\n");
+    }
+
+    @Test
+    void theOwnerChainRunBareJoinsTheCgroupAndRunsTheProgram() throws Exception {
+        cgroups.create("bare-chain");
+        try {
+            List<String> chain = runner.ownerChain(Jobs.spec(dir, "sh", "-c", "cat /proc/self/cgroup; exit 7"), "bare-chain");
+            Process p = new ProcessBuilder(chain).directory(dir.toFile()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor()).as(out).isEqualTo(7);
+            assertThat(out).contains("/bare-chain");
+            assertThatThrownBy(() -> runner.ownerChain(Jobs.spec(dir, "true"), "no-such-cgroup"))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no-such-cgroup");
+            assertThatThrownBy(() -> runner.ownerChain(Jobs.spec(dir, "true").asGuest(new LaunchSpec.Guest(false, 0, 0)), null))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("guest");
+        } finally {
+            cgroups.remove("bare-chain");
+        }
     }
 
     @AfterAll
