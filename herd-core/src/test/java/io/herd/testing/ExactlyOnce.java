@@ -97,11 +97,17 @@ public record ExactlyOnce(Path dir, List<String> ids, Function<String[], Cli.Res
     }
 
     public void awaitFinished(Duration timeout) {
-        Awaitility.await().atMost(timeout).pollInterval(Duration.ofSeconds(1)).until(() -> finished() == ids.size());
+        awaitFinishedAtLeast(ids.size(), timeout);
     }
 
+    /** Waits until n jobs finished; on time-out fails with the count and the end of the home's log. */
     public void awaitFinishedAtLeast(long n, Duration timeout) {
-        Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(250)).until(() -> finished() >= n);
+        try {
+            Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(250)).until(() -> finished() >= n);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError(finished() + " of " + ids.size() + " jobs finished, not " + n + ", within " + timeout
+                    + Cli.logTail(Path.of(DataProbe.dataOf(herd)), 60), e);
+        }
     }
 
     /** Max attempts over the array's jobs (more than 1: some job ran again). */
