@@ -65,6 +65,9 @@ public final class Membership implements AutoCloseable {
         }
     }
 
+    /** How long the discovery waits when the node knows no peer to ask. */
+    static final long ALONE_JOIN_TIMEOUT_MILLIS = 100;
+
     private final String nodeName;
     private final String cluster;
     private final InetAddress bindAddress;
@@ -113,7 +116,7 @@ public final class Membership implements AutoCloseable {
         fd.setInterval(settings.heartbeatMillis());
         VERIFY_SUSPECT2 verify = new VERIFY_SUSPECT2().setTimeout(settings.verifyMillis());
         NAKACK2 nakack = new NAKACK2().useMcastXmit(false);
-        GMS gms = new GMS().setJoinTimeout(settings.joinTimeoutMillis()).printLocalAddress(false);
+        GMS gms = new GMS().setJoinTimeout(joinTimeoutMillis(hosts, self, settings)).printLocalAddress(false);
         gms.setLeaveTimeout(1000);
         gms.setMaxJoinAttempts(3);
 
@@ -138,6 +141,16 @@ public final class Membership implements AutoCloseable {
         });
         this.channel = ch;
         ch.connect(cluster);
+    }
+
+    /**
+     * How long the join waits for an answer from the discovery. A node that knows no peer (the first
+     * of a new cluster) would only wait it out, as nobody can answer: it starts as its own view at
+     * once, and a peer that knows it merges in later (MERGE3) as it would after the full wait.
+     */
+    static long joinTimeoutMillis(List<InetSocketAddress> hosts, InetSocketAddress self, Settings settings) {
+        boolean knowsNoPeer = hosts.stream().allMatch(self::equals);
+        return knowsNoPeer ? Math.min(ALONE_JOIN_TIMEOUT_MILLIS, settings.joinTimeoutMillis()) : settings.joinTimeoutMillis();
     }
 
     private void onView(View view) {

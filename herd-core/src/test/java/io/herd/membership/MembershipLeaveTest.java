@@ -111,7 +111,7 @@ class MembershipLeaveTest {
         return seen;
     }
 
-    private static int freePort() throws Exception {
+    static int freePort() throws Exception {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
