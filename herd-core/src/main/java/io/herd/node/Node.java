@@ -93,6 +93,12 @@ public final class Node implements AutoCloseable {
     private NodeRpcServer rpc;
     private ControlServer control;
     private ScheduledExecutorService timer;
+    /** Watches that the timer thread (gossip and load sampling) keeps running; logs where it hangs if not. */
+    private ScheduledExecutorService watchdog;
+    private volatile Thread timerThread;
+    private final StallWatch timerStall = new StallWatch(TIMER_STALL_NANOS, System.nanoTime());
+    /** A timer thread silent this long is logged: peers call the node suspect after about 5 s without gossip. */
+    static final long TIMER_STALL_NANOS = 3_000_000_000L;
     private volatile boolean leaving;
     private io.herd.journal.Journal journal;
     private io.herd.host.HostJobs hostJobs;
@@ -123,6 +129,7 @@ public final class Node implements AutoCloseable {
         timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "herd-gossip");
             t.setDaemon(true);
+            timerThread = t;
             return t;
         });
         if (io.herd.api.ControlClient.isRunning(dir.root())) {
@@ -229,7 +236,14 @@ public final class Node implements AutoCloseable {
 
         timer.scheduleAtFixedRate(this::sampleSafely, options.sampleMillis(), options.sampleMillis(), TimeUnit.MILLISECONDS);
         long tick = Math.max(10, options.gossip().periodMillis() / 5);
+        timerStall.beat(System.nanoTime());
         timer.scheduleAtFixedRate(this::gossipSafely, tick, tick, TimeUnit.MILLISECONDS);
+        watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "herd-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        watchdog.scheduleWithFixedDelay(this::checkTimer, 1, 1, TimeUnit.SECONDS);
         timer.scheduleAtFixedRate(this::savePeersSafely, 5, 10, TimeUnit.SECONDS);
         for (long at : RECALIBRATE_AFTER_SECONDS) timer.schedule(this::recalibrateSafely, at, TimeUnit.SECONDS);
         log.info("node {} of cluster {} up: gRPC {}, membership {}:{}, speed {}", config.name(), config.cluster(),
@@ -317,7 +331,14 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /** Logs, once per stall, that the timer thread has not run for a while, and where it is. */
+    private void checkTimer() {
+        timerStall.check(System.nanoTime()).ifPresent(nanos -> log.warn("{} (peers will soon see this node as suspect)",
+                StallWatch.report("gossip and load sampling", nanos, timerThread)));
+    }
+
     private void gossipSafely() {
+        timerStall.beat(System.nanoTime());
         try {
             List<String> members = membership.members();
             if (!members.equals(lastMembers)) {
@@ -692,6 +713,7 @@ public final class Node implements AutoCloseable {
     public void shutdown(boolean leaveFirst) {
         if (!closing.compareAndSet(false, true)) return;
         try {
+            if (watchdog != null) watchdog.shutdownNow();
             if (leaveFirst && membership != null && !leaving) leaveGracefully();
             if (control != null) control.close();
             if (membership != null) membership.close();
