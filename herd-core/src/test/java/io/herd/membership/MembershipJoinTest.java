@@ -49,8 +49,10 @@ class MembershipJoinTest {
             MembershipLeaveTest.Seen a = start(pki, "a", pa, List.of());
             await().atMost(Duration.ofSeconds(10)).until(() -> a.view.equals(List.of("a")));
             MembershipLeaveTest.Seen b = start(pki, "b", pb, List.of(new InetSocketAddress(LO, pa)));
+            // b finds a by its discovery, or (on a slow machine, its discovery timed out) merges with it later:
+            // either way one view of both. Who coordinates then is JGroups' choice.
             await().atMost(Duration.ofSeconds(20)).until(() -> a.view.size() == 2 && b.view.size() == 2);
-            assertThat(b.view).as("b joined a's view, a coordinating").containsExactly("a", "b");
+            assertThat(b.view).containsExactlyInAnyOrderElementsOf(a.view).containsExactlyInAnyOrder("a", "b");
         }
     }
 
