@@ -13,7 +13,8 @@ import java.util.Map;
  * So a user who burnt one core-hour per share lately has priority ½, and an
  * hour later (with the default half-life) ⅔. Priority only orders users; its
  * scale means nothing else. Time is passed in, never read: the same object
- * works on a virtual clock. Not thread-safe: one scheduler owns it.
+ * works on a virtual clock. Thread-safe: a home charges the jobs that end on
+ * its RPC threads while its dispatcher reads priorities.
  */
 public final class FairShare {
 
@@ -48,7 +49,7 @@ public final class FairShare {
      * Adds CPU used by {@code user}. A time earlier than the account's last
      * update is taken as that time (an account's clock never runs backwards).
      */
-    public void charge(String user, double coreSeconds, long nowMillis) {
+    public synchronized void charge(String user, double coreSeconds, long nowMillis) {
         if (!(coreSeconds >= 0) || Double.isInfinite(coreSeconds)) {
             throw new IllegalArgumentException("core-seconds must be finite and not negative, got " + coreSeconds);
         }
@@ -62,23 +63,23 @@ public final class FairShare {
     }
 
     /** Decayed usage in core-seconds; 0 for a user never charged. */
-    public double usage(String user, long nowMillis) {
+    public synchronized double usage(String user, long nowMillis) {
         Account a = accounts.get(user);
         return a == null ? 0 : decayed(a, nowMillis);
     }
 
     /** In (0, 1]; higher runs first. */
-    public double priority(String user, long nowMillis) {
+    public synchronized double priority(String user, long nowMillis) {
         return priority(usage(user, nowMillis), shares(user));
     }
 
     /** Gives {@code user} this many shares (default 1): twice the shares, twice the usage for the same priority. */
-    public void setShares(String user, double shares) {
+    public synchronized void setShares(String user, double shares) {
         if (!(shares > 0) || Double.isInfinite(shares)) throw new IllegalArgumentException("shares must be positive, got " + shares);
         this.shares.put(user, shares);
     }
 
-    public double shares(String user) {
+    public synchronized double shares(String user) {
         return shares.getOrDefault(user, 1.0);
     }
 

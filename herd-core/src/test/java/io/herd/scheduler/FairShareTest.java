@@ -69,4 +69,43 @@ class FairShareTest {
         assertThatThrownBy(() -> fs.charge("a", Double.NaN, 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> fs.setShares("a", 0)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    /**
+     * A home charges jobs that end on its RPC threads, several at once, while its dispatcher reads
+     * priorities. Unsynchronized, a charge was lost or threw ConcurrentModificationException (a
+     * HashMap's computeIfAbsent sees another thread's insert), and the job's end with it.
+     */
+    @Test
+    void chargesFromManyThreadsAtOnceAreAllCountedAndNoneFails() throws Exception {
+        FairShare fs = new FairShare();
+        int threads = 8;
+        int each = 20_000;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads + 1);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        try {
+            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                done.add(pool.submit(() -> {
+                    go.await();
+                    for (int i = 0; i < each; i++) {
+                        fs.charge("shared", 1, 0);
+                        fs.charge("user-" + id + "-" + i, 1, 0);   // a new account: the map grows meanwhile
+                    }
+                    return null;
+                }));
+            }
+            done.add(pool.submit(() -> {
+                go.await();
+                for (int i = 0; i < each; i++) fs.priority("shared", 0);
+                return null;
+            }));
+            go.countDown();
+            for (java.util.concurrent.Future<?> f : done) f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(fs.usage("shared", 0)).isEqualTo((double) threads * each);
+        assertThat(fs.usage("user-7-19999", 0)).isEqualTo(1.0);
+    }
 }
