@@ -96,9 +96,9 @@ public final class Node implements AutoCloseable {
     /** Watches that the timer thread (gossip and load sampling) keeps running; logs where it hangs if not. */
     private ScheduledExecutorService watchdog;
     private volatile Thread timerThread;
-    private final StallWatch timerStall = new StallWatch(TIMER_STALL_NANOS, System.nanoTime());
     /** A timer thread silent this long is logged: peers call the node suspect after about 5 s without gossip. */
     static final long TIMER_STALL_NANOS = 3_000_000_000L;
+    private final StallWatch timerStall = new StallWatch(TIMER_STALL_NANOS, System.nanoTime());
     private volatile boolean leaving;
     private io.herd.journal.Journal journal;
     private io.herd.host.HostJobs hostJobs;
