@@ -41,7 +41,18 @@ final class BenchCluster implements AutoCloseable {
      * keyboard; in a directory of its own, watched with inotify as input devices are read (the data
      * directory's own files change with every job).
      */
-    static final List<String> DAEMON_OPTIONS = List.of("-Dherd.ownerInput=owner/input");
+    /**
+     * The daemons' JVM options; {@code -Dherd.bench.daemon-opts="…"} adds more, space-separated (for
+     * comparisons such as {@code -Dherd.exec.launcher=jvm}, or a profiler).
+     */
+    static final List<String> DAEMON_OPTIONS = daemonOptions();
+
+    private static List<String> daemonOptions() {
+        List<String> o = new ArrayList<>(List.of("-Dherd.ownerInput=owner/input"));
+        String more = System.getProperty("herd.bench.daemon-opts", "").trim();
+        if (!more.isEmpty()) o.addAll(List.of(more.split("\\s+")));
+        return List.copyOf(o);
+    }
     private final Path root;
     private final List<String> names = new ArrayList<>();
     private final List<DataDir> dirs = new ArrayList<>();
