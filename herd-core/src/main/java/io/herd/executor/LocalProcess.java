@@ -114,11 +114,6 @@ final class LocalProcess implements RunningProcess {
         return process;
     }
 
-    /** The job's main process while it exists (a job forked by the launcher is not the JVM's child). */
-    private Optional<ProcessHandle> handle() {
-        return process instanceof ShellLauncher.Job ? ProcessHandle.of(pid) : Optional.of(process.toHandle());
-    }
-
     @Override
     public long pid() {
         return pid;
@@ -145,10 +140,8 @@ final class LocalProcess implements RunningProcess {
             // No kill(1): ProcessHandle can still send TERM and KILL, one process at a time.
         }
         List<ProcessHandle> targets = new ArrayList<>();
-        handle().ifPresent(h -> {
-            targets.add(h);
-            h.descendants().forEach(targets::add);
-        });
+        process.toHandle().descendants().forEach(targets::add);
+        targets.add(0, process.toHandle());
         if (!ownGroup && runner.killProgram() != null) {
             for (ProcessHandle h : targets) sendKill(signo, Long.toString(h.pid()));
             return;
@@ -188,9 +181,9 @@ final class LocalProcess implements RunningProcess {
         } else {
             // Snapshot first: once a parent dies its children are re-parented out of reach.
             List<ProcessHandle> descendants = new ArrayList<>();
-            handle().ifPresent(h -> h.descendants().forEach(descendants::add));
+            process.toHandle().descendants().forEach(descendants::add);
             if (ownGroup) sendKill(9, "-" + pid);
-            process.destroyForcibly();
+            process.toHandle().destroyForcibly();
             descendants.forEach(ProcessHandle::destroyForcibly);
         }
         try {
@@ -236,7 +229,7 @@ final class LocalProcess implements RunningProcess {
         if (cgroup != null) return runner.cgroups().pids(cgroup);
         java.util.Set<Long> pids = new java.util.TreeSet<>();
         if (process.isAlive()) pids.add(pid);
-        handle().ifPresent(h -> h.descendants().forEach(d -> pids.add(d.pid())));
+        process.toHandle().descendants().forEach(h -> pids.add(h.pid()));
         return pids;
     }
 
@@ -314,7 +307,6 @@ final class LocalProcess implements RunningProcess {
             }
         }
         launched.complete(null);   // gone: nothing left to wait for
-        if (process instanceof ShellLauncher.Job j && j.statusLost()) failure = ShellLauncher.LOST_STATUS;
         if (joinFailed(code)) {
             failure = "could not place job " + spec.jobId() + " in cgroup " + cgroup + " (" + runner.cgroups().describe() + ")";
         }
@@ -386,7 +378,7 @@ final class LocalProcess implements RunningProcess {
             Optional<ProcStat> main = ProcStat.read(pid);
             if (main.isEmpty() || !main.get().running()) return;
             long total = main.get().cpuMillisWithReapedChildren();
-            for (ProcessHandle d : (Iterable<ProcessHandle>) handle().stream().flatMap(ProcessHandle::descendants)::iterator) {
+            for (ProcessHandle d : (Iterable<ProcessHandle>) process.toHandle().descendants()::iterator) {
                 total += ProcStat.read(d.pid()).map(ProcStat::cpuMillisWithReapedChildren).orElse(0L);
             }
             sampledCpuMillis.accumulateAndGet(total, Math::max);

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>One runner per daemon; thread-safe.
  */
-public final class ProcessRunner implements AutoCloseable {
+public final class ProcessRunner {
 
     private static final Logger log = LoggerFactory.getLogger(ProcessRunner.class);
 
@@ -74,7 +74,7 @@ public final class ProcessRunner implements AutoCloseable {
         return t;
     });
 
-    static Process startOnLauncher(ProcessBuilder pb) throws IOException {
+    private static Process startOnLauncher(ProcessBuilder pb) throws IOException {
         java.util.concurrent.Future<Process> f = LAUNCHER.submit(pb::start);
         boolean interrupted = false;
         try {
@@ -104,9 +104,6 @@ public final class ProcessRunner implements AutoCloseable {
     private final Path ionice;
     private final Path prlimit;
     private final AtomicBoolean warnedNoCgroup = new AtomicBoolean();
-    private final AtomicBoolean warnedLauncher = new AtomicBoolean();
-    /** Forks the jobs (see {@link ShellLauncher}); null where bash or mkfifo is missing, or turned off. */
-    private final ShellLauncher launcher;
     private volatile ScheduledExecutorService sampler;
 
     /** A runner placing jobs in {@code cgroups} ({@link Cgroups#none} for none). */
@@ -116,21 +113,15 @@ public final class ProcessRunner implements AutoCloseable {
 
     /** A runner placing jobs in {@code cgroups} and guests in {@code sandbox}. */
     public ProcessRunner(Cgroups cgroups, Sandbox sandbox) {
-        this(cgroups, sandbox, !"jvm".equals(System.getProperty(LAUNCHER_PROPERTY, "bash")));
-    }
-
-    /** As above; {@code launcher} false: every job is forked by the JVM (for tests and comparisons). */
-    ProcessRunner(Cgroups cgroups, Sandbox sandbox, boolean launcher) {
         this(cgroups, findProgram("setsid"), firstExisting("/bin/dash", "/usr/bin/dash", "/bin/sh", "/usr/bin/sh"),
-                findProgram("kill"), signalResettingEnv(), sandbox, launcher);
+                findProgram("kill"), signalResettingEnv(), sandbox);
     }
 
-    /** A host without some programs (null), all jobs forked by the JVM: for tests. */
     ProcessRunner(Cgroups cgroups, Path setsid, Path shell, Path kill, Path env) {
-        this(cgroups, setsid, shell, kill, env, Sandbox.none("not configured"), false);
+        this(cgroups, setsid, shell, kill, env, Sandbox.none("not configured"));
     }
 
-    private ProcessRunner(Cgroups cgroups, Path setsid, Path shell, Path kill, Path env, Sandbox sandbox, boolean launcher) {
+    ProcessRunner(Cgroups cgroups, Path setsid, Path shell, Path kill, Path env, Sandbox sandbox) {
         this.cgroups = Objects.requireNonNull(cgroups);
         this.sandbox = Objects.requireNonNull(sandbox);
         this.nice = findProgram("nice");
@@ -140,7 +131,6 @@ public final class ProcessRunner implements AutoCloseable {
         this.shell = Objects.requireNonNull(shell, "no /bin/sh on this host");
         this.kill = kill;
         this.env = env;
-        this.launcher = launcher ? launcher(setsid, env) : null;
         if (setsid == null) {
             log.warn("setsid (util-linux) is not installed: jobs share the daemon's process group, so signals reach "
                     + "only each job's own process and its descendants; install util-linux");
@@ -186,72 +176,23 @@ public final class ProcessRunner implements AutoCloseable {
         }
         Path program = resolveProgram(spec);
         String cgroup = prepareCgroup(spec);
-        boolean groupYields = cgroup != null && cgroups.guestCpuPriority();
-        Process process = null;
-        if (launcher != null && ShellLauncher.canCarry(spec.env())) {
-            Chain chain = chain(spec, program, cgroup, groupYields, true);
-            try {
-                process = launcher.start(new ShellLauncher.Request(chain.procs(), chain.ignoreSignals(),
-                        spec.workDir().toAbsolutePath(), spec.env(), spec.stdinPiped(), chain.rest()));
-            } catch (IOException e) {
-                // the JVM's way below still works
-                if (warnedLauncher.compareAndSet(false, true)) {
-                    log.warn("job {}: the job launcher failed ({}); starting jobs without it until it works again",
-                            spec.jobId(), e.getMessage());
-                }
-            }
+        List<String> command = command(spec, program, cgroup, cgroup != null && cgroups.guestCpuPriority());
+        ProcessBuilder pb = new ProcessBuilder(command).directory(spec.workDir().toFile());
+        Map<String, String> environment = pb.environment();
+        environment.clear();
+        environment.putAll(spec.env());
+        pb.redirectInput(spec.stdinPiped() ? ProcessBuilder.Redirect.PIPE
+                : ProcessBuilder.Redirect.from(new File("/dev/null")));
+        Process process;
+        try {
+            process = startOnLauncher(pb);
+        } catch (IOException e) {
+            if (cgroup != null) removeQuietly(cgroup);
+            throw new LaunchException("could not start '" + spec.argv().get(0) + "' for job " + spec.jobId()
+                    + ": " + e.getMessage(), e);
         }
-        if (process == null) {
-            ProcessBuilder pb = new ProcessBuilder(command(spec, program, cgroup, groupYields))
-                    .directory(spec.workDir().toFile());
-            Map<String, String> environment = pb.environment();
-            environment.clear();
-            environment.putAll(spec.env());
-            pb.redirectInput(spec.stdinPiped() ? ProcessBuilder.Redirect.PIPE
-                    : ProcessBuilder.Redirect.from(new File("/dev/null")));
-            try {
-                process = startOnLauncher(pb);
-            } catch (IOException e) {
-                if (cgroup != null) removeQuietly(cgroup);
-                throw new LaunchException("could not start '" + spec.argv().get(0) + "' for job " + spec.jobId()
-                        + ": " + e.getMessage(), e);
-            }
-        } else {
-            warnedLauncher.set(false);
-        }
-        return new LocalProcess(this, spec, process, cgroup, setsid != null || process instanceof ShellLauncher.Job, sink);
+        return new LocalProcess(this, spec, process, cgroup, setsid != null, sink);
     }
-
-    /**
-     * Ends the job launcher: jobs it started keep running (a restarted daemon finds them), but
-     * their exit statuses are lost to this runner. Jobs started afterwards start the JVM's way.
-     */
-    @Override
-    public void close() {
-        if (launcher != null) launcher.close();
-    }
-
-    /** The launcher's pid, -1 when none runs (for tests). */
-    long launcherPid() {
-        return launcher == null ? -1 : launcher.launcherPid();
-    }
-
-    private static ShellLauncher launcher(Path setsid, Path env) {
-        Path bash = firstExisting("/bin/bash", "/usr/bin/bash");
-        Path mkfifo = findProgram("mkfifo");
-        if (bash == null || mkfifo == null) {
-            log.info("jobs are forked by the JVM: {} is not installed", bash == null ? "bash" : "mkfifo");
-            return null;
-        }
-        List<String> prefix = new ArrayList<>();
-        if (env != null) prefix.addAll(List.of(env.toString(), "--default-signal"));
-        if (setsid != null) prefix.add(setsid.toString());
-        prefix.add(bash.toString());
-        return new ShellLauncher(prefix, mkfifo);
-    }
-
-    /** {@code jvm} turns the job launcher off: every job is then forked by the JVM (for comparisons). */
-    public static final String LAUNCHER_PROPERTY = "herd.exec.launcher";
 
     /**
      * What a guest job runs, the same chain {@link #start} runs (session, priority, rlimits,
@@ -277,27 +218,28 @@ public final class ProcessRunner implements AutoCloseable {
         return command(spec, resolveProgram(spec), cgroup, false);
     }
 
-    /**
-     * What a job's process does before its program: join {@code procs}, ignore the signals sent to
-     * its group ({@code ignoreSignals}, for a sandbox's own processes), then run {@code rest}: the
-     * wrappers, the program and its arguments.
-     */
-    private record Chain(List<Path> procs, boolean ignoreSignals, List<String> rest) {
-    }
-
-    /**
-     * A job's chain. {@code launched}: for the {@link ShellLauncher}, whose jobs have default
-     * signals already ({@code env --default-signal} is then needed only inside a sandbox).
-     */
-    private Chain chain(LaunchSpec spec, Path program, String cgroup, boolean groupYields, boolean launched) {
+    /** The command line of a job: the chain of wrappers, then the program and its arguments. */
+    private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean groupYields) {
         LaunchSpec.Guest guest = spec.guest();
         boolean sandboxed = guest != null && sandbox.available();
         // The sandbox's own processes (bwrap and its pid 1) are in the job's process group: they ignore
         // the signals herd forwards to the group, and the job gets them back at their defaults inside.
         boolean ignoreInWrapper = sandboxed && env != null;
-        List<Path> procs = cgroup == null ? List.of() : cgroups.procsFiles(cgroup);
 
         List<String> command = new ArrayList<>();
+        if (setsid != null) command.add(setsid.toString());
+        if (cgroup != null || ignoreInWrapper) {
+            command.addAll(List.of(shell.toString(), "-c", JOIN_SCRIPT, "herd-join", ignoreInWrapper ? "ignore" : "keep"));
+            List<Path> procs = cgroup == null ? List.of() : cgroups.procsFiles(cgroup);
+            command.add(Integer.toString(procs.size()));
+            for (Path p : procs) command.add(p.toString());
+            List<String> keep = new ArrayList<>();
+            for (String name : SHELL_SET_VARIABLES) {
+                if (spec.env().containsKey(name)) keep.add(name + "=" + spec.env().get(name));
+            }
+            command.add(Integer.toString(keep.size()));
+            command.addAll(keep);
+        }
         if (guest != null) {
             // Owner first, also where cgroups are missing: lowest CPU and I/O priority. In a cgroup the
             // guests' group has the lowest CPU weight already; ionice stays (BFQ honours its idle class).
@@ -308,7 +250,7 @@ public final class ProcessRunner implements AutoCloseable {
         }
         // Children of a JVM inherit its blocked SIGQUIT (HotSpot blocks it in every Java thread),
         // so Ctrl-\ would never reach the job: GNU env puts every signal back to default, unblocked.
-        if (env != null && !program.toString().contains("=") && (!launched || sandboxed)) {
+        if (env != null && !program.toString().contains("=")) {
             command.addAll(List.of(env.toString(), "--default-signal"));
             // bwrap --chdir sets PWD: give the job the value it asked for, or none.
             if (sandboxed) command.add(spec.env().containsKey("PWD") ? "PWD=" + spec.env().get("PWD") : "--unset=PWD");
@@ -316,26 +258,7 @@ public final class ProcessRunner implements AutoCloseable {
         if (guest != null) command.addAll(sandbox.dropPrivileges());
         command.add(program.toString());
         command.addAll(spec.argv().subList(1, spec.argv().size()));
-        return new Chain(procs, ignoreInWrapper, command);
-    }
 
-    /** The command line the JVM runs for a job: its session, the join script, then the chain. */
-    private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean groupYields) {
-        Chain chain = chain(spec, program, cgroup, groupYields, false);
-        List<String> command = new ArrayList<>();
-        if (setsid != null) command.add(setsid.toString());
-        if (!chain.procs().isEmpty() || chain.ignoreSignals()) {
-            command.addAll(List.of(shell.toString(), "-c", JOIN_SCRIPT, "herd-join", chain.ignoreSignals() ? "ignore" : "keep"));
-            command.add(Integer.toString(chain.procs().size()));
-            for (Path p : chain.procs()) command.add(p.toString());
-            List<String> keep = new ArrayList<>();
-            for (String name : SHELL_SET_VARIABLES) {
-                if (spec.env().containsKey(name)) keep.add(name + "=" + spec.env().get(name));
-            }
-            command.add(Integer.toString(keep.size()));
-            command.addAll(keep);
-        }
-        command.addAll(chain.rest());
         return command;
     }
 

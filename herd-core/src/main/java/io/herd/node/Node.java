@@ -102,8 +102,6 @@ public final class Node implements AutoCloseable {
     private volatile boolean leaving;
     private io.herd.journal.Journal journal;
     private io.herd.host.HostJobs hostJobs;
-    /** Starts this node's jobs; its job launcher ends with the node (the jobs do not). */
-    private io.herd.executor.ProcessRunner runner;
     private io.herd.transfer.ContentStore store;
     private io.herd.executor.Cgroups cgroups;
     private io.herd.owner.OwnerMonitor owner;
@@ -167,9 +165,8 @@ public final class Node implements AutoCloseable {
         io.herd.executor.Sandbox sandbox = io.herd.executor.Sandbox.detect(List.of(dir.root()),
                 System.getProperty("herd.guest-account", io.herd.executor.Sandbox.DEFAULT_ACCOUNT));
         log.info("guests: {}; {}", sandbox.describe(), cgroups.describe());
-        runner = new io.herd.executor.ProcessRunner(cgroups, sandbox);
         hostJobs = new io.herd.host.HostJobs(config.name(), dir.root().resolve("sandboxes"),
-                runner, store, slots, clock,
+                new io.herd.executor.ProcessRunner(cgroups, sandbox), store, slots, clock,
                 () -> admin == null ? io.herd.policy.Policy.DEFAULT : admin.policy(),
                 () -> admin == null ? io.herd.policy.Admission.Decision.ACCEPTING : admin.decisionNow(),
                 () -> admin == null ? 0 : admin.policyStamp());
@@ -725,7 +722,6 @@ public final class Node implements AutoCloseable {
             if (rpc != null) rpc.close();
             if (admin != null) admin.close();
             if (cgroups != null) cgroups.removeAll();
-            if (runner != null) runner.close();
             channels.values().forEach(ManagedChannel::shutdownNow);
             if (journal != null) journal.close();
             if (ca != null) ca.close();

@@ -15,7 +15,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,25 +27,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/**
- * Real processes, no cgroup: what every host can do, root or not. Jobs forked by the job
- * launcher here; {@link JvmForkedProcessRunnerTest} runs the same with the JVM forking them.
- */
+/** Real processes, no cgroup: what every host can do, root or not. */
 class ProcessRunnerTest {
 
     /** Distinctive sleep lengths, so leftovers can be found by command line. */
     private static final String MARK = "1011";
 
-    final ProcessRunner runner = newRunner(Cgroups.none("not used in this test"));
-
-    ProcessRunner newRunner(Cgroups cgroups) {
-        return new ProcessRunner(cgroups, Sandbox.none("not used in this test"), true);
-    }
-
-    @AfterEach
-    void closeRunner() {
-        runner.close();
-    }
+    private final ProcessRunner runner = new ProcessRunner(Cgroups.none("not used in this test"));
 
     @TempDir
     Path dir;
@@ -80,15 +67,14 @@ class ProcessRunnerTest {
     }
 
     @Test
-    void jobLeadsItsOwnProcessGroupOutsideTheDaemonsSession() throws Exception {
+    void jobLeadsItsOwnSessionAndProcessGroup() throws Exception {
         RunningProcess p = runner.start(spec(dir, "sleep", MARK), OutputSink.DISCARD);
-        long daemonSession = ProcStat.read(ProcessHandle.current().pid()).orElseThrow().session();
         try {
-            // start() may return before the job's process has called setsid() (JVM) or setpgid() (launcher).
+            // start() returns once the chain's first program (setsid) runs, perhaps before it has called setsid().
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
                 ProcStat stat = ProcStat.read(p.pid()).orElseThrow();
                 assertThat(stat.pgrp()).isEqualTo(p.pid());
-                assertThat(stat.session()).isNotEqualTo(daemonSession);
+                assertThat(stat.session()).isEqualTo(p.pid());
             });
         } finally {
             p.killTree();   // also when it failed: nothing of the test may outlive it
@@ -301,7 +287,7 @@ class ProcessRunnerTest {
         Files.createDirectory(fakeRoot.resolve("herd/guests/blocked/cgroup.procs"));   // the shell cannot write a directory
         Jobs.Collect sink = new Jobs.Collect();
         LaunchSpec spec = new LaunchSpec("blocked", List.of("true"), dir, Jobs.ENV, false, "blocked");
-        ExitStatus status = exit(newRunner(fake).start(spec, sink));
+        ExitStatus status = exit(new ProcessRunner(fake).start(spec, sink));
         assertThat(status.success()).isFalse();
         assertThat(status.failure()).startsWith("could not place job blocked in cgroup blocked");
         assertThat(sink.err()).contains("herd: cannot place the job in cgroup");
