@@ -43,7 +43,7 @@ final class BenchCluster implements AutoCloseable {
      */
     /**
      * The daemons' JVM options; {@code -Dherd.bench.daemon-opts="…"} adds more, space-separated (for
-     * comparisons such as {@code -Dherd.exec.launcher=jvm}, or a profiler).
+     * A/B runs of a daemon option, or a profiler such as {@code -XX:StartFlightRecording=…}).
      */
     static final List<String> DAEMON_OPTIONS = daemonOptions();
 
