@@ -689,7 +689,21 @@ public final class JobManager implements AutoCloseable {
                 }
             } catch (RuntimeException ex) {
                 log.warn("job {}: handling an event from {} failed: {}", job.id(), host, ex.toString());
+                if (e.getKindCase() == RunEvent.KindCase.EXITED) endNotHandled(ex, now);
             }
+        }
+
+        /**
+         * The attempt's end could not be taken in (a bug, a host's report this home cannot use, the
+         * journal refusing): the attempt is gone from the running ones, so the job would stay as it
+         * is for ever, and {@code herd wait} with it. It is placed again instead, or held once its
+         * retries are spent, with the reason in {@code herd ps}; its outputs are never half
+         * committed (they are taken in once, when the attempt that made them ends done).
+         */
+        private void endNotHandled(RuntimeException ex, long now) {
+            attempts.remove(job.id(), this);
+            journal.get(job.id()).filter(r -> !r.state().terminal())
+                    .ifPresent(r -> requeueOrHold(r, "its end on " + host + " could not be taken in: " + ex.getMessage(), now));
         }
 
         private void ended(io.herd.api.proto.Exited x, long now) {

@@ -134,6 +134,13 @@ class JobMovesTest {
             reply.onCompleted();
         }
 
+        /** Ends the job with the given report. */
+        void finish(String id, Exited.Builder x) {
+            StreamObserver<RunEvent> events = running.remove(id);
+            events.onNext(RunEvent.newBuilder().setExited(x.setHostGuestJobs(running.size())).build());
+            events.onCompleted();
+        }
+
         void print(String id, String text) {
             running.get(id).onNext(RunEvent.newBuilder().setStdout(com.google.protobuf.ByteString.copyFromUtf8(text)).build());
         }
@@ -245,6 +252,23 @@ class JobMovesTest {
         hosts.get("fast").finish(job);
         await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(job).orElseThrow().state() instanceof JobState.Done);
         assertThat(hosts.get("slow").cancels).hasSize(1);
+    }
+
+    /**
+     * An end the home cannot take in (here a host reporting negative CPU time, which the fair-share
+     * account refuses) does not leave the job running for ever: it is placed again, and the reason
+     * is in its events.
+     */
+    @Test
+    void anEndTheHomeCannotTakeInPlacesTheJobAgain() {
+        String id = awaitStart("fast", submit("bad report", true, "fast"));
+        hosts.get("fast").finish(id, Exited.newBuilder().setCode(0).setCpuMillis(-5));
+        await().atMost(Duration.ofSeconds(10)).until(() -> hosts.get("fast").started.stream().filter(id::equals).count() == 2);
+        assertThat(journal.events(id)).extracting(Event::detail)
+                .anyMatch(d -> d.contains("its end on fast could not be taken in") && d.contains("not negative"));
+        awaitStart("fast", id);
+        hosts.get("fast").finish(id);
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state() instanceof JobState.Done);
     }
 
     /**
