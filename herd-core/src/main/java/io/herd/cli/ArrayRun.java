@@ -120,7 +120,7 @@ final class ArrayRun {
                             finished++;
                             runMs += e.getRunMillis();
                             cpuMs += e.getCpuMillis();
-                            if (e.getAttempts() > 1) retried++;
+                            if (e.getAttempts() - e.getEvictions() > 1) retried++;   // moves are not retries
                             if (!e.getExit().getHost().isEmpty()) hosts.merge(e.getExit().getHost(), 1, Integer::sum);
                             String state = e.getExit().getState();
                             if (state.equals("done") && e.getExit().getCode() == 0) ok++;

@@ -10,6 +10,7 @@ package io.herd.journal;
  * @param attempts          placements made so far (the attempt number of the latest one)
  * @param attemptsAtRelease attempts that do not count against the retry budget: those made before the last
  *                          release from held, and evictions ({@link Journal#forgiveAttempt})
+ * @param evictions         placements that ended through no fault of the job (moved, evicted, sent home)
  * @param exitCode          the program's exit code once done or failed, else null
  * @param reason            why it is queued again, failed, held or who cancelled it, else null
  * @param startedMs         when the latest attempt started running, else null
@@ -19,7 +20,7 @@ package io.herd.journal;
  * @param arrayIndex        its 0-based position in the array, or -1
  */
 public record JobRecord(String id, long seq, String user, JobSpec spec, JobState state, String host,
-                        int attempts, int attemptsAtRelease, Integer exitCode, String reason,
+                        int attempts, int attemptsAtRelease, int evictions, Integer exitCode, String reason,
                         long submittedMs, Long startedMs, Long finishedMs, long cpuMs,
                         String arrayId, int arrayIndex) {
 
@@ -33,8 +34,11 @@ public record JobRecord(String id, long seq, String user, JobSpec spec, JobState
         return attemptsInBudget() > spec.maxRetries();
     }
 
-    /** True when it took more than one placement. */
+    /**
+     * True when it was placed again after a failure of its own attempt or its host (lost, failed
+     * start): a job that was only moved or evicted was not retried.
+     */
     public boolean retried() {
-        return attempts > 1;
+        return attempts - evictions > 1;
     }
 }

@@ -52,7 +52,7 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Journal implements AutoCloseable {
 
     /** Version of the schema this code writes; it reads this and older ones. */
-    public static final int SCHEMA_VERSION = 2;
+    public static final int SCHEMA_VERSION = 3;
     static final int BUSY_TIMEOUT_MS = 10_000;
 
     private static final ObjectMapper JSON = JsonMapper.builder()
@@ -105,7 +105,8 @@ public final class Journal implements AutoCloseable {
               finished_ms INTEGER,
               cpu_ms INTEGER NOT NULL DEFAULT 0,
               array_id TEXT REFERENCES arrays(id),
-              array_index INTEGER NOT NULL DEFAULT -1)""",
+              array_index INTEGER NOT NULL DEFAULT -1,
+              evictions INTEGER NOT NULL DEFAULT 0)""",
             "CREATE INDEX jobs_user ON jobs(user, seq)",
             "CREATE INDEX jobs_state ON jobs(state, seq)",
             "CREATE INDEX jobs_array ON jobs(array_id, array_index)",
@@ -154,7 +155,8 @@ public final class Journal implements AutoCloseable {
             CHECKPOINTS);
 
     private static final String JOB_COLUMNS = "id, seq, user, spec, state, state_json, host, attempts, "
-            + "attempts_at_release, exit_code, reason, submitted_ms, started_ms, finished_ms, cpu_ms, array_id, array_index";
+            + "attempts_at_release, exit_code, reason, submitted_ms, started_ms, finished_ms, cpu_ms, array_id, array_index, "
+            + "evictions";
 
     private final Path file;
     private final String homeNode;
@@ -302,6 +304,13 @@ public final class Journal implements AutoCloseable {
         if (v < 2) {
             st.execute(CHECKPOINTS);
             try (PreparedStatement ps = c.prepareStatement("UPDATE meta SET value = '2' WHERE key = 'schema_version'")) {
+                ps.executeUpdate();
+            }
+        }
+        if (v < 3) {
+            // Evictions counted apart from retries; jobs of older versions count none.
+            st.execute("ALTER TABLE jobs ADD COLUMN evictions INTEGER NOT NULL DEFAULT 0");
+            try (PreparedStatement ps = c.prepareStatement("UPDATE meta SET value = '3' WHERE key = 'schema_version'")) {
                 ps.executeUpdate();
             }
         }
@@ -478,8 +487,8 @@ public final class Journal implements AutoCloseable {
 
     private static JobRecord withCpu(JobRecord r, long cpuMs) {
         return new JobRecord(r.id(), r.seq(), r.user(), r.spec(), r.state(), r.host(), r.attempts(),
-                r.attemptsAtRelease(), r.exitCode(), r.reason(), r.submittedMs(), r.startedMs(), r.finishedMs(),
-                cpuMs, r.arrayId(), r.arrayIndex());
+                r.attemptsAtRelease(), r.evictions(), r.exitCode(), r.reason(), r.submittedMs(), r.startedMs(),
+                r.finishedMs(), cpuMs, r.arrayId(), r.arrayIndex());
     }
 
     /** One placement of {@link #placeAll}. */
@@ -672,8 +681,8 @@ public final class Journal implements AutoCloseable {
             ps.setString(10, job.id());
             ps.executeUpdate();
         }
-        return new JobRecord(job.id(), job.seq(), job.user(), job.spec(), to, host, attempts, atRelease, exit, reason,
-                job.submittedMs(), started, finished, job.cpuMs(), job.arrayId(), job.arrayIndex());
+        return new JobRecord(job.id(), job.seq(), job.user(), job.spec(), to, host, attempts, atRelease, job.evictions(),
+                exit, reason, job.submittedMs(), started, finished, job.cpuMs(), job.arrayId(), job.arrayIndex());
     }
 
     private static String detail(JobState s) {
@@ -706,13 +715,15 @@ public final class Journal implements AutoCloseable {
 
     /**
      * Takes the job's latest placement out of its retry budget: it ended through no fault of
-     * the job (its host's owner came back, the host was expelled, the job was sent home), as
-     * MOSIX and HTCondor do not count evictions as failures.
+     * the job (its host's owner came back, the host was expelled, the job was moved or sent
+     * home), as MOSIX and HTCondor do not count evictions as failures. Counted as an eviction,
+     * not a retry ({@link JobRecord#retried()}).
      */
     public void forgiveAttempt(String id) {
         write("forgive an attempt of job " + id, c -> {
             try (PreparedStatement ps = c.prepareStatement(
-                    "UPDATE jobs SET attempts_at_release = MIN(attempts, attempts_at_release + 1) WHERE id = ?")) {
+                    "UPDATE jobs SET attempts_at_release = MIN(attempts, attempts_at_release + 1), "
+                            + "evictions = MIN(attempts, evictions + 1) WHERE id = ?")) {
                 ps.setString(1, id);
                 if (ps.executeUpdate() == 0) throw noJob(id);
             }
@@ -951,7 +962,7 @@ public final class Journal implements AutoCloseable {
             int retried = 0;
             long cpu = 0;
             long lastFinished = -1;
-            try (PreparedStatement ps = c.prepareStatement("SELECT state, count(*), sum(attempts > 1), sum(cpu_ms), "
+            try (PreparedStatement ps = c.prepareStatement("SELECT state, count(*), sum(attempts - evictions > 1), sum(cpu_ms), "
                     + "max(finished_ms) FROM jobs WHERE array_id = ? GROUP BY state")) {
                 ps.setString(1, arrayId);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -1014,7 +1025,7 @@ public final class Journal implements AutoCloseable {
         Class<? extends JobState> type = STATE_TYPES.get(state);
         if (type == null) throw new SQLException("job " + rs.getString(1) + " has unknown state '" + state + "'");
         return new JobRecord(rs.getString(1), rs.getLong(2), rs.getString(3), spec(rs.getString(4)),
-                parse(rs.getString(6), type), rs.getString(7), rs.getInt(8), rs.getInt(9),
+                parse(rs.getString(6), type), rs.getString(7), rs.getInt(8), rs.getInt(9), rs.getInt(18),
                 nullableInt(rs, 10), rs.getString(11), rs.getLong(12), nullableLong(rs, 13), nullableLong(rs, 14),
                 rs.getLong(15), rs.getString(16), rs.getInt(17));
     }

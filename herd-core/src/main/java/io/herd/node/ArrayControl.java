@@ -101,7 +101,7 @@ final class ArrayControl {
         long run = r.startedMs() != null && r.finishedMs() != null ? Math.max(0, r.finishedMs() - r.startedMs()) : 0;
         return ArrayJobEnded.newBuilder().setJobId(r.id()).setIndex(r.arrayIndex())
                 .setItem(r.spec().arrayItem() == null ? "" : r.spec().arrayItem()).setExit(JobControl.exit(r))
-                .setAttempts(r.attempts()).setCpuMillis(r.cpuMs()).setRunMillis(run).build();
+                .setAttempts(r.attempts()).setEvictions(r.evictions()).setCpuMillis(r.cpuMs()).setRunMillis(run).build();
     }
 
     /** Signals from the client cancel what has not finished; a hang-up stops the stream (not the jobs). */

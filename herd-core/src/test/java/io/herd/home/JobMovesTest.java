@@ -252,6 +252,7 @@ class JobMovesTest {
         hosts.get("fast").finish(job);
         await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(job).orElseThrow().state() instanceof JobState.Done);
         assertThat(hosts.get("slow").cancels).hasSize(1);
+        assertThat(journal.get(job).orElseThrow().retried()).as("a move is not a retry (the array summary's count)").isFalse();
     }
 
     /**

@@ -68,27 +68,44 @@ class CheckpointJournalTest {
     }
 
     @Test
+    void aSchemaTwoJournalGainsTheEvictionsCountAndKeepsItsJobs() throws Exception {
+        Path file = dir.resolve("v2.db");
+        String id;
+        try (Journal j = Journal.open(file, "n")) {
+            id = j.submit("ann", JobSpec.of(List.of("true"), "/"), 1);
+            j.transition(id, new Placed("h", 1), 2);
+            j.transition(id, new Queued("host h lost"), 3);
+            j.transition(id, new Placed("h", 2), 4);
+        }
+        // As herd left it before evictions were counted apart.
+        downgrade(file, 2, "ALTER TABLE jobs DROP COLUMN evictions");
+        try (Journal j = Journal.open(file, "n")) {
+            JobRecord r = j.get(id).orElseThrow();
+            assertThat(r.attempts()).isEqualTo(2);
+            assertThat(r.evictions()).isZero();
+            assertThat(r.retried()).isTrue();
+            j.forgiveAttempt(id);
+            assertThat(j.get(id).orElseThrow().evictions()).isEqualTo(1);
+            assertThat(j.integrityCheck()).isEqualTo("ok");
+        }
+        assertThat(schemaVersion(file)).isEqualTo("3");
+    }
+
+    @Test
     void aSchemaOneJournalGainsTheCheckpointTableAndKeepsItsJobs() throws Exception {
         Path file = dir.resolve("old.db");
         String id;
         try (Journal j = Journal.open(file, "n")) {
             id = j.submit("ann", JobSpec.of(List.of("true"), "/"), 1);
         }
-        // As herd 1 left it: no checkpoints table, schema version 1.
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement st = c.createStatement()) {
-            st.execute("DROP TABLE checkpoints");
-            st.executeUpdate("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
-        }
+        // As herd 1 left it: no checkpoints table, no evictions column.
+        downgrade(file, 1, "DROP TABLE checkpoints", "ALTER TABLE jobs DROP COLUMN evictions");
         try (Journal j = Journal.open(file, "n")) {
             assertThat(j.get(id)).isPresent();
             assertThat(j.checkpoint(id)).isEmpty();
             assertThat(j.integrityCheck()).isEqualTo("ok");
         }
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement st = c.createStatement();
-             var rs = st.executeQuery("SELECT value FROM meta WHERE key = 'schema_version'")) {
-            rs.next();
-            assertThat(rs.getString(1)).isEqualTo("2");
-        }
+        assertThat(schemaVersion(file)).isEqualTo(Integer.toString(Journal.SCHEMA_VERSION));
     }
 
     @Test
@@ -96,5 +113,21 @@ class CheckpointJournalTest {
         assertThatThrownBy(() -> JobSpec.builder(List.of("x")).checkpoint("criu").build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--checkpoint 'criu'");
         assertThat(JobSpec.builder(List.of("x")).checkpoint("none").build().checkpoint()).isNull();
+    }
+
+    /** Makes {@code file} look as an older herd left it: runs {@code sql}, then sets the schema version. */
+    private static void downgrade(Path file, int version, String... sql) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement st = c.createStatement()) {
+            for (String q : sql) st.execute(q);
+            st.executeUpdate("UPDATE meta SET value = '" + version + "' WHERE key = 'schema_version'");
+        }
+    }
+
+    private static String schemaVersion(Path file) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement st = c.createStatement();
+             var rs = st.executeQuery("SELECT value FROM meta WHERE key = 'schema_version'")) {
+            rs.next();
+            return rs.getString(1);
+        }
     }
 }

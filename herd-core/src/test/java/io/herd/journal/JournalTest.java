@@ -235,8 +235,11 @@ class JournalTest {
         }
         assertThat(rec(id).attempts()).isEqualTo(3);
         assertThat(rec(id).attemptsInBudget()).isZero();
+        assertThat(rec(id).evictions()).isEqualTo(3);
+        assertThat(rec(id).retried()).as("evicted, moved: not retried").isFalse();
         j.forgiveAttempt(id);
         assertThat(rec(id).attemptsAtRelease()).as("never more than the attempts made").isEqualTo(3);
+        assertThat(rec(id).evictions()).as("never more than the attempts made").isEqualTo(3);
         j.transition(id, new Placed("h4", 4), 50);
         j.transition(id, new Queued("host h4 lost"), 51);
         assertThat(rec(id).retriesExhausted()).as("a lost host still counts").isTrue();
@@ -428,8 +431,8 @@ class JournalTest {
         assertThat(first.spec().argv()).containsExactly("openssl", "genrsa", "-out", "key1.pem", "2048");
         assertThat(first.seq()).isEqualTo(Long.parseLong(arr.substring("node-a.".length())) + 1);
 
-        // run some: 3 done (one retried), 1 failed, 1 cancelled
-        for (int i = 0; i < 3; i++) {
+        // run some: 4 done (one retried, one moved), 1 failed, 1 cancelled
+        for (int i = 0; i < 4; i++) {
             String id = all.get(all.size() - 1 - i).id();
             int attempt = 1;
             if (i == 0) {
@@ -437,25 +440,32 @@ class JournalTest {
                 j.transition(id, new Queued("refused by h"), 102);
                 attempt = 2;
             }
+            if (i == 3) {
+                j.transition(id, new Placed("slow", 1), 101);
+                j.transition(id, new Running("slow", 1, 101), 101);
+                j.forgiveAttempt(id);
+                j.transition(id, new Queued("moved: fast would run it sooner"), 102);
+                attempt = 2;
+            }
             j.transition(id, new Placed("h", attempt), 103);
             j.transition(id, new Running("h", attempt, 104), 104);
             j.addCpu(id, 1000);
             j.transition(id, new Done(0, "h", 200 + i), 200 + i);
         }
-        j.transition(all.get(1996).id(), new Failed("missing input", -1), 150);
-        j.transition(all.get(1995).id(), new Cancelled("ann"), 160);
+        j.transition(all.get(1995).id(), new Failed("missing input", -1), 150);
+        j.transition(all.get(1994).id(), new Cancelled("ann"), 160);
 
         ArraySummary s = j.arraySummary(arr);
         assertThat(s.size()).isEqualTo(2000);
         assertThat(s.user()).isEqualTo("ann");
         assertThat(s.template()).isEqualTo(template);
-        assertThat(s.byState()).isEqualTo(Map.of("queued", 1995, "done", 3, "failed", 1, "cancelled", 1));
+        assertThat(s.byState()).isEqualTo(Map.of("queued", 1994, "done", 4, "failed", 1, "cancelled", 1));
         assertThat(s.count("running")).isZero();
-        assertThat(s.retried()).isEqualTo(1);
-        assertThat(s.cpuMs()).isEqualTo(3000);
+        assertThat(s.retried()).as("the moved job is not counted").isEqualTo(1);
+        assertThat(s.cpuMs()).isEqualTo(4000);
         assertThat(s.firstSubmittedMs()).isEqualTo(100);
-        assertThat(s.lastFinishedMs()).isEqualTo(202);
-        assertThat(s.finished()).isEqualTo(5);
+        assertThat(s.lastFinishedMs()).isEqualTo(203);
+        assertThat(s.finished()).isEqualTo(6);
         assertThat(s.complete()).isFalse();
         assertThatThrownBy(() -> j.arraySummary("node-a.1")).isInstanceOf(NoSuchElementException.class);
         assertThatThrownBy(() -> j.submitArray("ann", template, List.of(), 1)).isInstanceOf(IllegalArgumentException.class);

@@ -39,7 +39,7 @@ class TransitionsTest {
 
     static JobRecord job(JobState state, int attempts, int atRelease, int maxRetries) {
         JobSpec spec = SPEC.toBuilder().maxRetries(maxRetries).build();
-        return new JobRecord("n.1", 1, "ann", spec, state, null, attempts, atRelease, null, null, 0, null, null, 0, null, -1);
+        return new JobRecord("n.1", 1, "ann", spec, state, null, attempts, atRelease, 0, null, null, 0, null, null, 0, null, -1);
     }
 
     /** A representative of each state, with the attempt bookkeeping that makes the edge legal. */
@@ -182,7 +182,7 @@ class TransitionsTest {
         int attempts = to instanceof Placed p ? p.attempt() : j.attempts();
         int atRelease = j.state() instanceof Held && to instanceof Queued ? j.attempts() : j.attemptsAtRelease();
         String host = to instanceof Placed p ? p.host() : to instanceof Queued ? null : j.host();
-        return new JobRecord(j.id(), j.seq(), j.user(), j.spec(), to, host, attempts, atRelease,
+        return new JobRecord(j.id(), j.seq(), j.user(), j.spec(), to, host, attempts, atRelease, j.evictions(),
                 null, null, 0, null, null, 0, null, -1);
     }
 }
