@@ -37,13 +37,11 @@ import java.util.stream.Stream;
 final class BenchCluster implements AutoCloseable {
 
     /**
-     * The owner watch runs (its cost is part of what is measured) on a file no one touches, not the
-     * keyboard; in a directory of its own, watched with inotify as input devices are read (the data
-     * directory's own files change with every job).
-     */
-    /**
-     * The daemons' JVM options; {@code -Dherd.bench.daemon-opts="…"} adds more, space-separated (for
-     * A/B runs of a daemon option, or a profiler such as {@code -XX:StartFlightRecording=…}).
+     * The daemons' JVM options. The owner watch runs (its cost is part of what is measured) on a
+     * file no one touches, not the keyboard; in a directory of its own, watched with inotify as
+     * input devices are read (the data directory's own files change with every job).
+     * {@code -Dherd.bench.daemon-opts="…"} adds more options, space-separated (for A/B runs of a
+     * daemon option, or a profiler such as {@code -XX:StartFlightRecording=…}).
      */
     static final List<String> DAEMON_OPTIONS = daemonOptions();
 
