@@ -74,8 +74,25 @@ public final class ProcessRunner {
         return t;
     });
 
+    /**
+     * The one thread every guest is forked from, for the same reason, in the idle I/O class once
+     * {@link #guestsStartIdle} has put it there: a child inherits its parent thread's I/O priority
+     * at fork, so guests start in the idle class without an {@code ionice} exec in their chain.
+     */
+    private static final java.util.concurrent.ExecutorService GUEST_LAUNCHER = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "herd-exec-guest-launcher");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Whether {@link #GUEST_LAUNCHER} forks its children in the idle I/O class; null until tried. */
+    private static volatile Boolean guestLauncherIdle;
+
     private static Process startOnLauncher(ProcessBuilder pb) throws IOException {
-        java.util.concurrent.Future<Process> f = LAUNCHER.submit(pb::start);
+        return startOn(LAUNCHER, pb);
+    }
+
+    private static Process startOn(java.util.concurrent.ExecutorService launcher, ProcessBuilder pb) throws IOException {
+        java.util.concurrent.Future<Process> f = launcher.submit(pb::start);
         boolean interrupted = false;
         try {
             while (true) {
@@ -176,7 +193,8 @@ public final class ProcessRunner {
         }
         Path program = resolveProgram(spec);
         String cgroup = prepareCgroup(spec);
-        List<String> command = command(spec, program, cgroup, cgroup != null && cgroups.guestCpuPriority());
+        boolean idleLauncher = spec.guest() != null && guestsStartIdle();
+        List<String> command = command(spec, program, cgroup, cgroup != null && cgroups.guestCpuPriority(), idleLauncher);
         ProcessBuilder pb = new ProcessBuilder(command).directory(spec.workDir().toFile());
         Map<String, String> environment = pb.environment();
         environment.clear();
@@ -185,7 +203,7 @@ public final class ProcessRunner {
                 : ProcessBuilder.Redirect.from(new File("/dev/null")));
         Process process;
         try {
-            process = startOnLauncher(pb);
+            process = startOn(idleLauncher ? GUEST_LAUNCHER : LAUNCHER, pb);
         } catch (IOException e) {
             if (cgroup != null) removeQuietly(cgroup);
             throw new LaunchException("could not start '" + spec.argv().get(0) + "' for job " + spec.jobId()
@@ -203,7 +221,7 @@ public final class ProcessRunner {
      */
     public List<String> guestChain(LaunchSpec spec) throws LaunchException {
         if (spec.guest() == null) throw new IllegalArgumentException("job " + spec.jobId() + " is not a guest");
-        return command(spec, resolveProgram(spec), null, true);
+        return command(spec, resolveProgram(spec), null, true, false);
     }
 
     /**
@@ -215,11 +233,14 @@ public final class ProcessRunner {
     public List<String> ownerChain(LaunchSpec spec, String cgroup) throws LaunchException {
         if (spec.guest() != null) throw new IllegalArgumentException("job " + spec.jobId() + " is a guest");
         if (cgroup != null && !cgroups.exists(cgroup)) throw new IllegalArgumentException("no cgroup " + cgroup);
-        return command(spec, resolveProgram(spec), cgroup, false);
+        return command(spec, resolveProgram(spec), cgroup, false, false);
     }
 
-    /** The command line of a job: the chain of wrappers, then the program and its arguments. */
-    private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean groupYields) {
+    /**
+     * The command line of a job: the chain of wrappers, then the program and its arguments.
+     * {@code idleLauncher}: it is forked from a thread in the idle I/O class, whose class it inherits.
+     */
+    private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean groupYields, boolean idleLauncher) {
         LaunchSpec.Guest guest = spec.guest();
         boolean sandboxed = guest != null && sandbox.available();
         // The sandbox's own processes (bwrap and its pid 1) are in the job's process group: they ignore
@@ -244,7 +265,7 @@ public final class ProcessRunner {
             // Owner first, also where cgroups are missing: lowest CPU and I/O priority. In a cgroup the
             // guests' group has the lowest CPU weight already; ionice stays (BFQ honours its idle class).
             if (nice != null && !groupYields) command.addAll(List.of(nice.toString(), "-n", "19"));
-            if (ionice != null) command.addAll(List.of(ionice.toString(), "-c", "3", "-t"));
+            if (ionice != null && !idleLauncher) command.addAll(List.of(ionice.toString(), "-c", "3", "-t"));
             if (!limitInCgroup(spec, cgroup)) command.addAll(rlimits(guest));
             command.addAll(sandbox.wrap(spec.workDir(), guest.network()));
         }
@@ -326,6 +347,55 @@ public final class ProcessRunner {
         }
         if (foundButNotExecutable) throw new LaunchException("program '" + name + "' is not executable on this host");
         throw new LaunchException("program '" + name + "' not found on this host (PATH=" + path + ")");
+    }
+
+    /**
+     * Whether guests can be forked in the idle I/O class without {@code ionice} in their chain: tried
+     * once per JVM, by putting the guests' launcher thread in the idle class ({@code ionice -c 3 -p TID},
+     * its thread id from {@code /proc/thread-self}) and checking that a process it forks reports the
+     * idle class. False (and ionice stays in the chain) where any of this fails.
+     */
+    boolean guestsStartIdle() {
+        Boolean b = guestLauncherIdle;
+        if (b != null) return b;
+        synchronized (ProcessRunner.class) {
+            if (guestLauncherIdle != null) return guestLauncherIdle;
+            String why = null;
+            if (ionice == null) {
+                why = "ionice is not installed";
+            } else {
+                try {
+                    String tid = GUEST_LAUNCHER.submit(
+                            () -> Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString()).get();
+                    String set = output(startOnLauncher(new ProcessBuilder(ionice.toString(), "-c", "3", "-p", tid)));
+                    String seen = output(startOn(GUEST_LAUNCHER, new ProcessBuilder(ionice.toString())));
+                    if (!seen.equals("idle")) why = "a process forked by it reports '" + seen + "'" + (set.isEmpty() ? "" : " (" + set + ")");
+                } catch (IOException | java.util.concurrent.ExecutionException e) {
+                    why = e.toString();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;   // not settled: tried again next time
+                }
+            }
+            if (why != null) log.info("guests get the idle I/O class from ionice in their chain: the launcher thread cannot pass it on ({})", why);
+            guestLauncherIdle = why == null;
+            return guestLauncherIdle;
+        }
+    }
+
+    /** What a short helper printed (stdout and stderr, trimmed), once it has ended. */
+    private static String output(Process p) throws IOException, InterruptedException {
+        p.getOutputStream().close();
+        String out;
+        try (java.io.InputStream in = p.getInputStream()) {
+            out = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        }
+        String err;
+        try (java.io.InputStream in = p.getErrorStream()) {
+            err = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        }
+        if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly();
+        return err.isEmpty() ? out : (out + " " + err).trim();
     }
 
     /** {@code env} if it is GNU coreutils 8.31 or later (busybox's has no {@code --default-signal}). */

@@ -12,7 +12,9 @@
  *      sh -c JOIN …            [guest, sandboxed] ignore the forwardable signals (for bwrap's own processes);
  *                              echo $$ &gt; every cgroup.procs, restore the exact environment, exec
  *      [guest] nice -n 19      lowest CPU priority, also where cgroups are missing
- *      [guest] ionice -c 3 -t  idle I/O class where the scheduler honours it
+ *      [guest] ionice -c 3 -t  idle I/O class where the scheduler honours it; left out where the guests'
+ *                              launcher thread is in the idle class itself (a child inherits its parent
+ *                              thread's I/O priority at fork): one exec less per guest
  *      [guest, no cgroup] prlimit --as=MEM --nproc=PIDS --   the limits as rlimits
  *      [guest] bwrap … --      the sandbox (see {@link io.herd.executor.Sandbox}): read-only root, hidden
  *                              homes and node data, private /tmp, the sandbox dir the only writable place,

@@ -43,6 +43,23 @@ class GuestFallbackTest {
     }
 
     @Test
+    void guestsInheritTheIdleIoClassFromTheirLauncherThreadAndOwnersDoNot() throws Exception {
+        assumeTrue(Sandbox.program("ionice") != null, "needs ionice (util-linux)");
+        ProcessRunner runner = new ProcessRunner(Cgroups.none("a test without cgroups"), Sandbox.none("a test without bwrap"));
+        assertThat(runner.guestsStartIdle()).as("the guests' launcher thread passes the idle class on here").isTrue();
+        LaunchSpec guest = new LaunchSpec("fb2", List.of("true"), dir, Jobs.ENV, false, null,
+                new LaunchSpec.Guest(false, 0, 0));
+        assertThat(runner.guestChain(guest)).as("the bare chain, run by others, keeps ionice").anyMatch(a -> a.endsWith("/ionice"));
+        Jobs.Collect g = new Jobs.Collect();
+        assertThat(exit(runner.start(new LaunchSpec("fb3", List.of("ionice"),
+                dir, Jobs.ENV, false, null, new LaunchSpec.Guest(false, 0, 0)), g)).code()).isZero();
+        assertThat(g.outLines().get(0)).as("a guest's I/O class").isEqualTo("idle");
+        Jobs.Collect o = new Jobs.Collect();
+        assertThat(exit(runner.start(Jobs.spec(dir, "ionice"), o)).code()).isZero();
+        assertThat(o.out().trim()).as("an owner's job, forked from the other launcher thread").isNotEqualTo("idle");
+    }
+
+    @Test
     void sizesReadAsPeopleWriteThem() {
         assertThat(ExitStatus.outOfMemory(64L << 20)).isEqualTo("out of memory (limit 64 MiB)");
         assertThat(ExitStatus.outOfMemory(3L << 29)).isEqualTo("out of memory (limit 1.5 GiB)");
