@@ -87,6 +87,7 @@ public final class Cgroups {
     private static final Duration KILL_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration REMOVE_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration FREEZE_TIMEOUT = Duration.ofMillis(500);
+    private static final long EMPTY_POLL_NANOS = 100_000;
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
     private static final String GUESTS = "guests";
 
@@ -503,6 +504,23 @@ public final class Cgroups {
             return p == null ? null : p.resolve(GUESTS).resolve(name).resolve("freezer.state");
         }
         return version == Version.V2 ? jobDirs(name).get(0).resolve("cgroup.freeze") : null;
+    }
+
+    /**
+     * Waits up to {@code grace} for the job's cgroup to empty by itself, and says whether it did:
+     * at a job's end the processes still in it are often on their way out already (a sandbox's
+     * own init outlives the bwrap process that reported the job's status by a moment), and
+     * freezing and killing them would cost more than letting them go.
+     */
+    public boolean awaitEmpty(String name, Duration grace) {
+        if (!available()) return true;
+        Path dir = jobDirs(name).get(0);
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (!readPids(dir).isEmpty()) {
+            if (System.nanoTime() > deadline) return false;
+            LockSupport.parkNanos(EMPTY_POLL_NANOS);
+        }
+        return true;
     }
 
     /**

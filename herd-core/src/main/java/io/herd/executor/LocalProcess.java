@@ -24,6 +24,11 @@ final class LocalProcess implements RunningProcess {
     /** Longest wait for a new job to reach its session and cgroup; it takes a few milliseconds. */
     private static final long LAUNCH_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
 
+    /**
+     * How long what is left in a job's cgroup when it ends may take to go by itself (a sandbox's init
+     * exiting) before it is killed.
+     */
+    private static final Duration EXIT_GRACE = Duration.ofMillis(5);
     /** With a cgroup every writer is dead at exit, so the pipes reach end-of-file at once. */
     private static final long DRAIN_WITH_CGROUP_MILLIS = 10_000;
     /** Without one a double-forked child may hold a pipe open for ever: wait a little, then let go. */
@@ -274,7 +279,7 @@ final class LocalProcess implements RunningProcess {
                 // A job ends with its main process: whatever it left running would otherwise hold
                 // the host's CPU without an owner, and the pipes open.
                 Cgroups cgroups = runner.cgroups();
-                cgroups.killAll(cgroup);
+                if (!cgroups.awaitEmpty(cgroup, EXIT_GRACE)) cgroups.killAll(cgroup);
                 cpuMillis = cgroups.cpuTime(cgroup).map(Duration::toMillis).orElse(0L);
                 // The OOM killer acted on the job's limit: say so, whatever the job's own status says
                 // (a shell may have reported its killed child as an ordinary exit code).

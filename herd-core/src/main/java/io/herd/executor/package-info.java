@@ -32,7 +32,7 @@
  *     a job nothing is sent to is not watched)
  *    two readers ──▶ OutputSink, ≤ 64 KiB per call; a slow sink blocks the job, not memory (readers
  *                    and the waiter run on pooled threads, {@code herd-exec-JOB-out|err|wait} while busy)
- *  exit: waitpid ─▶ kill what the job left in its cgroup ─▶ read its CPU (and, for a guest, whether the
+ *  exit: waitpid ─▶ kill what the job left in its cgroup (once it has had 5 ms to end by itself) ─▶ read its CPU (and, for a guest, whether the
  *        OOM killer acted: ExitStatus.failure "out of memory (limit X)") ─▶ remove the cgroup
  *        ─▶ drain stdout/stderr to end-of-file ─▶ RunningProcess.onExit() completes
  * </pre>

@@ -179,6 +179,27 @@ class ProcessRunnerCgroupTest {
         }
     }
 
+    @Test
+    void awaitEmptyLetsProcessesEndByThemselvesAndGivesUpOnThoseThatStay() throws Exception {
+        String name = "grace-" + ProcessHandle.current().pid();
+        cgroups.create(name);
+        try {
+            assertThat(cgroups.awaitEmpty(name, Duration.ofMillis(5))).as("an empty cgroup").isTrue();
+            Process stays = new ProcessBuilder("sleep", MARK).start();
+            cgroups.place(name, stays.pid());
+            Process goes = new ProcessBuilder("sh", "-c", "read x; exit 0").start();
+            cgroups.place(name, goes.pid());
+            assertThat(cgroups.awaitEmpty(name, Duration.ofMillis(5))).as("sleep stays").isFalse();
+            stays.destroyForcibly().waitFor();
+            goes.getOutputStream().close();   // read returns at end-of-file: it ends by itself
+            assertThat(cgroups.awaitEmpty(name, Duration.ofSeconds(5))).as("the rest end by themselves").isTrue();
+            assertThat(cgroups.pids(name)).isEmpty();
+        } finally {
+            cgroups.killAll(name);
+            cgroups.remove(name);
+        }
+    }
+
     @AfterAll
     static void nothingLeft() {
         if (cgroups == null || runner == null) return;
