@@ -1167,7 +1167,8 @@ public final class JobManager implements AutoCloseable {
     /**
      * {@code herd home ID}: the job runs at its home node from now on. A running attempt on
      * another node is evicted (killed there, placed again here without counting against its
-     * retries); a waiting job is pinned here. The pin lasts while this daemon runs.
+     * retries); a waiting job is pinned here. The pin is journaled (the job's spec names this node
+     * and no longer its {@code --on}), so it outlives a restart.
      *
      * @return what happened, one line for the user
      * @throws java.util.NoSuchElementException when there is no such job
@@ -1176,6 +1177,7 @@ public final class JobManager implements AutoCloseable {
     public String sendHome(String id, String by) {
         JobRecord r = journal.get(id).orElseThrow(() -> new java.util.NoSuchElementException("no job " + id + " on this node; see `herd ps --all`"));
         if (r.state().terminal()) throw new IllegalArgumentException("job " + id + " has ended (" + r.state().name() + "); nothing to send home");
+        journal.pin(id, self, by, clock.millis());
         JobRequest old = requests.get(id);
         if (old != null) {
             // The user named the node: its --on constraint no longer applies (it may exclude home).

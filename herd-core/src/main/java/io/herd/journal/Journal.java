@@ -731,6 +731,39 @@ public final class Journal implements AutoCloseable {
         });
     }
 
+    /**
+     * {@code herd home}: the job runs at {@code node} from now on, whatever its {@code --node},
+     * {@code --local} or {@code --on} said. Its stored spec changes, so the pin outlives a restart
+     * of the home, and an event says who sent it and which constraint no longer applies.
+     *
+     * @return the job's spec as it is now
+     * @throws NoSuchElementException   when there is no such job
+     * @throws IllegalArgumentException when it has ended
+     */
+    public JobSpec pin(String id, String node, String by, long nowMs) {
+        requireText(node, "node");
+        requireText(by, "by");
+        return write("pin job " + id + " to " + node, c -> {
+            JobRecord r = load(c, id).orElseThrow(() -> noJob(id));
+            if (r.state().terminal()) {
+                throw new IllegalArgumentException("job " + id + " has ended (" + r.state().name() + "); nothing to pin");
+            }
+            JobSpec old = r.spec();
+            JobSpec pinned = old.toBuilder().pinnedNode(node).local(false).constraint(null).build();
+            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET spec = ? WHERE id = ?");
+                 PreparedStatement ev = c.prepareStatement(INSERT_EVENT)) {
+                ps.setString(1, json(pinned));
+                ps.setString(2, id);
+                ps.executeUpdate();
+                String dropped = old.constraint() == null || old.constraint().isBlank() ? ""
+                        : "; its --on '" + old.constraint() + "' no longer applies";
+                bindEvent(ev, id, nowMs, "pinned", "to " + node + " by " + by + dropped);
+                ev.executeUpdate();
+            }
+            return pinned;
+        });
+    }
+
     // ---------------------------------------------------------------- outputs
 
     /**
@@ -1031,7 +1064,7 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * Specs parsed lately, by their JSON. A spec never changes once stored, and every transition
+     * Specs parsed lately, by their JSON (a spec changed by {@link #pin} is another JSON text). Every transition
      * and look-up of a running job reads its row again: parsing its spec each time was the
      * largest single item in a profile of the home's own Java code on an array of short jobs.
      * Keyed by the text itself, so a hit is always the very spec stored; bounded (a job's spec

@@ -1,6 +1,7 @@
 package io.herd.home;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
@@ -16,6 +17,7 @@ import io.herd.api.proto.RunEvent;
 import io.herd.api.proto.RunInput;
 import io.herd.api.proto.Started;
 import io.herd.journal.Event;
+import io.herd.journal.JobRecord;
 import io.herd.journal.JobSpec;
 import io.herd.journal.JobState;
 import io.herd.journal.Journal;
@@ -166,6 +168,11 @@ class JobMovesTest {
             servers.add(InProcessServerBuilder.forName(prefix + h).directExecutor().addService(fake).build().start());
         }
         journal = Journal.open(dir.resolve("journal.db"), "home");
+        startHome();
+    }
+
+    /** The home's job manager over the journal as it is: at the start, and again after a restart. */
+    private void startHome() throws java.io.IOException {
         ContentStore store = new ContentStore(dir.resolve("store"), 1L << 30);
         java.util.function.Function<String, ManagedChannel> channelTo = h -> channels.computeIfAbsent(h,
                 k -> InProcessChannelBuilder.forName(prefix + k).directExecutor().build());
@@ -334,5 +341,44 @@ class JobMovesTest {
         assertThat(journal.get(s.job()).orElseThrow().state()).isInstanceOf(JobState.Running.class);
         hosts.get("slow").finish(s.job());
         await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(s.job()).orElseThrow().state() instanceof JobState.Done);
+    }
+
+    @Test
+    void aJobSentHomeStaysPinnedThereAfterTheHomeRestarts() throws Exception {
+        String blocker = awaitStart("fast", submit("block", false, "fast"));
+        JobSpec spec = JobSpec.builder(List.of("sh", "-c", "work")).cwd(dir.toString()).pinnedNode("fast")
+                .constraint("speed>=1").build();
+        String id = jobs.submit(System.getProperty("user.name"), spec, null);
+        assertThat(jobs.sendHome(id, "alice")).isEqualTo("job " + id + " will run here at its home node");
+        assertThat(journal.events(id)).extracting(Event::detail)
+                .contains("to home by alice; its --on 'speed>=1' no longer applies");
+
+        hosts.get("fast").finish(blocker);
+        runOnFast("probe");   // the fast node is free, and the job stays queued for its home
+
+        jobs.close();
+        startHome();   // the home restarts: what it knows of the job comes from the journal
+        // With the pin lost the job, queued first, would take the free fast node and the probe would wait.
+        runOnFast("probe");
+        JobRecord r = journal.get(id).orElseThrow();
+        assertThat(r.state()).as("still waiting for its home node").isInstanceOf(JobState.Queued.class);
+        assertThat(r.spec().pinnedNode()).isEqualTo("home");
+        assertThat(r.spec().constraint()).isNull();
+        assertThat(hosts.get("fast").started).doesNotContain(id);
+    }
+
+    @Test
+    void sendingHomeAJobThatHasEndedOrDoesNotExistSaysSoAndChangesNothing() {
+        String id = awaitStart("fast", submit("x", true, "fast"));
+        hosts.get("fast").finish(id);
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state().terminal());
+        JobSpec before = journal.get(id).orElseThrow().spec();
+        assertThatThrownBy(() -> jobs.sendHome(id, "alice")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("job " + id + " has ended (done); nothing to send home");
+        assertThatThrownBy(() -> journal.pin(id, "home", "alice", 1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("has ended");
+        assertThat(journal.get(id).orElseThrow().spec()).isEqualTo(before);
+        assertThatThrownBy(() -> jobs.sendHome("home.999", "alice")).isInstanceOf(java.util.NoSuchElementException.class)
+                .hasMessageContaining("no job home.999");
     }
 }
