@@ -264,7 +264,7 @@ public final class Cgroups {
                 throw failure("cannot create cgroup " + dir, e);
             }
         }
-        if (version == Version.V1 && guestIoInForce > 0) applyIo();   // the budget is split again
+        if (version == Version.V1 && guestIoInForce > 0) ioJobAdded(name);
     }
 
     public boolean exists(String name) {
@@ -587,13 +587,7 @@ public final class Cgroups {
                 }
             }
         }
-        if (version == Version.V1 && guestIoInForce > 0) {
-            try {
-                applyIo();   // the others share the budget
-            } catch (RuntimeException e) {
-                log.debug("cannot split the guest I/O budget again: {}", e.toString());
-            }
-        }
+        if (version == Version.V1 && guestIoInForce > 0) raiseIoSoon();   // the others share the budget
     }
 
     /**
@@ -787,6 +781,17 @@ public final class Cgroups {
     private double guestIoFactor = 1;
     /** The per-device limit now in force (bytes per second, 0 = none), for {@code herd nodes} and tests. */
     private volatile long guestIoInForce;
+    /** v1: how many jobs the budget was last split between; every job's share is at most the budget over this. */
+    private int ioSplitFor = 1;
+    private final java.util.concurrent.atomic.AtomicBoolean ioRaiseScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+    /** How long after a job's end the others get its share of the I/O budget (v1). */
+    static final long IO_RAISE_DELAY_MS = 500;
+    private static final java.util.concurrent.ScheduledExecutorService IO_TIMER =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "herd-cgroup-io");
+                t.setDaemon(true);
+                return t;
+            });
 
     /** Reads block devices from {@code dir} instead of {@code /sys/block} (tests). */
     void useBlockDevices(Path dir) {
@@ -859,8 +864,9 @@ public final class Cgroups {
      * Caps the disk bandwidth of all guests together at {@code bytesPerSecond} per device, reads
      * and writes each (0 = no cap): v2 {@code io.max} on {@code guests}; v1
      * {@code blkio.throttle.read_bps_device} / {@code write_bps_device} on each job, the budget
-     * divided between the running guests and divided again as guests come and go (v1 throttling
-     * is flat: a limit on a parent does not reach its children).
+     * divided between the running guests and divided again as guests come and go, cut at once
+     * and grown again half a second later (v1 throttling is flat: a limit on a parent does not
+     * reach its children).
      *
      * @throws UnsupportedOperationException without a usable I/O controller, saying what is missing
      */
@@ -924,10 +930,42 @@ public final class Cgroups {
             }
         } else {
             List<String> jobs = jobsIn("blkio");
-            long each = bps == 0 ? 0 : Math.max(MIN_IO_BPS, bps / Math.max(1, jobs.size()));
+            ioSplitFor = Math.max(1, jobs.size());
+            long each = bps == 0 ? 0 : Math.max(MIN_IO_BPS, bps / ioSplitFor);
             for (String job : jobs) throttleV1(job, devices, each);
         }
         guestIoInForce = bps;
+    }
+
+    /**
+     * v1, a job's start: it gets the share the others have, as long as that keeps all of them
+     * within the budget; only when there are more jobs than the budget was split between are all
+     * shares cut at once. Shares grow again {@value #IO_RAISE_DELAY_MS} ms after jobs end
+     * ({@link #raiseIoSoon}), so an array's jobs coming and going rewrite one job's rules each, not
+     * every job's twice.
+     */
+    private synchronized void ioJobAdded(String name) {
+        int jobs = jobsIn("blkio").size();
+        if (jobs > ioSplitFor) {
+            applyIo();
+        } else if (guestIoInForce > 0) {
+            throttleV1(name, ioDevices(), Math.max(MIN_IO_BPS, guestIoInForce / ioSplitFor));
+        }
+    }
+
+    /** v1, a job's end: once the others have had a moment to follow, they share its part of the budget. */
+    private void raiseIoSoon() {
+        if (!ioRaiseScheduled.compareAndSet(false, true)) return;
+        IO_TIMER.schedule(() -> {
+            ioRaiseScheduled.set(false);
+            try {
+                synchronized (this) {
+                    if (guestIoInForce > 0 && Math.max(1, jobsIn("blkio").size()) < ioSplitFor) applyIo();
+                }
+            } catch (RuntimeException e) {
+                log.debug("cannot split the guest I/O budget again: {}", e.toString());
+            }
+        }, IO_RAISE_DELAY_MS, TimeUnit.MILLISECONDS);
     }
 
     /** v1: one job's throttle on every device; 0 removes the rule. */

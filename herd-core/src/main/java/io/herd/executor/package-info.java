@@ -26,8 +26,9 @@
  *    guests: the cgroup gets memory.max (no swap), memory.high at 7/8 of it (v1: the soft limit) and
  *            pids.max before the job starts; guests/ itself has the lowest CPU and I/O weight, the
  *            guests' memory bound (RAM - owner-mem-reserve) and the guest-io budget (v2 io.max on
- *            guests/; v1 blkio.throttle on each job, the budget split between them, split again as
- *            jobs come and go: v1 throttling is flat)
+ *            guests/; v1 blkio.throttle on each job, the budget split between them: v1 throttling is
+ *            flat. A new job takes the share the others have while that keeps all within the budget,
+ *            else every share is cut at once; shares grow again half a second after jobs end)
  *    (a signal, kill or freeze first waits until /proc/PID shows the job cgroup, 1-2 ms after the start;
  *     a job nothing is sent to is not watched)
  *    two readers ──▶ OutputSink, ≤ 64 KiB per call; a slow sink blocks the job, not memory (readers

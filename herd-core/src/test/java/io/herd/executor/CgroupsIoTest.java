@@ -2,11 +2,13 @@ package io.herd.executor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,16 +140,45 @@ class CgroupsIoTest {
         cg.setGuestIoFactor(0.25);
         assertThat(lastLine(j2.resolve("blkio.throttle.write_bps_device"))).isEqualTo("254:0 " + (5L << 20));
         cg.setGuestIoFactor(1);
-        // A job's end gives the others its share (the fake tree's files must go for the directory to).
+        // A job's end gives the others its share, a moment later.
+        removeFake(cg, "job-2");
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(lastLine(j1.resolve("blkio.throttle.write_bps_device"))).isEqualTo("254:0 " + (40L << 20)));
+        cg.setGuestIo(0);
+        assertThat(lastLine(j1.resolve("blkio.throttle.write_bps_device"))).as("0 removes the rule").isEqualTo("254:0 0");
+    }
+
+    /** The fake tree's files must go for its directories to. */
+    private void removeFake(Cgroups cg, String job) throws IOException {
         for (String c : new String[] {"freezer", "cpu", "memory", "pids", "blkio"}) {
-            try (var files = Files.list(root.resolve(c + "/herd-n1/guests/job-2"))) {
+            try (var files = Files.list(root.resolve(c + "/herd-n1/guests/" + job))) {
                 for (Path f : files.toList()) Files.delete(f);
             }
         }
-        cg.remove("job-2");
-        assertThat(lastLine(j1.resolve("blkio.throttle.write_bps_device"))).isEqualTo("254:0 " + (40L << 20));
-        cg.setGuestIo(0);
-        assertThat(lastLine(j1.resolve("blkio.throttle.write_bps_device"))).as("0 removes the rule").isEqualTo("254:0 0");
+        cg.remove(job);
+    }
+
+    @Test
+    void v1JobsComingAndGoingWithinTheSplitRewriteOnlyTheNewJobsRules() throws IOException {
+        disk("vda", "254:0");
+        Cgroups cg = fakeV1(true);
+        cg.setGuestIo(40L << 20);
+        cg.create("job-1");
+        cg.create("job-2");
+        Path j1 = root.resolve("blkio/herd-n1/guests/job-1/blkio.throttle.write_bps_device");
+        long j1Rules = Files.readAllLines(j1).size();
+        removeFake(cg, "job-2");
+        cg.create("job-3");   // before the others' shares grow: it takes the share job-2 left
+        Path j3 = root.resolve("blkio/herd-n1/guests/job-3/blkio.throttle.write_bps_device");
+        assertThat(lastLine(j3)).isEqualTo("254:0 " + (20L << 20));
+        assertThat(Files.readAllLines(j1)).as("job-1's rule is not written again").hasSize((int) j1Rules);
+        cg.create("job-4");   // three jobs: every share is cut at once
+        assertThat(lastLine(j1)).isEqualTo("254:0 " + ((40L << 20) / 3));
+        assertThat(lastLine(j3)).isEqualTo("254:0 " + ((40L << 20) / 3));
+        removeFake(cg, "job-4");
+        removeFake(cg, "job-3");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(lastLine(j1)).isEqualTo("254:0 " + (40L << 20)));
+        removeFake(cg, "job-1");
     }
 
     @Test
