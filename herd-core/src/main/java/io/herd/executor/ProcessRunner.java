@@ -225,6 +225,15 @@ public final class ProcessRunner {
     }
 
     /**
+     * The same chain without {@code ionice} where {@link #start} leaves it out ({@link #guestsStartIdle}):
+     * for a benchmark that runs it from a process already in the idle I/O class, as herd's guests' launcher thread is.
+     */
+    public List<String> guestChainAsStarted(LaunchSpec spec) throws LaunchException {
+        if (spec.guest() == null) throw new IllegalArgumentException("job " + spec.jobId() + " is not a guest");
+        return command(spec, resolveProgram(spec), null, true, guestsStartIdle());
+    }
+
+    /**
      * What a job of the node's own users runs, the same chain {@link #start} runs (session, the
      * join of the existing cgroup {@code cgroup}, signals), for benchmarks that run it bare.
      *
