@@ -50,6 +50,7 @@ class GuestFallbackTest {
         LaunchSpec guest = new LaunchSpec("fb2", List.of("true"), dir, Jobs.ENV, false, null,
                 new LaunchSpec.Guest(false, 0, 0));
         assertThat(runner.guestChain(guest)).as("the bare chain, run by others, keeps ionice").anyMatch(a -> a.endsWith("/ionice"));
+        assertThat(runner.guestChainAsStarted(guest)).as("the chain start() runs has none").noneMatch(a -> a.endsWith("/ionice"));
         Jobs.Collect g = new Jobs.Collect();
         assertThat(exit(runner.start(new LaunchSpec("fb3", List.of("ionice"),
                 dir, Jobs.ENV, false, null, new LaunchSpec.Guest(false, 0, 0)), g)).code()).isZero();
