@@ -18,6 +18,7 @@ import java.nio.file.attribute.PosixFilePermissions;
  * policy.properties the owner policy (herd policy set), e.g. guest-cpus=0.5
  * herd.sock         the local control socket for the CLI
  * daemon.pid, daemon.log
+ * native/           SQLite's native library, unpacked there by the daemon (not in /tmp)
  * </pre>
  */
 public record DataDir(Path root) {
@@ -58,6 +59,8 @@ public record DataDir(Path root) {
     public Path socket() { return root.resolve("herd.sock"); }
     public Path pidFile() { return root.resolve("daemon.pid"); }
     public Path log() { return root.resolve("daemon.log"); }
+    /** Where the daemon's JVM unpacks SQLite's native library ({@link #useForNativeLibraries}). */
+    public Path nativeLibs() { return root.resolve("native"); }
 
     public boolean isInitialised() { return Files.exists(config()); }
     public boolean holdsCa() { return Files.exists(caDir().resolve("ca.key")); }
@@ -74,4 +77,28 @@ public record DataDir(Path root) {
 
     @Override
     public String toString() { return root.toString(); }
+
+    /**
+     * Makes SQLite's JDBC driver unpack its native library into {@link #nativeLibs} rather than
+     * {@code /tmp}, first removing what earlier daemons of this directory left there: one daemon
+     * runs per directory, and one stopped by {@code kill -9} or a crash leaves its ~1 MB copy
+     * behind, which in {@code /tmp} nothing ever removes. It also lets the daemon start where
+     * {@code /tmp} is mounted {@code noexec}. Does nothing when {@code org.sqlite.tmpdir} is set
+     * already (by the user, or an earlier node of the same JVM: the driver loads its library once).
+     *
+     * @return whether this call set it
+     */
+    public boolean useForNativeLibraries() throws IOException {
+        if (System.getProperty(SQLITE_TMPDIR) != null) return false;
+        Path dir = Files.createDirectories(nativeLibs());
+        try (var old = Files.list(dir)) {
+            for (Path p : old.toList()) {
+                if (p.getFileName().toString().startsWith("sqlite-")) Files.deleteIfExists(p);
+            }
+        }
+        System.setProperty(SQLITE_TMPDIR, dir.toString());
+        return true;
+    }
+
+    static final String SQLITE_TMPDIR = "org.sqlite.tmpdir";
 }

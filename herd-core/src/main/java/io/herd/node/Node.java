@@ -135,6 +135,7 @@ public final class Node implements AutoCloseable {
         if (io.herd.api.ControlClient.isRunning(dir.root())) {
             throw new IllegalStateException("a herd daemon is already running for " + dir + "; stop it with `herd leave --data " + dir + "`");
         }
+        dir.useForNativeLibraries();   // before the first SQLite use: the CA's database, the journal
         config = NodeConfig.load(dir.config());
         identity = NodeIdentity.load(dir.root());
         revocations = Revocations.load(dir.root(), identity.caCertificate());

@@ -75,6 +75,17 @@ class ClusterLifecycleTest {
     }
 
     @Test
+    @Order(1)
+    void everyDaemonUnpacksSqliteIntoItsOwnDataDirectory() throws Exception {
+        for (TestNode n : cluster.nodes()) {
+            try (var files = java.nio.file.Files.list(n.data().resolve("native"))) {
+                assertThat(files.map(p -> p.getFileName().toString()).toList()).as(n.name() + "'s native/")
+                        .anyMatch(f -> f.startsWith("sqlite-") && f.endsWith(".so"));
+            }
+        }
+    }
+
+    @Test
     @Order(2)
     void loadGossipStaysFreshOnEveryNode() {
         // Each node republishes twice a second; every other node must have news of it younger than 2 s.
