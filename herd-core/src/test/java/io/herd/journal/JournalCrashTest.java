@@ -31,7 +31,8 @@ class JournalCrashTest {
         Path file = dir.resolve("journal.db");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         long t0 = System.nanoTime();
-        Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        // The writer is killed: SQLite's native library, unpacked in its temp dir, goes with this test's.
+        Process child = new ProcessBuilder(java, "-Dorg.sqlite.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"),
                 CrashWriter.class.getName(), file.toString(), "crashy")
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("child.log").toFile())
