@@ -380,5 +380,7 @@ class JobMovesTest {
         assertThat(journal.get(id).orElseThrow().spec()).isEqualTo(before);
         assertThatThrownBy(() -> jobs.sendHome("home.999", "alice")).isInstanceOf(java.util.NoSuchElementException.class)
                 .hasMessageContaining("no job home.999");
+        assertThatThrownBy(() -> journal.pin("home.999", "home", "alice", 1)).isInstanceOf(java.util.NoSuchElementException.class)
+                .hasMessageContaining("home.999");
     }
 }
