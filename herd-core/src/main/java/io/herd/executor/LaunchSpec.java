@@ -33,10 +33,21 @@ public record LaunchSpec(String jobId, List<String> argv, Path workDir, Map<Stri
      * @param network  keep the host's network (the job asked with {@code --net} and the host allows it)
      * @param memBytes memory limit (cgroup, else an address-space rlimit); 0 = none
      * @param pidsMax  most tasks at once (cgroup {@code pids.max}, else an rlimit); 0 = none
+     * @param kept     the kept sandbox the job enters ({@link WarmSandboxes}), or null for a fresh one
      */
-    public record Guest(boolean network, long memBytes, int pidsMax) {
+    public record Guest(boolean network, long memBytes, int pidsMax, WarmSandboxes.Lease kept) {
         public Guest {
             if (memBytes < 0 || pidsMax < 0) throw new IllegalArgumentException("negative guest limit");
+        }
+
+        /** A guest in a fresh sandbox. */
+        public Guest(boolean network, long memBytes, int pidsMax) {
+            this(network, memBytes, pidsMax, null);
+        }
+
+        /** This guest in the kept sandbox {@code lease}. */
+        public Guest in(WarmSandboxes.Lease lease) {
+            return new Guest(network, memBytes, pidsMax, lease);
         }
     }
 

@@ -49,6 +49,8 @@ final class LocalProcess implements RunningProcess {
     private final long pid;
     private final String cgroup;
     private final boolean ownGroup;
+    /** The job enters a kept sandbox: its first process is nsenter, which signals must pass (see {@link #signal}). */
+    private final boolean pastWrapper;
     private final OutputStream stdin;
     private final java.util.concurrent.Future<?> stdoutReader;
     private final java.util.concurrent.Future<?> stderrReader;
@@ -75,6 +77,7 @@ final class LocalProcess implements RunningProcess {
         this.pid = process.pid();
         this.cgroup = cgroup;
         this.ownGroup = ownGroup;
+        this.pastWrapper = cgroup != null && runner.entersKeptSandbox(spec);
         this.stdin = spec.stdinPiped() ? new FlushingStream(process.getOutputStream()) : null;
         this.stdoutReader = reader("out", process.getInputStream(), sink, true);
         this.stderrReader = reader("err", process.getErrorStream(), sink, false);
@@ -140,6 +143,10 @@ final class LocalProcess implements RunningProcess {
         if (signo < 1 || signo > 64) throw new IllegalArgumentException("no such signal: " + signo);
         if (exit.isDone()) return;
         awaitLaunch();
+        if (ownGroup && pastWrapper && !GROUP_WIDE.contains(signo)) {
+            sendKill(signo, jobPastWrapper());
+            return;
+        }
         if (ownGroup) {
             if (sendKill(signo, "-" + pid)) return;
             // No kill(1): ProcessHandle can still send TERM and KILL, one process at a time.
@@ -160,12 +167,46 @@ final class LocalProcess implements RunningProcess {
         }
     }
 
+    /**
+     * Signals that stop or continue a job, and KILL, reach the whole group, nsenter included: it
+     * stops itself when its child stops, and must go on with it.
+     */
+    private static final java.util.Set<Integer> GROUP_WIDE = java.util.Set.of(9, 18, 19, 20, 21, 22);
+    private static final long PAST_WRAPPER_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /**
+     * The job's process group without nsenter, its first process, which waits for the job in a
+     * kept sandbox and would end at once on a signal the job may handle: members of the job's
+     * cgroup whose group is the job's. nsenter forks the job a moment after it joins the cgroup;
+     * a signal sent in that moment waits for it.
+     */
+    private List<String> jobPastWrapper() {
+        long deadline = System.nanoTime() + PAST_WRAPPER_WAIT_NANOS;
+        long pause = 50_000;
+        while (true) {
+            List<String> pids = new ArrayList<>();
+            for (long p : runner.cgroups().pids(cgroup)) {
+                if (p != pid && ProcStat.read(p).map(s -> s.pgrp() == pid).orElse(false)) pids.add(Long.toString(p));
+            }
+            if (!pids.isEmpty() || !process.isAlive() || System.nanoTime() > deadline) return pids;
+            java.util.concurrent.locks.LockSupport.parkNanos(pause);
+            pause = Math.min(5_000_000, pause * 2);
+        }
+    }
+
     /** {@code kill -SIGNO -- TARGET}; false when kill(1) is missing. ESRCH (already gone) counts as done. */
     private boolean sendKill(int signo, String target) {
+        return sendKill(signo, List.of(target));
+    }
+
+    private boolean sendKill(int signo, List<String> targets) {
         Path kill = runner.killProgram();
         if (kill == null) return false;
+        if (targets.isEmpty()) return true;
         try {
-            Process p = new ProcessBuilder(kill.toString(), "-" + signo, "--", target)
+            List<String> cmd = new ArrayList<>(List.of(kill.toString(), "-" + signo, "--"));
+            cmd.addAll(targets);
+            Process p = new ProcessBuilder(cmd)
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             p.waitFor();
             return true;

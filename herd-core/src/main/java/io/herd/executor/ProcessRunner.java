@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -120,6 +121,7 @@ public final class ProcessRunner {
     private final Path nice;     // null: not installed
     private final Path ionice;
     private final Path prlimit;
+    private final Path nsenter;  // null: guests always get a fresh sandbox
     private final AtomicBoolean warnedNoCgroup = new AtomicBoolean();
     private volatile ScheduledExecutorService sampler;
 
@@ -144,6 +146,7 @@ public final class ProcessRunner {
         this.nice = findProgram("nice");
         this.ionice = findProgram("ionice");
         this.prlimit = findProgram("prlimit");
+        this.nsenter = findProgram("nsenter");
         this.setsid = setsid;
         this.shell = Objects.requireNonNull(shell, "no /bin/sh on this host");
         this.kill = kill;
@@ -192,7 +195,14 @@ public final class ProcessRunner {
                     + " does not exist on this host");
         }
         Path program = resolveProgram(spec);
+        WarmSandboxes.Lease kept = spec.guest() == null ? null : spec.guest().kept();
+        if (kept != null && !spec.workDir().toAbsolutePath().normalize().equals(kept.dir())) {
+            throw new IllegalArgumentException("job " + spec.jobId() + " runs in " + spec.workDir()
+                    + ", not in its kept sandbox's " + kept.dir());
+        }
         String cgroup = prepareCgroup(spec);
+        // Without its cgroup the job could not be ended whole inside a sandbox that outlives it: a fresh one.
+        if (kept != null && cgroup == null) spec = spec.asGuest(spec.guest().in(null));
         boolean idleLauncher = spec.guest() != null && guestsStartIdle();
         List<String> command = command(spec, program, cgroup, cgroup != null && cgroups.guestCpuPriority(), idleLauncher);
         ProcessBuilder pb = new ProcessBuilder(command).directory(spec.workDir().toFile());
@@ -210,6 +220,56 @@ public final class ProcessRunner {
                     + ": " + e.getMessage(), e);
         }
         return new LocalProcess(this, spec, process, cgroup, setsid != null, sink);
+    }
+
+    /** True when the job enters a kept sandbox: nsenter then waits for it in its process group. */
+    boolean entersKeptSandbox(LaunchSpec spec) {
+        return spec.guest() != null && spec.guest().kept() != null && sandbox.available() && nsenter != null && env != null;
+    }
+
+    /** A sandbox's helper process, forked where guests are (see {@link #GUEST_LAUNCHER}): it dies with the daemon. */
+    Process startGuestHelper(ProcessBuilder pb) throws IOException {
+        guestsStartIdle();
+        return startOn(GUEST_LAUNCHER, pb);
+    }
+
+    /** Runs the kept sandboxes' idle check; its work is a few process kills now and then. */
+    private static final ScheduledExecutorService WARM_TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "herd-warm-sandboxes");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * Kept sandboxes for this node's guests, their private directories under {@code root}; empty
+     * (with the reason logged) where a guest cannot enter one safely here (see {@link WarmSandboxes})
+     * or {@code -Dherd.warm-sandboxes=false} turns them off.
+     */
+    public Optional<WarmSandboxes> warmSandboxes(Path root) {
+        return warmSandboxes(root, WarmSandboxes.IDLE.toMillis());
+    }
+
+    Optional<WarmSandboxes> warmSandboxes(Path root, long idleMillis) {
+        String why = warmSandboxesMissing();
+        if (why != null) {
+            if (sandbox.available()) log.info("guests get a fresh sandbox for each job: {}", why);
+            return Optional.empty();
+        }
+        return Optional.of(new WarmSandboxes(this, sandbox, root, findProgram("sleep"), shell, nsenter, idleMillis,
+                WARM_TIMER, System::currentTimeMillis));
+    }
+
+    /** Why guests cannot enter kept sandboxes on this node, or null when they can. */
+    String warmSandboxesMissing() {
+        if (!Boolean.parseBoolean(System.getProperty("herd.warm-sandboxes", "true"))) return "turned off (herd.warm-sandboxes=false)";
+        if (!sandbox.available()) return "no sandbox";
+        if (!sandbox.dropsToAccount()) return "the daemon is not root (a kept sandbox is entered as root, then left for the guests' account)";
+        if (!cgroups.available()) return "no cgroups (they end a job whole inside a kept sandbox)";
+        if (nsenter == null) return "nsenter (util-linux) is not installed";
+        if (env == null) return "env cannot reset signals";
+        if (setsid == null || kill == null) return "setsid or kill is not installed";
+        if (findProgram("sleep") == null) return "sleep is not installed";
+        return null;
     }
 
     /**
@@ -252,9 +312,12 @@ public final class ProcessRunner {
     private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean groupYields, boolean idleLauncher) {
         LaunchSpec.Guest guest = spec.guest();
         boolean sandboxed = guest != null && sandbox.available();
+        WarmSandboxes.Lease kept = sandboxed && nsenter != null && env != null ? guest.kept() : null;
         // The sandbox's own processes (bwrap and its pid 1) are in the job's process group: they ignore
         // the signals herd forwards to the group, and the job gets them back at their defaults inside.
-        boolean ignoreInWrapper = sandboxed && env != null;
+        // nsenter, which enters a kept sandbox, must not: it ends the way its child did, by raising the
+        // same signal. herd forwards signals past it instead (LocalProcess#signal).
+        boolean ignoreInWrapper = sandboxed && env != null && kept == null;
 
         List<String> command = new ArrayList<>();
         if (setsid != null) command.add(setsid.toString());
@@ -276,11 +339,18 @@ public final class ProcessRunner {
             if (nice != null && !groupYields) command.addAll(List.of(nice.toString(), "-n", "19"));
             if (ionice != null && !idleLauncher) command.addAll(List.of(ionice.toString(), "-c", "3", "-t"));
             if (!limitInCgroup(spec, cgroup)) command.addAll(rlimits(guest));
-            command.addAll(sandbox.wrap(spec.workDir(), guest.network()));
+            if (kept != null) {
+                // Signals back to default and unblocked before nsenter, which forks the job (inside the
+                // sandbox's PID namespace) and passes them on; the job's environment is already exact.
+                command.addAll(List.of(env.toString(), "--default-signal", nsenter.toString(), "-t",
+                        Long.toString(kept.target()), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"));
+            } else {
+                command.addAll(sandbox.wrap(spec.workDir(), guest.network()));
+            }
         }
         // Children of a JVM inherit its blocked SIGQUIT (HotSpot blocks it in every Java thread),
         // so Ctrl-\ would never reach the job: GNU env puts every signal back to default, unblocked.
-        if (env != null && !program.toString().contains("=")) {
+        if (env != null && kept == null && !program.toString().contains("=")) {
             command.addAll(List.of(env.toString(), "--default-signal"));
             // bwrap --chdir sets PWD: give the job the value it asked for, or none.
             if (sandboxed) command.add(spec.env().containsKey("PWD") ? "PWD=" + spec.env().get("PWD") : "--unset=PWD");

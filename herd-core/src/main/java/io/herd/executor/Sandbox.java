@@ -137,8 +137,7 @@ public final class Sandbox {
         for (Path h : hidden) {
             makeParents(c, mounted, h);
             // Scratch space for the guest's account (sticky, like the host's); hidden homes stay root's.
-            boolean scratch = h.equals(Path.of("/tmp")) || h.equals(Path.of("/var/tmp"));
-            c.addAll(List.of("--perms", scratch ? "1777" : "0755", "--tmpfs", h.toString()));
+            c.addAll(List.of("--perms", isScratch(h) ? "1777" : "0755", "--tmpfs", h.toString()));
             mounted.add(h);
         }
         makeParents(c, mounted, w);
@@ -161,6 +160,20 @@ public final class Sandbox {
             for (Path m : mounted) if (a.startsWith(m) && !a.equals(m)) inside = true;
             if (inside && !mounted.contains(a)) c.addAll(List.of("--perms", "0755", "--dir", a.toString()));
         }
+    }
+
+    /** The hidden directories a guest may write to (private, sticky, emptied for a kept sandbox's next job). */
+    List<Path> scratchDirs() {
+        return hidden.stream().filter(Sandbox::isScratch).toList();
+    }
+
+    private static boolean isScratch(Path h) {
+        return h.equals(Path.of("/tmp")) || h.equals(Path.of("/var/tmp"));
+    }
+
+    /** True when guests run as their own account, dropped to by {@code setpriv} in their chain (the daemon is root). */
+    boolean dropsToAccount() {
+        return setpriv != null;
     }
 
     /** The step that drops to the guests' account, right before the program; empty when guests run as the daemon's user. */

@@ -23,6 +23,12 @@
  *                              signals inside the sandbox (GNU env only); in a sandbox also drops bwrap's PWD
  *      [guest, root daemon] setpriv --reuid=herd-guest --regid … --clear-groups --no-new-privs --
  *      PROGRAM ARGS…
+ *    a guest entering a kept sandbox ({@link io.herd.executor.WarmSandboxes}: root daemon, cgroups, nsenter)
+ *    instead has, after the join (which then ignores nothing) and the priority steps:
+ *      env --default-signal    signals at their defaults and unblocked, for nsenter and the job it forks
+ *      nsenter -t INIT -m -u -i -n -p -r -w --   the kept sandbox's namespaces, root and directory; forks
+ *                              (the job must be inside the PID namespace), waits, and ends as its child did
+ *      setpriv … -- PROGRAM ARGS…
  *    guests: the cgroup gets memory.max (no swap), memory.high at 7/8 of it (v1: the soft limit) and
  *            pids.max before the job starts; guests/ itself has the lowest CPU and I/O weight, the
  *            guests' memory bound (RAM - owner-mem-reserve) and the guest-io budget (v2 io.max on
@@ -66,6 +72,14 @@
  * session would hide the job from the forwarded signals. A job's double-forked
  * children die with it twice over: the PID namespace ends with its pid 1, and
  * the cgroup is emptied.
+ * <p>In a kept sandbox the job's first process is {@code nsenter}, which forks
+ * the job into the sandbox's PID namespace and ends the way the job did: exit
+ * N, or raising the job's fatal signal on itself. It must not ignore that
+ * signal, so nothing is ignored there, and {@code signal(N)} goes to the job's
+ * process group minus nsenter (the members of the job's cgroup in its group);
+ * only KILL, STOP, CONT and the terminal stops reach nsenter too, which stops
+ * itself when its child stops. The job's leftovers die with its cgroup; the
+ * sandbox, and its pid 1, live on for the owner's next job.
  *
  * <h2>How a kill finds every process</h2>
  * <ul>

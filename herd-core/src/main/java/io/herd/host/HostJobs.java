@@ -58,6 +58,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
     private final String nodeName;
     private final Path sandboxRoot;
     private final ProcessRunner runner;
+    /** Sandboxes kept between guests' jobs, or null where guests get a fresh one each. */
+    private final io.herd.executor.WarmSandboxes warm;
     private final ContentStore store;
     private final int slots;
     private final Clock clock;
@@ -99,6 +101,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
         this.nodeName = nodeName;
         this.sandboxRoot = sandboxRoot;
         this.runner = runner;
+        this.warm = runner.warmSandboxes(sandboxRoot).orElse(null);
         this.store = store;
         this.slots = slots;
         this.clock = clock;
@@ -116,6 +119,22 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
     boolean isGuest(String homeNode, JobLaunch job) {
         boolean ownUser = job.getUser().equals(daemonUser) || job.getUser().equals("root");
         return !(nodeName.equals(homeNode) && ownUser);
+    }
+
+    /** Closes the sandboxes kept for guests (the node is stopping). */
+    public void close() {
+        if (warm != null) warm.close();
+    }
+
+    /** The kept sandbox for a guest's job, or null (none here, or none could be built: it gets a fresh one). */
+    private io.herd.executor.WarmSandboxes.Lease keptSandbox(String home, JobLaunch job, boolean network) {
+        if (warm == null) return null;
+        try {
+            return warm.acquire(home + "/" + job.getUser(), network, job.getShared() ? Path.of(job.getCwd()) : null);
+        } catch (IOException e) {
+            log.warn("job {}: no kept sandbox ({}); it gets a fresh one", job.getJobId(), e.getMessage());
+            return null;
+        }
     }
 
     /** True when guests get the full sandbox here: bwrap and cgroups. */
@@ -331,6 +350,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
         /** Everything laid into the sandbox (inputs and the last checkpoint), pinned in the store meanwhile. */
         private volatile Manifest staged = Manifest.EMPTY;
         private volatile Path workDir;
+        /** The kept sandbox this guest runs in, or null. */
+        private volatile io.herd.executor.WarmSandboxes.Lease kept;
         private volatile boolean closed;
         private volatile boolean guest;
         /** Why the host evicted the job, or null. */
@@ -442,10 +463,14 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
             Manifest inputs = manifest(job.getInputsList());
             // A job that checkpointed resumes from its saved files, laid over its inputs.
             Manifest staged = job.getResumeCount() == 0 ? inputs : overlay(inputs, manifest(job.getResumeList()));
+            Policy policyNow = policy.get();
+            boolean network = job.getNet() && policyNow.guestNetwork();
+            io.herd.executor.WarmSandboxes.Lease kept = guest ? keptSandbox(home, job, network) : null;
+            this.kept = kept;
             if (job.getShared()) {
-                workDir = Path.of(job.getCwd());
+                workDir = kept != null ? kept.dir() : Path.of(job.getCwd());
             } else {
-                workDir = sandboxRoot.resolve(job.getJobId() + "-" + job.getAttempt());
+                workDir = kept != null ? kept.dir() : sandboxRoot.resolve(job.getJobId() + "-" + job.getAttempt());
                 staged.hashes().forEach(store::pin);
                 try {
                     // Root ignores the read-only bit that protects hard-linked inputs: give it copies.
@@ -454,7 +479,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
                     if (guest) runner.sandbox().handOver(workDir);
                 } catch (IOException | RuntimeException e) {
                     staged.hashes().forEach(store::unpin);
-                    removeSandbox(workDir);
+                    if (kept != null) kept.release(); else removeSandbox(workDir);
                     fail(job, "cannot stage the job's inputs on " + nodeName + ": " + e.getMessage(), true);
                     return;
                 }
@@ -478,9 +503,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
                 LaunchSpec spec = new LaunchSpec(job.getJobId(), argv, workDir, Map.copyOf(job.getEnvMap()),
                         job.getStdin(), "job-" + job.getJobId().replace('.', '-') + "-" + job.getAttempt());
                 if (guest) {
-                    Policy p = policy.get();
-                    long mem = p.guestMemLimit(job.getMemBytes());
-                    spec = spec.asGuest(new LaunchSpec.Guest(job.getNet() && p.guestNetwork(), mem, p.guestPidsMax()));
+                    long mem = policyNow.guestMemLimit(job.getMemBytes());
+                    spec = spec.asGuest(new LaunchSpec.Guest(network, mem, policyNow.guestPidsMax(), kept));
                 }
                 RunningProcess p = runner.start(spec, sink);
                 process = p;
@@ -627,9 +651,12 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
         }
 
         private void cleanUp(JobLaunch job) {
-            if (job.getShared() || workDir == null) return;
-            staged.hashes().forEach(store::unpin);
-            removeSandbox(workDir);
+            io.herd.executor.WarmSandboxes.Lease k = kept;
+            if (!job.getShared() && workDir != null) {
+                staged.hashes().forEach(store::unpin);
+                if (k == null) removeSandbox(workDir);   // a kept sandbox's directory is emptied when it is given back
+            }
+            if (k != null) k.release();
         }
 
         private void fail(JobLaunch job, String why, boolean retry) {

@@ -721,6 +721,7 @@ public final class Node implements AutoCloseable {
             if (owner != null) owner.close();
             if (jobs != null) jobs.close();
             if (rpc != null) rpc.close();
+            if (hostJobs != null) hostJobs.close();
             if (admin != null) admin.close();
             if (cgroups != null) cgroups.removeAll();
             channels.values().forEach(ManagedChannel::shutdownNow);

@@ -34,6 +34,19 @@ final class Jobs {
         return new LaunchSpec(s.jobId(), s.argv(), s.workDir(), s.env(), true, s.cgroupName());
     }
 
+    /** This machine's cgroups under a test parent {@code name}; the calling test is skipped where they are missing or not writable. */
+    static Cgroups writableCgroups(String name) {
+        Cgroups cgroups = Cgroups.detect(name);
+        org.junit.jupiter.api.Assumptions.assumeTrue(cgroups.available(), "no cgroups on this machine: " + cgroups.describe());
+        try {
+            cgroups.create("probe");
+            cgroups.remove("probe");
+        } catch (UnsupportedOperationException e) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "cgroups are not writable here: " + e.getMessage());
+        }
+        return cgroups;
+    }
+
     static ExitStatus exit(RunningProcess p) throws Exception {
         return p.onExit().get(20, TimeUnit.SECONDS);
     }

@@ -36,14 +36,7 @@ class ProcessRunnerCgroupTest {
     @BeforeAll
     static void needsWritableCgroups() {
         assumeTrue("root".equals(System.getProperty("user.name")), "needs root to create cgroups");
-        cgroups = Cgroups.detect("herd-test-" + ProcessHandle.current().pid());
-        assumeTrue(cgroups.available(), "no cgroups on this machine: " + cgroups.describe());
-        try {
-            cgroups.create("probe");
-            cgroups.remove("probe");
-        } catch (UnsupportedOperationException e) {
-            assumeTrue(false, "cgroups are not writable here: " + e.getMessage());
-        }
+        cgroups = Jobs.writableCgroups("herd-test-" + ProcessHandle.current().pid());
         runner = new ProcessRunner(cgroups);
     }
 
