@@ -154,29 +154,52 @@ public final class JobsBench {
     // ------------------------------------------------------------------ throughput
 
     /**
-     * A script that runs {@code true} through the same chain a guest job runs on a host of this
-     * machine (session, I/O class, bubblewrap sandbox with its namespaces, signal reset, the guests'
-     * account), minus the cgroup: what the sandbox alone costs per job. Null where this machine
-     * gives guests no sandbox (not root, no working bwrap).
+     * Scripts that run {@code true} through the chains a guest job runs on a host of this machine
+     * (session, I/O class, sandbox, signal reset, the guests' account), minus the cgroup: what the
+     * sandbox alone costs per job. {@code fresh} builds a bubblewrap sandbox for each job; {@code
+     * kept} enters one sandbox kept running, as herd's guests do where it keeps sandboxes (null
+     * elsewhere). Both null where this machine gives guests no sandbox (not root, no working bwrap).
      */
-    static Path guestChainScript(BenchCluster c, Path workDir) throws IOException {
-        io.herd.executor.Sandbox sandbox = io.herd.executor.Sandbox.detect(List.of(c.root()),
-                System.getProperty("herd.guest-account", io.herd.executor.Sandbox.DEFAULT_ACCOUNT));
-        if (!sandbox.available()) {
-            System.out.println("no guest-chain baseline: " + sandbox.describe());
-            return null;
+    record GuestChains(Path fresh, Path kept, io.herd.executor.WarmSandboxes pool,
+                       io.herd.executor.WarmSandboxes.Lease lease) implements AutoCloseable {
+        static GuestChains write(BenchCluster c, Path workDir, io.herd.executor.Cgroups cgroups) throws IOException {
+            io.herd.executor.Sandbox sandbox = io.herd.executor.Sandbox.detect(List.of(c.root()),
+                    System.getProperty("herd.guest-account", io.herd.executor.Sandbox.DEFAULT_ACCOUNT));
+            if (!sandbox.available()) {
+                System.out.println("no guest-chain baseline: " + sandbox.describe());
+                return new GuestChains(null, null, null, null);
+            }
+            io.herd.executor.ProcessRunner runner = new io.herd.executor.ProcessRunner(cgroups, sandbox);
+            io.herd.executor.WarmSandboxes pool = runner.warmSandboxes(Files.createDirectories(c.root().resolve("bench-sandboxes")))
+                    .orElse(null);
+            io.herd.executor.WarmSandboxes.Lease lease = null;
+            try {
+                // As herd starts it: where its guests inherit the idle I/O class from their launcher thread, the
+                // chain has no ionice and the bench runs it under `ionice -c 3 xargs`.
+                io.herd.executor.LaunchSpec.Guest guest = new io.herd.executor.LaunchSpec.Guest(false, 0, 0);
+                Path fresh = chainScript(c, "guest-chain.sh", runner.guestChainAsStarted(
+                        new io.herd.executor.LaunchSpec("bench", List.of("true"), workDir, Map.of(), false, null, guest)));
+                Path kept = null;
+                if (pool != null) {
+                    lease = pool.acquire("bench/" + System.getProperty("user.name"), false, null);
+                    kept = chainScript(c, "kept-guest-chain.sh", runner.guestChainAsStarted(new io.herd.executor.LaunchSpec(
+                            "bench", List.of("true"), lease.dir(), Map.of(), false, null, guest.in(lease))));
+                }
+                return new GuestChains(fresh, kept, pool, lease);
+            } catch (io.herd.executor.LaunchException e) {
+                if (pool != null) pool.close();
+                throw new IOException(e.getMessage(), e);
+            } catch (IOException | RuntimeException e) {
+                if (pool != null) pool.close();
+                throw e;
+            }
         }
-        io.herd.executor.ProcessRunner runner = new io.herd.executor.ProcessRunner(io.herd.executor.Cgroups.none("bench"), sandbox);
-        List<String> argv;
-        try {
-            // As herd starts it: where its guests inherit the idle I/O class from their launcher thread, the
-            // chain has no ionice and the bench runs it under `ionice -c 3 xargs`.
-            argv = runner.guestChainAsStarted(new io.herd.executor.LaunchSpec("bench", List.of("true"), workDir, Map.of(), false, null,
-                    new io.herd.executor.LaunchSpec.Guest(false, 0, 0)));
-        } catch (io.herd.executor.LaunchException e) {
-            throw new IOException(e.getMessage(), e);
+
+        @Override
+        public void close() {
+            if (lease != null) lease.release();
+            if (pool != null) pool.close();
         }
-        return chainScript(c, "guest-chain.sh", argv);
     }
 
     /**
@@ -229,10 +252,10 @@ public final class JobsBench {
         int nodes = intArg(args, "--nodes", 2);
         boolean haveParallel = onPath("parallel");
         try (BenchCluster c = BenchCluster.start(nodes);
-             OwnerChain ownerChain = OwnerChain.write(c, Files.createDirectories(c.root().resolve("work")))) {
+             OwnerChain ownerChain = OwnerChain.write(c, Files.createDirectories(c.root().resolve("work")));
+             GuestChains guestChains = GuestChains.write(c, c.root().resolve("work"), ownerChain.cgroups())) {
             Path cwd = c.root().resolve("work");
             Path items = writeItems(c.root(), n);
-            Path chain = guestChainScript(c, cwd);
             Map<String, List<Double>> rate = new java.util.LinkedHashMap<>();
             Map<String, List<Double>> wall = new java.util.LinkedHashMap<>();
             Map<String, String> notes = new HashMap<>();
@@ -293,8 +316,11 @@ public final class JobsBench {
                 double os = timeCommand(items, List.of("xargs", "-P", "2", "-n", "1", ownerChain.script().toString()));
                 rate.computeIfAbsent(ownerKey, k -> new ArrayList<>()).add(n / os);
                 wall.computeIfAbsent(ownerKey, k -> new ArrayList<>()).add(os);
-                if (chain != null) {
-                    String key = "xargs -P 2 -n 1 GUEST-CHAIN true";
+                double guestSeconds = -1;
+                for (Path chain : java.util.Arrays.asList(guestChains.fresh(), guestChains.kept())) {
+                    if (chain == null) continue;
+                    boolean kept = chain.equals(guestChains.kept());
+                    String key = "xargs -P 2 -n 1 " + (kept ? "KEPT-GUEST-CHAIN" : "GUEST-CHAIN") + " true";
                     List<String> guestXargs = new ArrayList<>(List.of("xargs", "-P", "2", "-n", "1", chain.toString()));
                     if (!Files.readString(chain).contains("/ionice'")) {
                         guestXargs.addAll(0, List.of("ionice", "-c", "3"));   // the class herd's guests inherit
@@ -303,10 +329,13 @@ public final class JobsBench {
                     double cs = timeCommand(items, guestXargs);
                     rate.computeIfAbsent(key, k -> new ArrayList<>()).add(n / cs);
                     wall.computeIfAbsent(key, k -> new ArrayList<>()).add(cs);
+                    guestSeconds = cs;   // the kept chain's, where herd's guests use it
+                }
+                if (guestSeconds > 0) {
                     // The machine doing nothing but the run's process chains: the home's jobs through the
-                    // owner chain, the others' through the guest chain, each at its bare xargs -P 2 rate.
+                    // owner chain, the others' through the guest chain herd uses, each at its bare xargs -P 2 rate.
                     for (Map.Entry<String, Long> e : atHome.entrySet()) {
-                        double seconds = e.getValue() * os / n + (n - e.getValue()) * cs / n;
+                        double seconds = e.getValue() * os / n + (n - e.getValue()) * guestSeconds / n;
                         notes.merge(e.getKey(), String.format(Locale.ROOT, "[its process chains alone: %.0f jobs/s]", n / seconds),
                                 (a, b) -> a + " " + b);
                     }
