@@ -102,6 +102,20 @@ public final class WarmSandboxes implements AutoCloseable {
         boolean alive() {
             return outer.isAlive() && ProcessHandle.of(init).map(ProcessHandle::isAlive).orElse(false);
         }
+
+        /**
+         * Whether the sandbox still sees the directory the host has at its path: a file system
+         * mounted or unmounted there since (or the directory removed) would leave the job's files
+         * where the job does not look.
+         */
+        boolean seesItsDirectory() {
+            try {
+                Path inside = Path.of("/proc", Long.toString(init), "root").resolve(Path.of("/").relativize(dir));
+                return Files.isSameFile(dir, inside);
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        }
     }
 
     /** One job's use of a kept sandbox, from {@link #acquire} until {@link #release}. */
@@ -170,7 +184,7 @@ public final class WarmSandboxes implements AutoCloseable {
             Deque<Holder> free = idle.get(key);
             while (free != null && !free.isEmpty()) {
                 Holder h = free.pop();
-                if (h.alive()) {
+                if (h.alive() && h.seesItsDirectory()) {
                     h.jobs++;
                     return new Lease(h);
                 }
@@ -204,7 +218,9 @@ public final class WarmSandboxes implements AutoCloseable {
         }
         List<String> cmd = new ArrayList<>(sandbox.wrap(dir, key.network()));
         cmd.addAll(List.of(sleep.toString(), "infinity"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
+        // Not started in the directory: the sandbox's own working directory is set inside it, and a daemon-side
+        // process sitting in it would keep the file system there from being unmounted.
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(new java.io.File("/"))
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectErrorStream(true);
