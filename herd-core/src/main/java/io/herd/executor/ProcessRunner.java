@@ -122,6 +122,7 @@ public final class ProcessRunner {
     private final Path ionice;
     private final Path prlimit;
     private final Path nsenter;  // null: guests always get a fresh sandbox
+    private final Path plainEnv; // any env: gives a guest its environment (GNU env also resets signals: {@link #env})
     private final AtomicBoolean warnedNoCgroup = new AtomicBoolean();
     private volatile ScheduledExecutorService sampler;
 
@@ -147,6 +148,7 @@ public final class ProcessRunner {
         this.ionice = findProgram("ionice");
         this.prlimit = findProgram("prlimit");
         this.nsenter = findProgram("nsenter");
+        this.plainEnv = env != null ? env : findProgram("env");
         this.setsid = setsid;
         this.shell = Objects.requireNonNull(shell, "no /bin/sh on this host");
         this.kill = kill;
@@ -204,11 +206,18 @@ public final class ProcessRunner {
         // Without its cgroup the job could not be ended whole inside a sandbox that outlives it: a fresh one.
         if (kept != null && cgroup == null) spec = spec.asGuest(spec.guest().in(null));
         boolean idleLauncher = spec.guest() != null && guestsStartIdle();
-        List<String> command = command(spec, program, cgroup, cgroup != null && cgroups.guestCpuPriority(), idleLauncher);
+        List<String> command;
+        try {
+            command = command(spec, program, cgroup, cgroup != null && cgroups.guestCpuPriority(), idleLauncher);
+        } catch (LaunchException e) {
+            if (cgroup != null) removeQuietly(cgroup);
+            throw e;
+        }
         ProcessBuilder pb = new ProcessBuilder(command).directory(spec.workDir().toFile());
         Map<String, String> environment = pb.environment();
         environment.clear();
-        environment.putAll(spec.env());
+        // A guest's own variables are arguments of its chain's last step (see command()).
+        if (spec.guest() == null) environment.putAll(spec.env()); else environment.put("PATH", DEFAULT_PATH);
         pb.redirectInput(spec.stdinPiped() ? ProcessBuilder.Redirect.PIPE
                 : ProcessBuilder.Redirect.from(new File("/dev/null")));
         Process process;
@@ -309,7 +318,8 @@ public final class ProcessRunner {
      * The command line of a job: the chain of wrappers, then the program and its arguments.
      * {@code idleLauncher}: it is forked from a thread in the idle I/O class, whose class it inherits.
      */
-    private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean groupYields, boolean idleLauncher) {
+    private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean groupYields, boolean idleLauncher)
+            throws LaunchException {
         LaunchSpec.Guest guest = spec.guest();
         boolean sandboxed = guest != null && sandbox.available();
         WarmSandboxes.Lease kept = sandboxed && nsenter != null && env != null ? guest.kept() : null;
@@ -328,7 +338,7 @@ public final class ProcessRunner {
             for (Path p : procs) command.add(p.toString());
             List<String> keep = new ArrayList<>();
             for (String name : SHELL_SET_VARIABLES) {
-                if (spec.env().containsKey(name)) keep.add(name + "=" + spec.env().get(name));
+                if (guest == null && spec.env().containsKey(name)) keep.add(name + "=" + spec.env().get(name));
             }
             command.add(Integer.toString(keep.size()));
             command.addAll(keep);
@@ -341,21 +351,32 @@ public final class ProcessRunner {
             if (!limitInCgroup(spec, cgroup)) command.addAll(rlimits(guest));
             if (kept != null) {
                 // Signals back to default and unblocked before nsenter, which forks the job (inside the
-                // sandbox's PID namespace) and passes them on; the job's environment is already exact.
+                // sandbox's PID namespace) and passes them on.
                 command.addAll(List.of(env.toString(), "--default-signal", nsenter.toString(), "-t",
                         Long.toString(kept.target()), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"));
             } else {
                 command.addAll(sandbox.wrap(spec.workDir(), guest.network()));
             }
-        }
-        // Children of a JVM inherit its blocked SIGQUIT (HotSpot blocks it in every Java thread),
-        // so Ctrl-\ would never reach the job: GNU env puts every signal back to default, unblocked.
-        if (env != null && kept == null && !program.toString().contains("=")) {
+            command.addAll(sandbox.dropPrivileges());
+            // The guest's environment reaches its own program only. The steps before run as root (or the
+            // daemon's user) outside the sandbox, where LD_PRELOAD=a-staged-library or the like would run
+            // the guest's code as them: they start with PATH alone (start()), and the guest's variables are
+            // handed to env as arguments, after the switch to the guests' account.
+            if (program.toString().contains("=")) {
+                throw new LaunchException("program '" + program + "' has '=' in its path: a guest's program is started"
+                        + " by env, which would read it as a variable; rename it or a directory on its way");
+            }
+            if (plainEnv == null) throw new LaunchException("env (coreutils) is not installed on this host: it starts guests");
+            command.add(plainEnv.toString());
+            // Children of a JVM inherit its blocked SIGQUIT: GNU env puts every signal back to default, unblocked.
+            if (env != null) command.add("--default-signal");
+            command.addAll(List.of("-i", "--"));
+            for (Map.Entry<String, String> e : new java.util.TreeMap<>(spec.env()).entrySet()) command.add(e.getKey() + "=" + e.getValue());
+        } else if (env != null && !program.toString().contains("=")) {
+            // Children of a JVM inherit its blocked SIGQUIT (HotSpot blocks it in every Java thread),
+            // so Ctrl-\ would never reach the job: GNU env puts every signal back to default, unblocked.
             command.addAll(List.of(env.toString(), "--default-signal"));
-            // bwrap --chdir sets PWD: give the job the value it asked for, or none.
-            if (sandboxed) command.add(spec.env().containsKey("PWD") ? "PWD=" + spec.env().get("PWD") : "--unset=PWD");
         }
-        if (guest != null) command.addAll(sandbox.dropPrivileges());
         command.add(program.toString());
         command.addAll(spec.argv().subList(1, spec.argv().size()));
 

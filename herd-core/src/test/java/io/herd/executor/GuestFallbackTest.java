@@ -33,6 +33,35 @@ class GuestFallbackTest {
     }
 
     @Test
+    void aGuestsVariablesReachItsProgramOnlyNotTheStepsBefore() throws Exception {
+        ProcessRunner runner = new ProcessRunner(Cgroups.none("a test without cgroups"), Sandbox.none("a test without bwrap"));
+        LaunchSpec spec = new LaunchSpec("fbenv", List.of("true"), dir, Jobs.envWithMissingPreload(), false, null,
+                new LaunchSpec.Guest(false, 256L << 20, 100));
+        Jobs.Collect out = new Jobs.Collect();
+        assertThat(exit(runner.start(spec, out)).code()).isZero();
+        assertThat(Jobs.preloadComplaints(out.err())).as("processes started with the guest's LD_PRELOAD: %s", out.err()).isEqualTo(1);
+        Jobs.Collect env = new Jobs.Collect();
+        exit(runner.start(new LaunchSpec("fbenv2", List.of("env"), dir, Jobs.ENV, false, null, new LaunchSpec.Guest(false, 0, 0)), env));
+        assertThat(env.outLines()).containsExactlyInAnyOrderElementsOf(
+                Jobs.ENV.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
+    }
+
+    @Test
+    void aGuestProgramWithAnEqualsSignInItsPathIsRefusedSayingWhy() throws Exception {
+        Path odd = java.nio.file.Files.createDirectories(dir.resolve("a=b"));
+        Path prog = odd.resolve("prog");
+        java.nio.file.Files.writeString(prog, "#!/bin/sh\necho ran\n");
+        prog.toFile().setExecutable(true);
+        ProcessRunner runner = new ProcessRunner(Cgroups.none("a test without cgroups"), Sandbox.none("a test without bwrap"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> runner.start(new LaunchSpec("fbeq", List.of(prog.toString()),
+                        dir, Jobs.ENV, false, null, new LaunchSpec.Guest(false, 0, 0)), new Jobs.Collect()))
+                .isInstanceOf(LaunchException.class).hasMessageContaining("has '=' in its path").hasMessageContaining("rename");
+        Jobs.Collect owner = new Jobs.Collect();
+        assertThat(exit(runner.start(Jobs.spec(dir, prog.toString()), owner)).code()).as("an owner's job may").isZero();
+        assertThat(owner.out()).isEqualTo("ran\n");
+    }
+
+    @Test
     void anOwnersJobRunsAsBefore() throws Exception {
         ProcessRunner runner = new ProcessRunner(Cgroups.none("a test without cgroups"), Sandbox.none("a test without bwrap"));
         Jobs.Collect out = new Jobs.Collect();

@@ -47,6 +47,21 @@ final class Jobs {
         return cgroups;
     }
 
+    /**
+     * A guest's environment with {@code LD_PRELOAD} naming a library that does not exist: the dynamic
+     * loader of every process started with it says so on stderr ({@link #preloadComplaints}), so the
+     * count tells how many of the guest's chain got the guest's variables. Only its program may.
+     */
+    static java.util.Map<String, String> envWithMissingPreload() {
+        java.util.Map<String, String> env = new java.util.HashMap<>(ENV);
+        env.put("LD_PRELOAD", "/nonexistent-herd-test-" + ProcessHandle.current().pid() + ".so");
+        return env;
+    }
+
+    static int preloadComplaints(String stderr) {
+        return stderr.split("nonexistent-herd-test-", -1).length - 1;
+    }
+
     static ExitStatus exit(RunningProcess p) throws Exception {
         return p.onExit().get(20, TimeUnit.SECONDS);
     }

@@ -164,6 +164,14 @@ class SandboxContainmentTest {
     }
 
     @Test
+    void theGuestsVariablesReachNothingOutsideTheSandbox() throws Exception {
+        Jobs.Collect out = new Jobs.Collect();
+        String id = "sbx" + System.nanoTime() + "-" + PID;
+        exit(runner.start(new LaunchSpec(id, List.of("true"), work, Jobs.envWithMissingPreload(), false, id, GUEST), out));
+        assertThat(Jobs.preloadComplaints(out.err())).as("processes started with the guest's LD_PRELOAD: %s", out.err()).isEqualTo(1);
+    }
+
+    @Test
     void noNetworkUnlessAskedFor() throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/bin/bash")) || Files.isExecutable(Path.of("/usr/bin/bash")), "needs bash for /dev/tcp");
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {

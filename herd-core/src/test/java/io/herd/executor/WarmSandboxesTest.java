@@ -116,6 +116,36 @@ class WarmSandboxesTest {
     }
 
     @Test
+    void theGuestsVariablesReachOnlyItsProgramWhichSeesExactlyThem() throws Exception {
+        WarmSandboxes.Lease lease = pool.acquire("home/alice", false, null);
+        Jobs.Collect out = new Jobs.Collect();
+        String id = "warmenv" + PID;
+        exit(runner.start(new LaunchSpec(id, List.of("true"), lease.dir(), Jobs.envWithMissingPreload(), false, id,
+                GUEST.in(lease)), out));
+        assertThat(Jobs.preloadComplaints(out.err())).as("processes started with the guest's LD_PRELOAD: %s", out.err()).isEqualTo(1);
+        Jobs.Collect env = new Jobs.Collect();
+        exit(runner.start(new LaunchSpec(id + "b", List.of("env"), lease.dir(), Jobs.ENV, false, id + "b", GUEST.in(lease)), env));
+        assertThat(env.outLines()).containsExactlyInAnyOrderElementsOf(
+                Jobs.ENV.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
+        lease.release();
+    }
+
+    @Test
+    void aSandboxThatNoLongerSeesTheHostsDirectoryIsNotUsedAgain() throws Exception {
+        WarmSandboxes.Lease first = pool.acquire("home/alice", false, null);
+        String ns = run(first, "readlink /proc/self/ns/pid").out().trim();
+        first.release();
+        WarmSandboxes.deleteTree(first.dir());   // what a file system mounted there, or removed, would do
+        Files.createDirectories(first.dir());
+        WarmSandboxes.Lease next = pool.acquire("home/alice", false, null);
+        Jobs.Collect out = run(next, "readlink /proc/self/ns/pid; pwd");
+        assertThat(out.outLines().get(0)).as("a new sandbox").isNotEqualTo(ns);
+        assertThat(out.outLines().get(1)).isEqualTo(next.dir().toString());
+        next.release();
+        WarmSandboxes.deleteTree(first.dir());
+    }
+
+    @Test
     void anotherOwnerOrNetworkSettingGetsASandboxOfItsOwn() throws Exception {
         WarmSandboxes.Lease alice = pool.acquire("home/alice", false, null);
         String aliceNs = run(alice, "readlink /proc/self/ns/pid").out().trim();
