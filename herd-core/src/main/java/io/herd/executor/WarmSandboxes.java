@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Guests' sandboxes kept running between jobs, so that a guest job enters a sandbox that is
  * already built ({@code nsenter} into its namespaces and root) instead of building one
- * (bubblewrap's mounts, namespaces and their teardown): 5.4 against 8.7 ms of the machine's CPU
- * per job of {@code true} here (BENCHMARKS.md, session 15).
+ * (bubblewrap's mounts, namespaces and their teardown): guest jobs of {@code true} ran 1.44× as
+ * fast and cost the machine 12.0 against 16.0 ms of CPU each, the daemons' included (BENCHMARKS.md,
+ * session 15).
  *
  * <h2>What is shared, and with whom</h2>
  * A kept sandbox serves one job at a time, and only jobs of one owner (the home node and user:
@@ -179,27 +180,36 @@ public final class WarmSandboxes implements AutoCloseable {
      */
     public Lease acquire(String owner, boolean network, Path bind) throws IOException {
         Key key = new Key(Objects.requireNonNull(owner, "owner"), network, bind == null ? null : bind.toAbsolutePath().normalize());
-        synchronized (this) {
-            if (closed) throw new IOException("the node is stopping");
-            Deque<Holder> free = idle.get(key);
-            while (free != null && !free.isEmpty()) {
-                Holder h = free.pop();
-                if (h.alive() && h.seesItsDirectory()) {
-                    h.jobs++;
-                    return new Lease(h);
+        List<Holder> unusable = new ArrayList<>();
+        try {
+            synchronized (this) {
+                if (closed) throw new IOException("the node is stopping");
+                Deque<Holder> free = idle.get(key);
+                while (free != null && !free.isEmpty()) {
+                    Holder h = free.pop();
+                    if (h.alive() && h.seesItsDirectory()) {
+                        h.jobs++;
+                        return new Lease(h);
+                    }
+                    forget(h);
+                    unusable.add(h);
                 }
-                forget(h);
-                destroy(h);
             }
+        } finally {
+            unusable.forEach(WarmSandboxes::destroy);   // waits for processes to end: not under the lock
         }
         Holder h = start(key);
+        boolean stopping;
         synchronized (this) {
-            if (closed) {
-                destroy(h);
-                throw new IOException("the node is stopping");
+            stopping = closed;
+            if (!stopping) {
+                all.add(h);
+                h.jobs++;
             }
-            all.add(h);
-            h.jobs++;
+        }
+        if (stopping) {
+            destroy(h);
+            throw new IOException("the node is stopping");
         }
         return new Lease(h);
     }

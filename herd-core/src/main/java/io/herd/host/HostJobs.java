@@ -129,6 +129,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
     /** The kept sandbox for a guest's job, or null (none here, or none could be built: it gets a fresh one). */
     private io.herd.executor.WarmSandboxes.Lease keptSandbox(String home, JobLaunch job, boolean network) {
         if (warm == null) return null;
+        // A --shared job's directory missing here: the launch says so (ProcessRunner.start), no sandbox is built for it.
+        if (job.getShared() && !Files.isDirectory(Path.of(job.getCwd()))) return null;
         try {
             return warm.acquire(home + "/" + job.getUser(), network, job.getShared() ? Path.of(job.getCwd()) : null);
         } catch (IOException e) {
