@@ -10,7 +10,7 @@
  *    exec chain (one pid throughout, each step exec()s the next; [guest] = only for guests):
  *      setsid                  new session: the job's pid is its process group and session id
  *      sh -c JOIN …            [guest, sandboxed] ignore the forwardable signals (for bwrap's own processes);
- *                              echo $$ &gt; every cgroup.procs, restore the exact environment, exec
+ *                              echo $$ &gt; every cgroup.procs, restore an owner's exact environment, exec
  *      [guest] nice -n 19      lowest CPU priority, also where cgroups are missing
  *      [guest] ionice -c 3 -t  idle I/O class where the scheduler honours it; left out where the guests'
  *                              launcher thread is in the idle class itself (a child inherits its parent
@@ -19,16 +19,19 @@
  *      [guest] bwrap … --      the sandbox (see {@link io.herd.executor.Sandbox}): read-only root, hidden
  *                              homes and node data, private /tmp, the sandbox dir the only writable place,
  *                              new PID/IPC/UTS/cgroup (and network, unless --net) namespaces, --die-with-parent
- *      env --default-signal    unblock SIGQUIT, which every JVM child inherits blocked, and undo the ignored
- *                              signals inside the sandbox (GNU env only); in a sandbox also drops bwrap's PWD
  *      [guest, root daemon] setpriv --reuid=herd-guest --regid … --clear-groups --no-new-privs --
+ *      env --default-signal    unblock SIGQUIT, which every JVM child inherits blocked, and undo the ignored
+ *                              signals inside the sandbox (GNU env only); for a guest also
+ *          -i -- NAME=VALUE…   its environment: every step before ran with PATH alone, as root (or the
+ *                              daemon's user) and mostly outside the sandbox, where LD_PRELOAD or the like
+ *                              would have run the guest's code; an owner's job has its environment throughout
  *      PROGRAM ARGS…
  *    a guest entering a kept sandbox ({@link io.herd.executor.WarmSandboxes}: root daemon, cgroups, nsenter)
  *    instead has, after the join (which then ignores nothing) and the priority steps:
  *      env --default-signal    signals at their defaults and unblocked, for nsenter and the job it forks
  *      nsenter -t INIT -m -u -i -n -p -r -w --   the kept sandbox's namespaces, root and directory; forks
  *                              (the job must be inside the PID namespace), waits, and ends as its child did
- *      setpriv … -- PROGRAM ARGS…
+ *      setpriv … --  env --default-signal -i -- NAME=VALUE…  PROGRAM ARGS…
  *    guests: the cgroup gets memory.max (no swap), memory.high at 7/8 of it (v1: the soft limit) and
  *            pids.max before the job starts; guests/ itself has the lowest CPU and I/O weight, the
  *            guests' memory bound (RAM - owner-mem-reserve) and the guest-io budget (v2 io.max on
