@@ -167,10 +167,6 @@ public final class WarmSandboxes implements AutoCloseable {
         this.reaper = timer.scheduleWithFixedDelay(this::closeIdle, period, period, TimeUnit.MILLISECONDS);
     }
 
-    Path nsenter() {
-        return nsenter;
-    }
-
     /**
      * A kept sandbox for one job of {@code owner}: an idle one of the same owner, network and
      * directory, or a new one. {@code bind} is the job's own directory when it runs in place
@@ -287,6 +283,9 @@ public final class WarmSandboxes implements AutoCloseable {
     }
 
     private void giveBack(Holder h) {
+        synchronized (this) {
+            if (closed) return;   // close() ended it
+        }
         String why = h.alive() ? clean(h) : "it ended";
         synchronized (this) {
             if (!closed && why == null) {
