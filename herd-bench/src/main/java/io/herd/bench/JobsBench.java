@@ -173,6 +173,7 @@ public final class JobsBench {
             io.herd.executor.WarmSandboxes pool = runner.warmSandboxes(Files.createDirectories(c.root().resolve("bench-sandboxes")))
                     .orElse(null);
             io.herd.executor.WarmSandboxes.Lease lease = null;
+            boolean written = false;
             try {
                 // As herd starts it: where its guests inherit the idle I/O class from their launcher thread, the
                 // chain has no ionice and the bench runs it under `ionice -c 3 xargs`.
@@ -185,13 +186,12 @@ public final class JobsBench {
                     kept = chainScript(c, "kept-guest-chain.sh", runner.guestChainAsStarted(new io.herd.executor.LaunchSpec(
                             "bench", List.of("true"), lease.dir(), Map.of(), false, null, guest.in(lease))));
                 }
+                written = true;
                 return new GuestChains(fresh, kept, pool, lease);
             } catch (io.herd.executor.LaunchException e) {
-                if (pool != null) pool.close();
                 throw new IOException(e.getMessage(), e);
-            } catch (IOException | RuntimeException e) {
-                if (pool != null) pool.close();
-                throw e;
+            } finally {
+                if (!written && pool != null) pool.close();
             }
         }
 

@@ -233,7 +233,12 @@ public final class ProcessRunner {
 
     /** True when the job enters a kept sandbox: nsenter then waits for it in its process group. */
     boolean entersKeptSandbox(LaunchSpec spec) {
-        return spec.guest() != null && spec.guest().kept() != null && sandbox.available() && nsenter != null && env != null;
+        return keptSandbox(spec) != null;
+    }
+
+    /** The kept sandbox the job's chain enters, or null (an owner's job, a fresh sandbox, or none). */
+    private WarmSandboxes.Lease keptSandbox(LaunchSpec spec) {
+        return spec.guest() != null && sandbox.available() && nsenter != null && env != null ? spec.guest().kept() : null;
     }
 
     /** A sandbox's helper process, forked where guests are (see {@link #GUEST_LAUNCHER}): it dies with the daemon. */
@@ -322,7 +327,7 @@ public final class ProcessRunner {
             throws LaunchException {
         LaunchSpec.Guest guest = spec.guest();
         boolean sandboxed = guest != null && sandbox.available();
-        WarmSandboxes.Lease kept = sandboxed && nsenter != null && env != null ? guest.kept() : null;
+        WarmSandboxes.Lease kept = keptSandbox(spec);
         // The sandbox's own processes (bwrap and its pid 1) are in the job's process group: they ignore
         // the signals herd forwards to the group, and the job gets them back at their defaults inside.
         // nsenter, which enters a kept sandbox, must not: it ends the way its child did, by raising the

@@ -89,15 +89,18 @@ public final class WarmSandboxes implements AutoCloseable {
         final boolean privateDir;
         final Process outer;
         final long init;
+        /** Where bubblewrap mounted things in it: fixed for its life (its jobs cannot mount). */
+        final List<Path> mounts;
         long idleSince;
         int jobs;
 
-        Holder(Key key, Path dir, boolean privateDir, Process outer, long init) {
+        Holder(Key key, Path dir, boolean privateDir, Process outer, long init, List<Path> mounts) {
             this.key = key;
             this.dir = dir;
             this.privateDir = privateDir;
             this.outer = outer;
             this.init = init;
+            this.mounts = mounts;
         }
 
         boolean alive() {
@@ -235,7 +238,7 @@ public final class WarmSandboxes implements AutoCloseable {
         Process outer = runner.startGuestHelper(pb);
         try {
             long init = awaitBuilt(outer);
-            Holder h = new Holder(key, dir, privateDir, outer, init);
+            Holder h = new Holder(key, dir, privateDir, outer, init, mountPoints(init));
             forceShmRemoval(init);
             log.debug("kept sandbox {} for {} started (init {})", dir, key.owner(), init);
             return h;
@@ -303,10 +306,9 @@ public final class WarmSandboxes implements AutoCloseable {
     private String clean(Holder h) {
         try {
             Path sandboxRoot = Path.of("/proc", Long.toString(h.init), "root");
-            List<Path> mounts = mountPoints(h.init);
-            for (Path scratch : sandbox.scratchDirs()) emptyAround(sandboxRoot, scratch, mounts);
+            for (Path scratch : sandbox.scratchDirs()) emptyAround(sandboxRoot, scratch, h.mounts);
             if (h.privateDir) {
-                emptyDirectory(h.dir);
+                emptyAround(Path.of("/"), h.dir, List.of());   // on the host: nothing is mounted inside it
                 resetOwnership(h.dir);
             }
             return null;
@@ -316,8 +318,8 @@ public final class WarmSandboxes implements AutoCloseable {
     }
 
     /**
-     * Empties {@code dir} (a path inside the sandbox) but for the mount points bubblewrap made
-     * there and the directories on their way: a hidden data directory or the job's own directory
+     * Empties {@code dir} (a path as seen from {@code sandboxRoot}) but for the mount points
+     * bubblewrap made there and the directories on their way: a hidden data directory or the job's own directory
      * under {@code /tmp} sits on such a directory, and removing it would unmount them.
      */
     private static void emptyAround(Path sandboxRoot, Path dir, List<Path> mounts) throws IOException {
@@ -356,14 +358,6 @@ public final class WarmSandboxes implements AutoCloseable {
             }
         }
         return b.toString();
-    }
-
-    private static void emptyDirectory(Path dir) throws IOException {
-        List<Path> children;
-        try (var s = Files.list(dir)) {
-            children = s.toList();
-        }
-        for (Path c : children) deleteTree(c);
     }
 
     /** Deletes {@code p} and, for a directory, everything in it, without following symbolic links (as root: modes do not stop it). */

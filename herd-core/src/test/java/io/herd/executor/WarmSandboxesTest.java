@@ -250,6 +250,16 @@ class WarmSandboxesTest {
     }
 
     @Test
+    void aSandboxThatCannotBeBuiltIsAnErrorThatLeavesNothing() {
+        Path missing = tmp.resolve("no-such-shared-dir");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> pool.acquire("home/alice", false, missing))
+                .isInstanceOf(IOException.class).hasMessageContaining("did not start").hasMessageContaining("bwrap exit");
+        assertThat(pool.size()).isZero();
+        assertThat(ProcessHandle.current().children().filter(h -> CommandLines.of(h.pid()).contains(missing.toString())).toList())
+                .as("its bwrap").isEmpty();
+    }
+
+    @Test
     void mountinfoPathsAreUnescaped() {
         assertThat(WarmSandboxes.unescape("/tmp/a\\040b\\011c\\134d")).isEqualTo("/tmp/a b\tc\\d");
         assertThat(WarmSandboxes.unescape("/plain\\")).isEqualTo("/plain\\");
