@@ -318,7 +318,12 @@ public final class JobManager implements AutoCloseable {
         List<Assignment> assigned;
         // The queue is single-threaded; submits (control threads) and this loop share it.
         synchronized (queue) {
-            assigned = queue.isEmpty() ? null : queue.dispatch(freshest(hosts.get()), fairShare, now, busyUntil(now));
+            if (queue.isEmpty()) {
+                assigned = null;
+            } else {
+                List<HostView> views = freshest(hosts.get());
+                assigned = queue.dispatch(views, fairShare, now, busyUntil(now), aheadAllowed(views, now));
+            }
         }
         if (assigned == null) {
             // Nothing waits: a free host may finish a running job sooner than where it runs.
@@ -330,6 +335,7 @@ public final class JobManager implements AutoCloseable {
         // start is its offer, and a refusal then puts the job back without spending an attempt.
         List<Journal.Placement> direct = new ArrayList<>();
         Map<String, Assignment> byId = new java.util.HashMap<>();
+        // A job sent ahead (never one with inputs) is placed as any other; its host holds the start for a slot.
         for (Assignment a : assigned) {
             JobRequest job = a.job();
             byId.put(job.id(), a);
@@ -357,7 +363,9 @@ public final class JobManager implements AutoCloseable {
             for (JobRecord r : placed) {
                 Assignment a = byId.get(r.id());
                 try {
-                    begun.add(new Attempt(r, a.host(), launch(r, r.attempts())).expecting(a.expectedSeconds(), now));
+                    JobLaunch launch = launch(r, r.attempts());
+                    if (a.ahead()) launch = launch.toBuilder().setWaitForSlotMillis(AHEAD_WAIT_MS).build();
+                    begun.add(new Attempt(r, a.host(), launch).expecting(a.expectedSeconds(), now));
                 } catch (RuntimeException e) {
                     log.warn("job {}: starting it on {} failed: {}", r.id(), a.host(), e.toString());
                     journal.get(r.id()).filter(x -> !x.state().terminal()).ifPresent(x ->
@@ -417,7 +425,11 @@ public final class JobManager implements AutoCloseable {
         List<HostView> out = new ArrayList<>(views.size());
         Map<String, List<Long>> since = new java.util.HashMap<>();
         for (Map<String, Attempt> m : List.of(starting, attempts)) {
-            for (Attempt a : m.values()) since.computeIfAbsent(a.host, k -> new ArrayList<>()).add(a.countedFrom);
+            for (Attempt a : m.values()) {
+                // Sent ahead and waiting on its host, it holds no slot there yet.
+                if (a.waitsForSlot()) continue;
+                since.computeIfAbsent(a.host, k -> new ArrayList<>()).add(a.countedFrom);
+            }
         }
         long now = clock.millis();
         for (HostView v : views) {
@@ -470,6 +482,45 @@ public final class JobManager implements AutoCloseable {
         Map<String, double[]> out = new java.util.HashMap<>();
         until.forEach((h, l) -> out.put(h, l.stream().mapToDouble(Double::doubleValue).toArray()));
         return out;
+    }
+
+    /**
+     * Jobs are sent ahead (see {@link LiveQueue}, "Sending ahead") only to a host where this home's
+     * jobs run briefly: their runs there average less than this, and one of those running there
+     * now has run less than this. A job sent ahead then waits there about one such run at most.
+     */
+    static final long AHEAD_RUN_MS = 250;
+    /** How long a host may hold a job sent ahead for a slot; then it gives it back and it is placed again. */
+    static final int AHEAD_WAIT_MS = 2_000;
+    /** The recent run time of this home's jobs on each host, a moving average of their real milliseconds. */
+    private final Map<String, Double> runMillis = new ConcurrentHashMap<>();
+
+    /**
+     * For each host where this home's jobs run briefly (see {@link #AHEAD_RUN_MS}): how many more jobs
+     * it may be sent ahead, one per slot, less those sent ahead that wait there now.
+     */
+    private Map<String, Integer> aheadAllowed(List<HostView> views, long now) {
+        if (runMillis.isEmpty()) return Map.of();
+        Map<String, Integer> waiting = new java.util.HashMap<>();
+        Set<String> brief = new java.util.HashSet<>();
+        for (Map<String, Attempt> m : List.of(starting, attempts)) {
+            for (Attempt a : m.values()) {
+                if (a.waitsForSlot()) waiting.merge(a.host, 1, Integer::sum);
+                else if (a.started && now - a.startedAt < AHEAD_RUN_MS) brief.add(a.host);
+            }
+        }
+        Map<String, Integer> out = new java.util.HashMap<>();
+        for (HostView v : views) {
+            Double run = runMillis.get(v.name());
+            if (run == null || run >= AHEAD_RUN_MS || !brief.contains(v.name())) continue;
+            int left = v.guestSlots() - waiting.getOrDefault(v.name(), 0);
+            if (left > 0) out.put(v.name(), left);
+        }
+        return out;
+    }
+
+    private void learnRunMillis(String host, long millis) {
+        runMillis.merge(host, (double) millis, (old, now) -> 0.8 * old + 0.2 * now);
     }
 
     /** Jobs moved once (never again: no hopping), until they end. */
@@ -573,6 +624,8 @@ public final class JobManager implements AutoCloseable {
          */
         volatile long countedFrom = Long.MAX_VALUE;
         volatile boolean started;
+        /** When the host's word that it started arrived. */
+        volatile long startedAt;
         /** Cancelled before its stream opened: it never starts. */
         volatile boolean cancelled;
         /** The host has answered the start (started, frozen, output or end). */
@@ -580,6 +633,11 @@ public final class JobManager implements AutoCloseable {
         /** Placement's expected seconds for it (NaN: not known, e.g. re-attached after a restart) and when it was placed. */
         volatile double expectedSeconds = Double.NaN;
         volatile long placedAt;
+
+        /** Sent ahead, and its host has not started it yet: it waits there for a slot. */
+        boolean waitsForSlot() {
+            return launch.getWaitForSlotMillis() > 0 && !started;
+        }
 
         Attempt expecting(double seconds, long now) {
             expectedSeconds = seconds;
@@ -661,6 +719,7 @@ public final class JobManager implements AutoCloseable {
             try {
                 switch (e.getKindCase()) {
                     case STARTED -> {
+                        startedAt = now;
                         started = true;
                         if (countedFrom == Long.MAX_VALUE) countedFrom = now;
                         refusals.remove(job.id());
@@ -722,7 +781,10 @@ public final class JobManager implements AutoCloseable {
             }
             JobRecord current = journal.get(job.id()).orElse(null);
             if (current == null || current.state().terminal()) return;
-            if (!x.getEvicted() && x.getError().isEmpty()) learnRunTime(this, now);
+            if (!x.getEvicted() && x.getError().isEmpty()) {
+                learnRunTime(this, now);
+                if (started) learnRunMillis(host, now - startedAt);
+            }
             fairShare.charge(job.user(), x.getCpuMillis() / 1000.0, now);
             if (x.getEvicted()) {
                 // Not the job's failure: the attempt does not count against --max-retries.

@@ -123,6 +123,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
 
     /** Closes the sandboxes kept for guests (the node is stopping). */
     public void close() {
+        starter.shutdownNow();
         if (warm != null) warm.close();
     }
 
@@ -229,6 +230,76 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
 
     /** How a refusal for want of a free slot begins: the home may offer the job again at once. */
     public static final String NO_FREE_SLOT = "no free guest slot";
+
+    /**
+     * Starts sent ahead ({@code JobLaunch.wait_for_slot_millis}) that found no free slot, first
+     * come first served: each takes the next slot that frees, or is refused when its wait is up.
+     * At most one per slot waits; more are refused at once.
+     */
+    private final java.util.ArrayDeque<Attempt> waiting = new java.util.ArrayDeque<>();
+    /** Starts the waiting jobs as slots free, off the thread that saw the slot free (a job's end). */
+    private final java.util.concurrent.ExecutorService starter = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "herd-start-waiting");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * {@link #admit}, or, for a job sent ahead that finds no free slot, queues it to wait for one
+     * (null is then returned too, and {@code waits} set: the attempt starts when {@link #startWaiting}
+     * gives it a slot, or is refused when its wait is up).
+     */
+    private synchronized String admitOrWait(Attempt a, JobLaunch job, boolean guest, String homeNode, boolean[] waits) {
+        String refusal = admit(job, guest, homeNode);
+        if (refusal == null || job.getWaitForSlotMillis() <= 0 || !refusal.startsWith(NO_FREE_SLOT) || waiting.size() >= slots) {
+            return refusal;
+        }
+        waiting.add(a);
+        waits[0] = true;
+        long wait = job.getWaitForSlotMillis();
+        try {
+            CompletableFuture.delayedExecutor(wait, TimeUnit.MILLISECONDS, starter).execute(() -> waitIsUp(a, wait));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing: the node's streams end with it
+        }
+        return null;
+    }
+
+    /** Gives freed slots to the jobs waiting for one (see {@link #waiting}), each started on {@link #starter}. */
+    private void startWaiting() {
+        List<Attempt> go = new ArrayList<>(1);
+        synchronized (this) {
+            if (waiting.isEmpty()) return;
+            long now = clock.millis();
+            leases.values().removeIf(until -> until != Long.MAX_VALUE && until < now);
+            while (leases.size() < slots && !waiting.isEmpty()) {
+                Attempt a = waiting.poll();
+                if (a.closed) continue;
+                leases.put(a.jobId, now + LEASE_MILLIS);   // its slot, as an offer's: admit() lets it in
+                go.add(a);
+            }
+        }
+        for (Attempt a : go) {
+            try {
+                starter.execute(a::startWaited);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                release(a.jobId);   // closing
+            }
+        }
+    }
+
+    /** A waiting job's wait is up: it starts if a slot is free after all, else it is refused (the home places it again). */
+    private void waitIsUp(Attempt a, long waited) {
+        startWaiting();
+        synchronized (this) {
+            if (!waiting.remove(a)) return;
+        }
+        if (!a.closed) a.refuse(NO_FREE_SLOT + " (" + slots + " in use; waited " + waited + " ms for one)");
+    }
+
+    private synchronized void stopWaiting(Attempt a) {
+        waiting.remove(a);
+    }
 
     private synchronized String admit(JobLaunch job, boolean guest, String homeNode) {
         if (guest) {
@@ -372,6 +443,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
             });
             out.setOnCancelHandler(() -> {
                 closed = true;
+                stopWaiting(this);
                 RunningProcess p = process;
                 if (p != null) {
                     log.info("home went away: killing job {}", jobId);
@@ -443,23 +515,50 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
             boolean guest = isGuest(home, job);
             this.guest = guest;
             // admit() also succeeds for the job that holds this slot's lease from its offer.
-            String refusal = admit(job, guest, home);
+            boolean[] waits = {false};
+            String refusal = admitOrWait(this, job, guest, home, waits);
+            if (waits[0]) return;
             if (refusal != null) {
-                // Nothing ran: the home queues the job again without spending one of its attempts.
-                release(job.getJobId());
-                // As at an offer: the owner's policy speaks rarely and matters to them; a full node is routine.
-                if (guest && guestRefusal(job, home) != null) {
-                    log.info("refused job {} of {} from {}: {}", job.getJobId(), job.getUser(), home, refusal);
-                } else {
-                    log.debug("refused job {}: {}", job.getJobId(), refusal);
-                }
-                Exited.Builder refused = Exited.newBuilder().setCode(127).setError(refusal).setRetry(true)
-                        .setRefused(true).setHostGuestJobs(inUse());
-                if (guest && policyRefusal(job, home) != null) refused.setPolicyStamp(policyStamp.getAsLong());
-                send(RunEvent.newBuilder().setExited(refused).build(), false);
-                complete();
+                refuse(refusal);
                 return;
             }
+            run(job, guest);
+        }
+
+        /** A job sent ahead was given a freed slot: it starts now (its admission is checked again, the owner may be back). */
+        void startWaited() {
+            if (closed) {
+                release(jobId);
+                startWaiting();
+                return;
+            }
+            String refusal = admit(job, guest, home);
+            if (refusal != null) {
+                refuse(refusal);
+                return;
+            }
+            run(job, guest);
+        }
+
+        /** Nothing ran: the home queues the job again without spending one of its attempts. */
+        void refuse(String refusal) {
+            JobLaunch job = this.job;
+            release(job.getJobId());
+            // As at an offer: the owner's policy speaks rarely and matters to them; a full node is routine.
+            if (guest && guestRefusal(job, home) != null) {
+                log.info("refused job {} of {} from {}: {}", job.getJobId(), job.getUser(), home, refusal);
+            } else {
+                log.debug("refused job {}: {}", job.getJobId(), refusal);
+            }
+            Exited.Builder refused = Exited.newBuilder().setCode(127).setError(refusal).setRetry(true)
+                    .setRefused(true).setHostGuestJobs(inUse());
+            if (guest && policyRefusal(job, home) != null) refused.setPolicyStamp(policyStamp.getAsLong());
+            send(RunEvent.newBuilder().setExited(refused).build(), false);
+            complete();
+            startWaiting();
+        }
+
+        private void run(JobLaunch job, boolean guest) {
             hold(job.getJobId());
             Path workDir;
             Manifest inputs = manifest(job.getInputsList());
@@ -550,6 +649,8 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
                 else if (!job.getShared()) collectOutputs(job, b);
             }
             cleanUp(job);
+            // The slot goes to a job waiting for one before the home hears of this end (its count includes it).
+            startWaiting();
             b.setHostGuestJobs(inUse());
             log.info("job {} attempt {} ended: exit {}", job.getJobId(), job.getAttempt(), b.getCode());
             send(RunEvent.newBuilder().setExited(b).build(), false);
@@ -663,6 +764,7 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
 
         private void fail(JobLaunch job, String why, boolean retry) {
             release(job.getJobId());
+            startWaiting();
             log.warn("job {} not started: {}", job.getJobId(), why);
             send(RunEvent.newBuilder().setExited(Exited.newBuilder().setCode(127).setError(why).setRetry(retry)
                     .setHostGuestJobs(inUse())).build(), false);

@@ -136,6 +136,39 @@ class LiveQueueTest {
     }
 
     @Test
+    void busyHostsAreSentJobsAheadOnlyAsFarAsAllowedAndInTheOrderTheyWouldFinishThem() {
+        // Two full hosts of two slots running jobs of this home; nothing is free.
+        List<HostView> hosts = List.of(host("a").cores(2).slots(2).guests(2).build(), host("b").cores(2).slots(2).guests(2).build());
+        double c = Placement.expectedSeconds(JobRequest.of("x", "ann").from("home"), hosts.get(0).withGuestJobs(1), 1);
+        Map<String, double[]> busy = Map.of("a", new double[] {0.2 * c, 0.1 * c}, "b", new double[] {0.15 * c, 0.5 * c});
+        LiveQueue q = new LiveQueue();
+        for (int i = 1; i <= 6; i++) q.add(JobRequest.of("j" + i, "ann").from("home"), i);
+        assertThat(q.dispatch(hosts, new FairShare(), 0, busy)).as("not allowed: every job waits at home").isEmpty();
+
+        List<Assignment> as = q.dispatch(hosts, new FairShare(), 0, busy, Map.of("a", 2, "b", 1));
+        // j1 ends soonest after a's slot at 0.1c, j2 after b's at 0.15c (a's next is j1's end at 1.1c),
+        // j3 after a's at 0.2c; b has no more allowed ahead, so nothing else goes.
+        assertThat(placed(as)).containsExactly("j1@a", "j2@b", "j3@a");
+        assertThat(as).allMatch(Assignment::ahead);
+        assertThat(as.get(0).expectedSeconds()).as("waiting for the slot, then its compute").isEqualTo(0.1 * c + c);
+        assertThat(ids(q.order(new FairShare(), 0))).containsExactly("j4", "j5", "j6");
+    }
+
+    @Test
+    void aFreeSlotIsUsedBeforeAnythingIsSentAheadAndAJobWithInputsWaitsAtHome() {
+        List<HostView> hosts = List.of(host("a").cores(2).slots(2).guests(1).build());
+        LiveQueue q = new LiveQueue();
+        q.add(JobRequest.of("j1", "ann").withWork(0.01).from("home"), 1);
+        q.add(JobRequest.of("files", "ann").withWork(0.01).from("home").withInput(1000), 2);
+        q.add(JobRequest.of("j3", "ann").withWork(0.01).from("home"), 3);
+        List<Assignment> as = q.dispatch(hosts, new FairShare(), 0, Map.of("a", new double[] {0.5}), Map.of("a", 5));
+        assertThat(placed(as)).containsExactly("j1@a", "j3@a");
+        assertThat(as.get(0).ahead()).as("the free slot: started at once").isFalse();
+        assertThat(as.get(1).ahead()).isTrue();
+        assertThat(ids(q.order(new FairShare(), 0))).as("held for the busy slot, its inputs not sent ahead").containsExactly("files");
+    }
+
+    @Test
     void memoryAndCpusAreTakenToo() {
         LiveQueue q = new LiveQueue();
         for (int i = 1; i <= 3; i++) q.add(job("m" + i, "ann").withMem(4 * G), i);
