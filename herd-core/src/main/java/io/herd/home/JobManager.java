@@ -490,6 +490,8 @@ public final class JobManager implements AutoCloseable {
      * now has run less than this. A job sent ahead then waits there about one such run at most.
      */
     static final long AHEAD_RUN_MS = 250;
+    /** {@code -Dherd.send-ahead=false} turns sending ahead off (for A/B measurements). */
+    static final boolean SEND_AHEAD = !"false".equals(System.getProperty("herd.send-ahead"));
     /** How long a host may hold a job sent ahead for a slot; then it gives it back and it is placed again. */
     static final int AHEAD_WAIT_MS = 2_000;
     /** The recent run time of this home's jobs on each host, a moving average of their real milliseconds. */
@@ -500,7 +502,7 @@ public final class JobManager implements AutoCloseable {
      * it may be sent ahead, one per slot, less those sent ahead that wait there now.
      */
     private Map<String, Integer> aheadAllowed(List<HostView> views, long now) {
-        if (runMillis.isEmpty()) return Map.of();
+        if (!SEND_AHEAD || runMillis.isEmpty()) return Map.of();
         Map<String, Integer> waiting = new java.util.HashMap<>();
         Set<String> brief = new java.util.HashSet<>();
         for (Map<String, Attempt> m : List.of(starting, attempts)) {
