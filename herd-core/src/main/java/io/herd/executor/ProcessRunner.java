@@ -69,22 +69,49 @@ public final class ProcessRunner {
      * forked from a pooled thread (a gRPC executor thread retires after 60 s idle) a guest
      * was killed a minute after it started. This thread lives as long as the daemon.
      */
-    private static final java.util.concurrent.ExecutorService LAUNCHER = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "herd-exec-launcher");
+    private static final java.util.concurrent.ExecutorService LAUNCHER =
+            Executors.newSingleThreadExecutor(r -> launcherThread(r, "herd-exec-launcher"));
+
+    /** A launcher thread: it unblocks SIGQUIT in itself first, so the jobs it forks need no env step for it ({@link SignalMask}). */
+    private static Thread launcherThread(Runnable r, String name) {
+        Thread t = new Thread(() -> {
+            SignalMask.unblockQuitInThisThread();
+            r.run();
+        }, name);
         t.setDaemon(true);
         return t;
-    });
+    }
+
+    /** Whether jobs forked by the launcher threads start with no signal blocked or ignored; null until known. */
+    private static volatile Boolean launchersPassCleanSignals;
+
+    /** See {@link SignalMask}: asked once per JVM, of each launcher thread and of the process. */
+    static boolean launchersPassCleanSignals() {
+        Boolean known = launchersPassCleanSignals;
+        if (known != null) return known;
+        boolean clean = !SignalMask.processIgnoresSignals();
+        try {
+            for (java.util.concurrent.ExecutorService l : List.of(LAUNCHER, GUEST_LAUNCHER)) {
+                clean &= l.submit(SignalMask::thisThreadBlocksNothing).get(10, TimeUnit.SECONDS);
+            }
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            clean = false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        if (!clean) log.info("jobs get their signals back to default through env (the daemon ignores some, or its launcher threads block some)");
+        launchersPassCleanSignals = clean;
+        return clean;
+    }
 
     /**
      * The one thread every guest is forked from, for the same reason, in the idle I/O class once
      * {@link #guestsStartIdle} has put it there: a child inherits its parent thread's I/O priority
      * at fork, so guests start in the idle class without an {@code ionice} exec in their chain.
      */
-    private static final java.util.concurrent.ExecutorService GUEST_LAUNCHER = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "herd-exec-guest-launcher");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final java.util.concurrent.ExecutorService GUEST_LAUNCHER =
+            Executors.newSingleThreadExecutor(r -> launcherThread(r, "herd-exec-guest-launcher"));
     /** Whether {@link #GUEST_LAUNCHER} forks its children in the idle I/O class; null until tried. */
     private static volatile Boolean guestLauncherIdle;
 
@@ -117,6 +144,11 @@ public final class ProcessRunner {
     private final Path shell;
     private final Path kill;     // null: signals other than TERM and KILL cannot be sent
     private final Path env;      // GNU env that can reset signals, or null
+    /**
+     * Whether a job's chain has {@code env --default-signal} to put signals back to default: only
+     * where the launcher threads cannot pass them on clean ({@link #launchersPassCleanSignals}).
+     */
+    private volatile boolean signalsThroughEnv;
     private final Sandbox sandbox;
     private final Path nice;     // null: not installed
     private final Path ionice;
@@ -153,6 +185,7 @@ public final class ProcessRunner {
         this.shell = Objects.requireNonNull(shell, "no /bin/sh on this host");
         this.kill = kill;
         this.env = env;
+        this.signalsThroughEnv = env != null && !launchersPassCleanSignals();
         if (setsid == null) {
             log.warn("setsid (util-linux) is not installed: jobs share the daemon's process group, so signals reach "
                     + "only each job's own process and its descendants; install util-linux");
@@ -161,6 +194,12 @@ public final class ProcessRunner {
 
     public Cgroups cgroups() {
         return cgroups;
+    }
+
+    /** For tests: chains with the env step for signals, as where the launcher threads cannot pass them clean. */
+    ProcessRunner signalsThroughEnv(boolean on) {
+        this.signalsThroughEnv = on && env != null;
+        return this;
     }
 
     public Sandbox sandbox() {
@@ -357,7 +396,8 @@ public final class ProcessRunner {
             if (kept != null) {
                 // Signals back to default and unblocked before nsenter, which forks the job (inside the
                 // sandbox's PID namespace) and passes them on.
-                command.addAll(List.of(env.toString(), "--default-signal", nsenter.toString(), "-t",
+                if (signalsThroughEnv) command.addAll(List.of(env.toString(), "--default-signal"));
+                command.addAll(List.of(nsenter.toString(), "-t",
                         Long.toString(kept.target()), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"));
             } else {
                 command.addAll(sandbox.wrap(spec.workDir(), guest.network()));
@@ -377,9 +417,10 @@ public final class ProcessRunner {
             if (env != null) command.add("--default-signal");
             command.addAll(List.of("-i", "--"));
             for (Map.Entry<String, String> e : new java.util.TreeMap<>(spec.env()).entrySet()) command.add(e.getKey() + "=" + e.getValue());
-        } else if (env != null && !program.toString().contains("=")) {
+        } else if (signalsThroughEnv && !program.toString().contains("=")) {
             // Children of a JVM inherit its blocked SIGQUIT (HotSpot blocks it in every Java thread),
-            // so Ctrl-\ would never reach the job: GNU env puts every signal back to default, unblocked.
+            // so Ctrl-\ would never reach the job: where the launcher threads could not unblock it
+            // (SignalMask), GNU env puts every signal back to default, unblocked.
             command.addAll(List.of(env.toString(), "--default-signal"));
         }
         command.add(program.toString());

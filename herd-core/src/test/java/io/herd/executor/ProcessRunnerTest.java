@@ -83,15 +83,42 @@ class ProcessRunnerTest {
     }
 
     @Test
-    void jobStartsWithNoSignalBlocked() throws Exception {
+    void jobStartsWithNoSignalBlockedOrIgnoredWithOrWithoutTheEnvStep() throws Exception {
         assumeTrue(runner.resetsSignals(), "this host's env(1) cannot reset signals (needs GNU coreutils 8.31+)");
-        Jobs.Collect sink = new Jobs.Collect();
-        assertThat(exit(runner.start(spec(dir, "grep", "^SigBlk", "/proc/self/status"), sink)).code()).isZero();
-        // The JVM blocks SIGQUIT in its threads and children inherit that; without GNU env it stays blocked.
-        assertThat(sink.out().trim()).isEqualTo("SigBlk:\t0000000000000000");
-        RunningProcess p = runner.start(spec(dir, "sleep", MARK), OutputSink.DISCARD);
-        p.signal(3);
-        assertThat(exit(p).signal()).as("SIGQUIT (Ctrl-\\) reaches the job").isEqualTo(3);
+        // The JVM blocks SIGQUIT in its threads and children inherit that: the launcher threads unblock it in
+        // themselves, and where they cannot, GNU env in the chain puts it right.
+        assertThat(ProcessRunner.launchersPassCleanSignals()).as("this JVM's launcher threads block nothing").isTrue();
+        assertThat(runner.ownerChain(spec(dir, "true"), null)).as("so the chain has no env step").noneMatch(a -> a.endsWith("/env"));
+        ProcessRunner throughEnv = new ProcessRunner(Cgroups.none("not used in this test")).signalsThroughEnv(true);
+        assertThat(throughEnv.ownerChain(spec(dir, "true"), null)).anyMatch(a -> a.endsWith("/env"));
+        for (ProcessRunner r : List.of(runner, throughEnv)) {
+            Jobs.Collect sink = new Jobs.Collect();
+            assertThat(exit(r.start(spec(dir, "grep", "^Sig[BI]", "/proc/self/status"), sink)).code()).isZero();
+            String[] lines = sink.out().trim().split("\n");
+            assertThat(lines[0]).isEqualTo("SigBlk:\t0000000000000000");
+            assertThat(SignalMask.ignoredMatters(Long.parseUnsignedLong(lines[1].substring("SigIgn:".length()).trim(), 16)))
+                    .as(lines[1]).isFalse();
+            RunningProcess p = r.start(spec(dir, "sleep", MARK), OutputSink.DISCARD);
+            p.signal(3);
+            assertThat(exit(p).signal()).as("SIGQUIT (Ctrl-\\) reaches the job").isEqualTo(3);
+        }
+    }
+
+    @Test
+    void signalsIgnoredByTheDaemonMatterExceptGlibcsOwnAndMasksAreReadFromProc() throws Exception {
+        assertThat(SignalMask.ignoredMatters(0)).isFalse();
+        assertThat(SignalMask.ignoredMatters(0x80000000L)).as("32, as the JVM ignores it").isFalse();
+        assertThat(SignalMask.ignoredMatters(0x180000000L)).as("32 and 33: glibc's").isFalse();
+        assertThat(SignalMask.ignoredMatters(1L)).as("SIGHUP, as under nohup").isTrue();
+        assertThat(SignalMask.ignoredMatters(0x6L)).as("SIGINT and SIGQUIT, as in a shell's background").isTrue();
+        assertThat(SignalMask.ignoredMatters(1L << 33)).as("SIGRTMIN (34)").isTrue();
+        assertThat(SignalMask.ignoredMatters(-1)).as("unreadable: as if all were").isTrue();
+        Path status = dir.resolve("status");
+        Files.writeString(status, "Name:\tx\nSigBlk:\t0000000000000004\nSigIgn:\t0000000080000000\n");
+        assertThat(SignalMask.mask(status, "SigBlk:")).isEqualTo(4);
+        assertThat(SignalMask.mask(status, "SigIgn:")).isEqualTo(0x80000000L);
+        assertThat(SignalMask.mask(status, "SigCgt:")).isEqualTo(-1);
+        assertThat(SignalMask.mask(dir.resolve("missing"), "SigBlk:")).isEqualTo(-1);
     }
 
     @Test
