@@ -276,6 +276,51 @@ public final class Cgroups {
         for (Path procs : procsFiles(name)) write(procs, Long.toString(pid));
     }
 
+    /**
+     * v1 only: moves the calling thread (not its process) into the job's cgroup in every
+     * hierarchy, so a process it forks now is born there ({@code ProcessRunner}: no shell in the
+     * job's chain to join it). v1 keeps a cgroup per thread; v2 does not (a thread of a domain
+     * cgroup cannot leave its process). Undone by {@link #leaveWithThisThread}, also when it
+     * throws half-way.
+     *
+     * @throws UncheckedIOException when a hierarchy refuses the thread
+     */
+    void enterWithThisThread(String name) {
+        if (version != Version.V1) throw new UnsupportedOperationException("only cgroup v1 keeps a cgroup per thread");
+        for (Path dir : jobDirs(name)) write(dir.resolve("tasks"), "0");   // 0: the writing thread
+    }
+
+    /**
+     * v1 only: moves the calling thread back to the daemon's own cgroup (where its parent group
+     * {@code PARENT} is) in every hierarchy.
+     *
+     * @throws UncheckedIOException when a hierarchy refuses it
+     */
+    void leaveWithThisThread() {
+        for (Path parent : new LinkedHashSet<>(parents.values())) write(parent.getParent().resolve("tasks"), "0");
+    }
+
+    /**
+     * Where the calling thread is: in the job's cgroup in every hierarchy ({@code inJob}), or in
+     * none of this node's job cgroups; from {@code /proc/thread-self/cgroup}.
+     */
+    boolean thisThreadIs(String name, boolean inJob) {
+        String text;
+        try {
+            text = Files.readString(Path.of("/proc/thread-self/cgroup"));
+        } catch (IOException e) {
+            return false;
+        }
+        String suffix = "/" + parentName + "/" + GUESTS + "/" + name;
+        String anyJob = "/" + parentName + "/" + GUESTS + "/";
+        int in = 0;
+        for (String line : text.split("\n")) {
+            if (line.endsWith(suffix)) in++;
+            else if (line.contains(anyJob)) return false;
+        }
+        return inJob ? in >= jobDirs(name).size() : in == 0;
+    }
+
     /** The files a process writes its pid into to join the job, in order. */
     List<Path> procsFiles(String name) {
         requireAvailable("no cgroup for " + name);

@@ -120,7 +120,11 @@ public final class ProcessRunner {
     }
 
     private static Process startOn(java.util.concurrent.ExecutorService launcher, ProcessBuilder pb) throws IOException {
-        java.util.concurrent.Future<Process> f = launcher.submit(pb::start);
+        return awaitStarted(launcher.submit(pb::start));
+    }
+
+    /** The process a launcher thread is forking (null if it did not), however long that takes. */
+    private static Process awaitStarted(java.util.concurrent.Future<Process> f) throws IOException {
         boolean interrupted = false;
         try {
             while (true) {
@@ -186,6 +190,7 @@ public final class ProcessRunner {
         this.kill = kill;
         this.env = env;
         this.signalsThroughEnv = env != null && !launchersPassCleanSignals();
+        this.threadJoin = cgroups.version() == Cgroups.Version.V1 && !"false".equals(System.getProperty("herd.thread-join"));
         if (setsid == null) {
             log.warn("setsid (util-linux) is not installed: jobs share the daemon's process group, so signals reach "
                     + "only each job's own process and its descendants; install util-linux");
@@ -245,9 +250,10 @@ public final class ProcessRunner {
         // Without its cgroup the job could not be ended whole inside a sandbox that outlives it: a fresh one.
         if (kept != null && cgroup == null) spec = spec.asGuest(spec.guest().in(null));
         boolean idleLauncher = spec.guest() != null && guestsStartIdle();
+        boolean threadJoins = cgroup != null && threadJoins();
         List<String> command;
         try {
-            command = command(spec, program, cgroup, cgroup != null && cgroups.guestCpuPriority(), idleLauncher);
+            command = command(spec, program, cgroup, !threadJoins, cgroup != null && cgroups.guestCpuPriority(), idleLauncher);
         } catch (LaunchException e) {
             if (cgroup != null) removeQuietly(cgroup);
             throw e;
@@ -261,13 +267,81 @@ public final class ProcessRunner {
                 : ProcessBuilder.Redirect.from(new File("/dev/null")));
         Process process;
         try {
-            process = startOn(idleLauncher ? GUEST_LAUNCHER : LAUNCHER, pb);
+            java.util.concurrent.ExecutorService launcher = idleLauncher ? GUEST_LAUNCHER : LAUNCHER;
+            process = threadJoins ? startInCgroup(launcher, pb, cgroup) : null;
+            if (process == null) {
+                // Not joined by the launcher thread: the chain joins its cgroup itself.
+                if (threadJoins) pb.command(command(spec, program, cgroup, true, cgroups.guestCpuPriority(), idleLauncher));
+                process = startOn(launcher, pb);
+            }
         } catch (IOException e) {
             if (cgroup != null) removeQuietly(cgroup);
             throw new LaunchException("could not start '" + spec.argv().get(0) + "' for job " + spec.jobId()
                     + ": " + e.getMessage(), e);
         }
         return new LocalProcess(this, spec, process, cgroup, setsid != null, sink);
+    }
+
+    /**
+     * Whether jobs are forked straight into their cgroup by a launcher thread that enters it for
+     * the fork ({@link Cgroups#enterWithThisThread}, cgroup v1), so their chain has no shell to join
+     * it: one exec less per job. Off after the first time it does not work, and with
+     * {@code -Dherd.thread-join=false}.
+     */
+    private volatile boolean threadJoin;
+    /** Whether a thread's move has been seen to work (read back from /proc once). */
+    private volatile boolean threadJoinChecked;
+
+    boolean threadJoins() {
+        return threadJoin;
+    }
+
+    /** For tests: chains that join their cgroup themselves, as on cgroup v2. */
+    ProcessRunner threadJoin(boolean on) {
+        this.threadJoin = on && cgroups.version() == Cgroups.Version.V1;
+        return this;
+    }
+
+    /**
+     * Forks the job on {@code launcher} while that thread is in the job's cgroup; null when the
+     * thread cannot enter it (thread joining is then off, and the caller starts the job with a
+     * joining chain). A thread that cannot leave again is an error: it would put every later job,
+     * and itself, in that one job's cgroup.
+     */
+    private Process startInCgroup(java.util.concurrent.ExecutorService launcher, ProcessBuilder pb, String cgroup) throws IOException {
+        java.util.concurrent.Future<Process> f = launcher.submit(() -> {
+            try {
+                cgroups.enterWithThisThread(cgroup);
+                if (!threadJoinChecked && !cgroups.thisThreadIs(cgroup, true)) {
+                    throw new UncheckedIOException(new IOException("the thread is not in it after the move"));
+                }
+            } catch (UncheckedIOException | UnsupportedOperationException e) {
+                leaveCgroup(cgroup);
+                threadJoin = false;
+                log.info("jobs join their cgroup from their chain (the launcher thread could not enter {}: {})", cgroup, e.getMessage());
+                return null;
+            }
+            try {
+                return pb.start();
+            } finally {
+                leaveCgroup(cgroup);
+            }
+        });
+        return awaitStarted(f);
+    }
+
+    private void leaveCgroup(String cgroup) {
+        try {
+            cgroups.leaveWithThisThread();
+            if (!threadJoinChecked) {
+                if (!cgroups.thisThreadIs(cgroup, false)) throw new UncheckedIOException(new IOException("still in a job's cgroup"));
+                threadJoinChecked = true;
+            }
+        } catch (UncheckedIOException e) {
+            threadJoin = false;
+            log.error("the launcher thread {} could not leave job cgroup {} ({}): later jobs join their own from their chain",
+                    Thread.currentThread().getName(), cgroup, e.getMessage());
+        }
     }
 
     /** True when the job enters a kept sandbox: nsenter then waits for it in its process group. */
@@ -334,7 +408,7 @@ public final class ProcessRunner {
      */
     public List<String> guestChain(LaunchSpec spec) throws LaunchException {
         if (spec.guest() == null) throw new IllegalArgumentException("job " + spec.jobId() + " is not a guest");
-        return command(spec, resolveProgram(spec), null, true, false);
+        return command(spec, resolveProgram(spec), null, false, true, false);
     }
 
     /**
@@ -343,26 +417,30 @@ public final class ProcessRunner {
      */
     public List<String> guestChainAsStarted(LaunchSpec spec) throws LaunchException {
         if (spec.guest() == null) throw new IllegalArgumentException("job " + spec.jobId() + " is not a guest");
-        return command(spec, resolveProgram(spec), null, true, guestsStartIdle());
+        return command(spec, resolveProgram(spec), null, false, true, guestsStartIdle());
     }
 
     /**
      * What a job of the node's own users runs, the same chain {@link #start} runs (session, the
-     * join of the existing cgroup {@code cgroup}, signals), for benchmarks that run it bare.
+     * join of the existing cgroup {@code cgroup} where the chain joins it, signals), for benchmarks
+     * that run it bare.
      *
      * @throws LaunchException when the program is not found
      */
     public List<String> ownerChain(LaunchSpec spec, String cgroup) throws LaunchException {
         if (spec.guest() != null) throw new IllegalArgumentException("job " + spec.jobId() + " is a guest");
         if (cgroup != null && !cgroups.exists(cgroup)) throw new IllegalArgumentException("no cgroup " + cgroup);
-        return command(spec, resolveProgram(spec), cgroup, false, false);
+        return command(spec, resolveProgram(spec), cgroup, !threadJoins(), false, false);
     }
 
     /**
      * The command line of a job: the chain of wrappers, then the program and its arguments.
-     * {@code idleLauncher}: it is forked from a thread in the idle I/O class, whose class it inherits.
+     * {@code joinInChain}: a shell in the chain joins the job's cgroup (not when it is forked into
+     * it, {@link #threadJoins}). {@code idleLauncher}: it is forked from a thread in the idle I/O
+     * class, whose class it inherits.
      */
-    private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean groupYields, boolean idleLauncher)
+    private List<String> command(LaunchSpec spec, Path program, String cgroup, boolean joinInChain, boolean groupYields,
+                                 boolean idleLauncher)
             throws LaunchException {
         LaunchSpec.Guest guest = spec.guest();
         boolean sandboxed = guest != null && sandbox.available();
@@ -375,9 +453,9 @@ public final class ProcessRunner {
 
         List<String> command = new ArrayList<>();
         if (setsid != null) command.add(setsid.toString());
-        if (cgroup != null || ignoreInWrapper) {
+        if ((cgroup != null && joinInChain) || ignoreInWrapper) {
             command.addAll(List.of(shell.toString(), "-c", JOIN_SCRIPT, "herd-join", ignoreInWrapper ? "ignore" : "keep"));
-            List<Path> procs = cgroup == null ? List.of() : cgroups.procsFiles(cgroup);
+            List<Path> procs = cgroup == null || !joinInChain ? List.of() : cgroups.procsFiles(cgroup);
             command.add(Integer.toString(procs.size()));
             for (Path p : procs) command.add(p.toString());
             List<String> keep = new ArrayList<>();

@@ -22,13 +22,15 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Jobs in real cgroups (v1 or v2, whichever this machine has). Needs root
  * and a writable cgroup tree; skipped otherwise. Everything lives under a
- * parent of its own, {@code herd-test-PID}, removed at the end.
+ * parent of its own, {@code herd-test-PID}, removed at the end. On v1 the
+ * jobs are forked into their cgroup by the launcher thread; {@link
+ * ProcessRunnerCgroupChainJoinTest} runs the same with the chain joining it.
  */
 class ProcessRunnerCgroupTest {
 
-    private static final String MARK = "1022";
-    private static Cgroups cgroups;
-    private static ProcessRunner runner;
+    static final String MARK = "1022";
+    static Cgroups cgroups;
+    static ProcessRunner runner;
 
     @TempDir
     Path dir;
@@ -158,7 +160,10 @@ class ProcessRunnerCgroupTest {
     void theOwnerChainRunBareJoinsTheCgroupAndRunsTheProgram() throws Exception {
         cgroups.create("bare-chain");
         try {
-            List<String> chain = runner.ownerChain(Jobs.spec(dir, "sh", "-c", "cat /proc/self/cgroup; exit 7"), "bare-chain");
+            LaunchSpec spec = Jobs.spec(dir, "sh", "-c", "cat /proc/self/cgroup; exit 7");
+            // Forked into its cgroup, a job's chain has no shell to join it.
+            assertThat(runner.ownerChain(spec, "bare-chain").contains(ProcessRunner.JOIN_SCRIPT)).isEqualTo(!runner.threadJoins());
+            List<String> chain = new ProcessRunner(cgroups).threadJoin(false).ownerChain(spec, "bare-chain");
             Process p = new ProcessBuilder(chain).directory(dir.toFile()).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes());
             assertThat(p.waitFor()).as(out).isEqualTo(7);
@@ -190,6 +195,17 @@ class ProcessRunnerCgroupTest {
         } finally {
             cgroups.killAll(name);
             cgroups.remove(name);
+        }
+    }
+
+    @Test
+    void everyThreadOfTheDaemonIsBackInItsOwnCgroupAfterTheStarts() throws Exception {
+        for (int i = 0; i < 3; i++) assertThat(exit(runner.start(inCgroup(dir, "true"), OutputSink.DISCARD)).code()).isZero();
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : tasks.toList()) {
+                String where = Files.readString(t.resolve("cgroup"));
+                assertThat(where).as("thread " + Files.readString(t.resolve("comm")).trim()).doesNotContain("/guests/");
+            }
         }
     }
 
