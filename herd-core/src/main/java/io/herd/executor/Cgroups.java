@@ -292,12 +292,27 @@ public final class Cgroups {
 
     /**
      * v1 only: moves the calling thread back to the daemon's own cgroup (where its parent group
-     * {@code PARENT} is) in every hierarchy.
+     * {@code PARENT} is) in every hierarchy, and with it any other thread of this process that
+     * was born in the job's cgroup meanwhile: a thread starts in its creator's cgroup, and
+     * starting a process creates the JDK's "process reaper" thread when its pool has none idle.
+     * Left there, a reaper serving other jobs would be frozen, killed and counted with this one.
      *
      * @throws UncheckedIOException when a hierarchy refuses it
      */
-    void leaveWithThisThread() {
-        for (Path parent : new LinkedHashSet<>(parents.values())) write(parent.getParent().resolve("tasks"), "0");
+    void leaveWithThisThread(String name) {
+        List<Path> home = new ArrayList<>();
+        for (Path parent : new LinkedHashSet<>(parents.values())) home.add(parent.getParent().resolve("tasks"));
+        Path tasks = jobDirs(name).get(0).resolve("tasks");
+        try {
+            for (String tid : Files.readAllLines(tasks)) {
+                tid = tid.trim();
+                if (tid.isEmpty() || !Files.exists(Path.of("/proc/self/task", tid))) continue;   // the job's own
+                for (Path t : home) write(t, tid);
+            }
+        } catch (IOException e) {
+            throw failure("cannot read " + tasks, e);
+        }
+        for (Path t : home) write(t, "0");
     }
 
     /**
@@ -350,6 +365,8 @@ public final class Cgroups {
         for (Path dir : jobDirs(name)) pids.addAll(readPids(dir));
         return pids;
     }
+
+    private static final long SELF = ProcessHandle.current().pid();
 
     private static Set<Long> readPids(Path cgroupDir) {
         Set<Long> pids = new TreeSet<>();
@@ -595,10 +612,13 @@ public final class Cgroups {
                 write(killFile, "1");
             } else if (!kernelKill) {
                 boolean frozen = freeze(name);
-                for (long pid : frozen ? readPids(jobDirs(name).get(0)) : pids) {
-                    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                try {
+                    for (long pid : frozen ? readPids(jobDirs(name).get(0)) : pids) {
+                        if (pid != SELF) ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                    }
+                } finally {
+                    if (frozen || version == Version.V1) thaw(name);
                 }
-                if (frozen || version == Version.V1) thaw(name);
             }
             first = false;
             pause(1);

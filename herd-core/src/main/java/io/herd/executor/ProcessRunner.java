@@ -332,7 +332,7 @@ public final class ProcessRunner {
 
     private void leaveCgroup(String cgroup) {
         try {
-            cgroups.leaveWithThisThread();
+            cgroups.leaveWithThisThread(cgroup);
             if (!threadJoinChecked) {
                 if (!cgroups.thisThreadIs(cgroup, false)) throw new UncheckedIOException(new IOException("still in a job's cgroup"));
                 threadJoinChecked = true;
