@@ -10,7 +10,9 @@
  *    exec chain (one pid throughout, each step exec()s the next; [guest] = only for guests):
  *      setsid                  new session: the job's pid is its process group and session id
  *      sh -c JOIN …            [guest, sandboxed] ignore the forwardable signals (for bwrap's own processes);
- *                              echo $$ &gt; every cgroup.procs, restore an owner's exact environment, exec
+ *                              [not on cgroup v1] echo $$ &gt; every cgroup.procs, restore an owner's exact
+ *                              environment, exec. On v1 the launcher thread forks the job straight into its
+ *                              cgroup instead (below), so an owner's job and a kept guest have no shell
  *      [guest] nice -n 19      lowest CPU priority, also where cgroups are missing
  *      [guest] ionice -c 3 -t  idle I/O class where the scheduler honours it; left out where the guests'
  *                              launcher thread is in the idle class itself (a child inherits its parent
@@ -20,7 +22,8 @@
  *                              homes and node data, private /tmp, the sandbox dir the only writable place,
  *                              new PID/IPC/UTS/cgroup (and network, unless --net) namespaces, --die-with-parent
  *      [guest, root daemon] setpriv --reuid=herd-guest --regid … --clear-groups --no-new-privs --
- *      env --default-signal    unblock SIGQUIT, which every JVM child inherits blocked, and undo the ignored
+ *      env --default-signal    [sandboxed guest, or where the launcher threads cannot pass signals on clean]
+ *                              unblock SIGQUIT, which every JVM child inherits blocked, and undo the ignored
  *                              signals inside the sandbox (GNU env only); for a guest also
  *          -i -- NAME=VALUE…   its environment: every step before ran with PATH alone, as root (or the
  *                              daemon's user) and mostly outside the sandbox, where LD_PRELOAD or the like
@@ -28,7 +31,8 @@
  *      PROGRAM ARGS…
  *    a guest entering a kept sandbox ({@link io.herd.executor.WarmSandboxes}: root daemon, cgroups, nsenter)
  *    instead has, after the join (which then ignores nothing) and the priority steps:
- *      env --default-signal    signals at their defaults and unblocked, for nsenter and the job it forks
+ *      [env --default-signal]  signals at their defaults and unblocked, for nsenter and the job it forks,
+ *                              only where the launcher threads cannot pass them on so (see below)
  *      nsenter -t INIT -m -u -i -n -p -r -w --   the kept sandbox's namespaces, root and directory; forks
  *                              (the job must be inside the PID namespace), waits, and ends as its child did
  *      setpriv … --  env --default-signal -i -- NAME=VALUE…  PROGRAM ARGS…
@@ -60,6 +64,30 @@
  * script unsets it (and OLDPWD, SHLVL) and re-exports the values the job
  * asked for: the job sees exactly {@link io.herd.executor.LaunchSpec#env()}
  * (dash is preferred as the shell; bash would add {@code _}).
+ *
+ * <h2>Fewer execs: the launcher threads do what wrappers did</h2>
+ * Every exec costs the dynamic loader's start-up; on a virtual machine that is
+ * most of a short job's cost (glibc probes the CPU's caches with CPUID, which
+ * traps to the hypervisor: on the reference VM one exec of {@code true} costs
+ * about 0.6 ms of CPU). Two wrappers are left out where the daemon's threads
+ * can do their work:
+ * <ul>
+ *   <li><b>Signals</b> ({@link io.herd.executor.SignalMask}): each launcher
+ *       thread unblocks SIGQUIT in itself at its start ({@code pthread_sigmask}
+ *       through JNA). Where every launcher thread then blocks nothing and the
+ *       daemon ignores no signal but glibc's own 32 and 33 (not started under
+ *       {@code nohup} or in a shell's background), jobs start with every signal
+ *       at its default and unblocked without {@code env --default-signal}.</li>
+ *   <li><b>The cgroup</b>, on v1 only: v1 keeps a cgroup per thread, so the
+ *       launcher thread writes 0 to the job cgroup's {@code tasks} files, forks,
+ *       and moves back (with any thread born meanwhile, such as a new JDK
+ *       process reaper, which would otherwise be frozen and killed with the
+ *       job). The job is born in its cgroup: no joining shell. The first move
+ *       is read back from {@code /proc/thread-self/cgroup}; where it does not
+ *       work, jobs join from their chain as on v2 (a v2 domain cgroup holds
+ *       whole processes, and Java cannot {@code clone3(CLONE_INTO_CGROUP)}).
+ *       {@code -Dherd.thread-join=false} turns it off.</li>
+ * </ul>
  *
  * <h2>Guests and signals</h2>
  * bwrap's outer process (the job's pid) and its pid 1 in the new PID namespace
