@@ -97,8 +97,23 @@ class RunJobsTest {
         assertThat(c.out()).contains("cancelled " + slow);
         assertThat(herd("wait", slow).exit()).isEqualTo(130);
         assertThat(herd("ps", "--all").out()).contains(quickId).contains(slow).contains("cancelled");
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.allProcesses()
-                .noneMatch(ph -> ph.info().commandLine().orElse("").contains("sleep 300")));
+        // Should it fail: which process lives on, in what state and which cgroups (a job escaping its cgroup
+        // survives the cgroup's kill; one frozen cannot die).
+        Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(ProcessHandle.allProcesses()
+                .filter(ph -> ph.info().commandLine().orElse("").contains("sleep 300"))
+                .map(RunJobsTest::describe).toList()).as("processes of the cancelled job").isEmpty());
+    }
+
+    private static String describe(ProcessHandle ph) {
+        String where;
+        try {
+            where = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(ph.pid()), "status")).lines()
+                    .filter(l -> l.startsWith("State:") || l.startsWith("PPid:")).toList()
+                    + " " + java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(ph.pid()), "cgroup")).replace('\n', ' ');
+        } catch (java.io.IOException e) {
+            where = "gone: " + e.getMessage();
+        }
+        return ph.pid() + " " + ph.info().commandLine().orElse("?") + " " + where;
     }
 
     @Test
