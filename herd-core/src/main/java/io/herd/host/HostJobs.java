@@ -301,6 +301,11 @@ public final class HostJobs extends JobServiceGrpc.JobServiceImplBase implements
         waiting.remove(a);
     }
 
+    /** Starts sent ahead that wait for a slot now. */
+    synchronized int waitingForSlots() {
+        return waiting.size();
+    }
+
     private synchronized String admit(JobLaunch job, boolean guest, String homeNode) {
         if (guest) {
             String refusal = guestRefusal(job, homeNode);

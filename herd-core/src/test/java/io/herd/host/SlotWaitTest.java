@@ -120,6 +120,10 @@ class SlotWaitTest {
         }
     }
 
+    private void awaitWaiting(int n) {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> host.waitingForSlots() == n);
+    }
+
     /** Runs until its stdin closes, then exits {@code code}. */
     private static String[] untilStdinCloses(int code) {
         return new String[] {"sh", "-c", "cat >/dev/null; exit " + code};
@@ -130,6 +134,7 @@ class SlotWaitTest {
         Run first = new Run("j1", 0, untilStdinCloses(3));
         assertThat(first.nextKind()).isEqualTo(RunEvent.KindCase.STARTED);
         Run ahead = new Run("j2", 10_000, untilStdinCloses(4));
+        awaitWaiting(1);
         assertThat(ahead.next(300)).as("no slot: it waits, neither started nor refused").isNull();
         assertThat(host.slotsInUse()).isEqualTo(1);
 
@@ -170,6 +175,7 @@ class SlotWaitTest {
         Run first = new Run("j1", 0, untilStdinCloses(0));
         assertThat(first.nextKind()).isEqualTo(RunEvent.KindCase.STARTED);
         Run cancelled = new Run("j2", 10_000, "touch", marker.toString());
+        awaitWaiting(1);
         assertThat(cancelled.next(200)).isNull();
 
         Run over = new Run("j3", 10_000, "true");
@@ -178,7 +184,9 @@ class SlotWaitTest {
         assertThat(refused.getError()).startsWith(HostJobs.NO_FREE_SLOT);
 
         cancelled.toHost.cancel("cancelled by the test", null);
+        awaitWaiting(0);   // the host hears of the cancel on its own thread
         Run next = new Run("j4", 10_000, untilStdinCloses(5));
+        awaitWaiting(1);
         assertThat(next.next(200)).as("the cancelled one's place is free: this one waits").isNull();
 
         first.endStdin();
