@@ -470,18 +470,26 @@ public final class JobManager implements AutoCloseable {
      * each by {@link io.herd.scheduler.LiveQueue#secondsUntilEnd}).
      */
     private Map<String, double[]> busyUntil(long now) {
-        Map<String, List<Double>> until = new java.util.HashMap<>();
+        Map<String, List<Double>> running = new java.util.HashMap<>();
+        Map<String, List<Double>> waiting = new java.util.HashMap<>();
         double ratio = runRatio;
         for (Map<String, Attempt> m : List.of(starting, attempts)) {
             for (Attempt a : m.values()) {
                 if (!(a.expectedSeconds > 0)) continue;
                 double elapsed = Math.max(0, now - a.placedAt) / 1000.0 / ratio;
-                until.computeIfAbsent(a.host, k -> new ArrayList<>()).add(LiveQueue.secondsUntilEnd(a.expectedSeconds, elapsed));
+                // Sent ahead and waiting on its host: it takes a running job's slot (see LiveQueue.slotReleases).
+                (a.waitsForSlot() ? waiting : running).computeIfAbsent(a.host, k -> new ArrayList<>())
+                        .add(LiveQueue.secondsUntilEnd(a.expectedSeconds, elapsed));
             }
         }
         Map<String, double[]> out = new java.util.HashMap<>();
-        until.forEach((h, l) -> out.put(h, l.stream().mapToDouble(Double::doubleValue).toArray()));
+        for (String h : running.keySet()) out.put(h, LiveQueue.slotReleases(seconds(running.get(h)), seconds(waiting.get(h))));
+        waiting.forEach((h, l) -> out.putIfAbsent(h, LiveQueue.slotReleases(new double[0], seconds(l))));
         return out;
+    }
+
+    private static double[] seconds(List<Double> l) {
+        return l == null ? new double[0] : l.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     /**

@@ -134,6 +134,27 @@ public final class LiveQueue {
     }
 
     /**
+     * One host's entry in {@code busyUntil} when some of this home's jobs there were sent ahead and
+     * wait for a slot: each such job takes the slot of the soonest running job to end and frees it
+     * again at its own end, so it replaces that end rather than adding a slot to the host. A job
+     * waiting for a slot of another home's job just adds its end.
+     *
+     * @param running seconds until each running job is expected to end
+     * @param waiting seconds until each job waiting there is expected to end (its wait included)
+     * @return the host's slot releases, soonest first
+     */
+    public static double[] slotReleases(double[] running, double[] waiting) {
+        double[] ends = running.clone();
+        java.util.Arrays.sort(ends);
+        int replaced = Math.min(waiting.length, ends.length);
+        double[] out = new double[ends.length - replaced + waiting.length];
+        System.arraycopy(ends, replaced, out, 0, ends.length - replaced);
+        System.arraycopy(waiting, 0, out, ends.length - replaced, waiting.length);
+        java.util.Arrays.sort(out);
+        return out;
+    }
+
+    /**
      * As {@link #dispatch(Collection, FairShare, long)}, holding a job back for a busy host that would
      * finish it sooner than any free one (see the class comment).
      *

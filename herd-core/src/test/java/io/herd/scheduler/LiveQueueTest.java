@@ -155,6 +155,24 @@ class LiveQueueTest {
     }
 
     @Test
+    void aJobWaitingOnItsHostTakesTheSoonestRunningJobsSlotInsteadOfAddingOne() {
+        assertThat(LiveQueue.slotReleases(new double[] {5, 1}, new double[] {3})).containsExactly(3, 5);
+        assertThat(LiveQueue.slotReleases(new double[] {5, 1}, new double[0])).containsExactly(1, 5);
+        // More waiting than this home's running jobs there: they wait for other homes' slots, and still free one each.
+        assertThat(LiveQueue.slotReleases(new double[] {2}, new double[] {4, 3})).containsExactly(3, 4);
+        assertThat(LiveQueue.slotReleases(new double[0], new double[] {4})).containsExactly(4);
+
+        // A full host of two slots: jobs ending at 0.1c and 2c, and one sent ahead (ending at 1.1c) holds the first.
+        List<HostView> hosts = List.of(host("a").cores(2).slots(2).guests(2).build());
+        double c = Placement.expectedSeconds(JobRequest.of("x", "ann").from("home"), hosts.get(0).withGuestJobs(1), 1);
+        LiveQueue q = new LiveQueue();
+        q.add(JobRequest.of("j1", "ann").from("home"), 1);
+        Map<String, double[]> busy = Map.of("a", LiveQueue.slotReleases(new double[] {0.1 * c, 2 * c}, new double[] {1.1 * c}));
+        List<Assignment> as = q.dispatch(hosts, new FairShare(), 0, busy, Map.of("a", 1));
+        assertThat(as.get(0).expectedSeconds()).as("after the waiting job's end, not the slot it took").isEqualTo(1.1 * c + c);
+    }
+
+    @Test
     void aFreeSlotIsUsedBeforeAnythingIsSentAheadAndAJobWithInputsWaitsAtHome() {
         List<HostView> hosts = List.of(host("a").cores(2).slots(2).guests(1).build());
         LiveQueue q = new LiveQueue();
