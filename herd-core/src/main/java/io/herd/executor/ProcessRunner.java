@@ -302,6 +302,17 @@ public final class ProcessRunner {
         return this;
     }
 
+    /** How a launcher thread enters and leaves a job's cgroup: {@link Cgroups}'s, unless a test makes a move fail. */
+    private volatile java.util.function.Consumer<String> threadEnter = name -> cgroups().enterWithThisThread(name);
+    private volatile java.util.function.Consumer<String> threadLeave = name -> cgroups().leaveWithThisThread(name);
+
+    /** For tests: thread moves that fail, to see jobs start anyway and thread joining turn off. */
+    ProcessRunner threadMoves(java.util.function.Consumer<String> enter, java.util.function.Consumer<String> leave) {
+        this.threadEnter = enter;
+        this.threadLeave = leave;
+        return this;
+    }
+
     /**
      * Forks the job on {@code launcher} while that thread is in the job's cgroup; null when the
      * thread cannot enter it (thread joining is then off, and the caller starts the job with a
@@ -311,7 +322,7 @@ public final class ProcessRunner {
     private Process startInCgroup(java.util.concurrent.ExecutorService launcher, ProcessBuilder pb, String cgroup) throws IOException {
         java.util.concurrent.Future<Process> f = launcher.submit(() -> {
             try {
-                cgroups.enterWithThisThread(cgroup);
+                threadEnter.accept(cgroup);
                 if (!threadJoinChecked && !cgroups.thisThreadIs(cgroup, true)) {
                     throw new UncheckedIOException(new IOException("the thread is not in it after the move"));
                 }
@@ -332,7 +343,7 @@ public final class ProcessRunner {
 
     private void leaveCgroup(String cgroup) {
         try {
-            cgroups.leaveWithThisThread(cgroup);
+            threadLeave.accept(cgroup);
             if (!threadJoinChecked) {
                 if (!cgroups.thisThreadIs(cgroup, false)) throw new UncheckedIOException(new IOException("still in a job's cgroup"));
                 threadJoinChecked = true;
