@@ -159,6 +159,9 @@ public final class LoadSampler {
         } catch (RuntimeException e) {
             g = new GuestAccess("never", GuestAccess.brief("cannot decide: " + e.getClass().getSimpleName()), 0);
         }
+        // A reason too long or not ASCII would make the vector invalid, and the node stop gossiping.
+        String brief = GuestAccess.brief(g.reason());
+        if (!brief.equals(g.reason())) g = new GuestAccess(g.closed(), brief, g.policyStamp(), g.ownerMemReserveBytes());
         int others;
         try {
             others = Math.max(0, coLocatedJobs.getAsInt());

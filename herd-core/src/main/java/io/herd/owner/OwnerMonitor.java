@@ -336,10 +336,13 @@ public final class OwnerMonitor implements AutoCloseable {
         return acceptsGuests;
     }
 
-    /** Why no guests are taken now: the owner is back, or the back-off holds them (memory or disk). */
+    /**
+     * Why no guests are taken now: the owner is back, or the back-off holds them (memory or disk).
+     * Short enough for gossip to carry whole ({@link io.herd.gossip.GuestAccess#MAX_REASON_CHARS}).
+     */
     public String whyNoGuests() {
         return !OwnerWatch.State.LENT.name().equals(state) || !backoffState.startsWith("frozen") ? "the owner is back"
-                : "guests backed off, " + backoffState;
+                : "guests " + backoffState;
     }
 
     /** lent, frozen or evicted. */

@@ -73,6 +73,11 @@ class LoadSamplerTest {
         LoadVector v = s.sample();
         assertThat(v.guests().closed()).isEqualTo("never");
         LoadVectorCodec.validate(v);
+        // A reason longer than gossip carries is cut, not fatal: once the owner watch's was, and the node stopped gossiping.
+        s.setGuests(idle -> new GuestAccess("idle-wait", "guests backed off, frozen (load 3.25 over 2)", 9));
+        LoadVector backedOff = s.sample();
+        assertThat(backedOff.guests().reason()).hasSize(GuestAccess.MAX_REASON_CHARS).startsWith("guests backed off").endsWith("...");
+        LoadVectorCodec.validate(backedOff);
     }
 
     @Test

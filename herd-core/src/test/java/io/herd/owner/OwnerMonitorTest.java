@@ -235,7 +235,7 @@ class OwnerMonitorTest {
             assertThat(guests.calls).containsExactly(
                     "freeze: frozen: the owner's write+fsync took 106.0 ms (over 25 ms)");
             await().atMost(Duration.ofSeconds(5)).until(() -> !m.acceptsGuests());
-            assertThat(m.whyNoGuests()).isEqualTo("guests backed off, frozen (io)");
+            assertThat(m.whyNoGuests()).isEqualTo("guests frozen (io)").hasSizeLessThanOrEqualTo(io.herd.gossip.GuestAccess.MAX_REASON_CHARS);
 
             // The owner comes back meanwhile: the guests are frozen already, and stay so when the disk calms down.
             touch(input);
@@ -264,7 +264,7 @@ class OwnerMonitorTest {
             meminfo(1_000_000);   // under half the 4 GiB reserve
             await().atMost(Duration.ofSeconds(10)).until(() -> guests.calls.size() >= 2);
             assertThat(guests.calls.get(0)).startsWith("freeze: frozen: memory short: 976 MiB available, the owner's reserve is 4096 MiB");
-            assertThat(m.whyNoGuests()).isIn("guests backed off, frozen (memory)", "the owner is back");
+            assertThat(m.whyNoGuests()).isIn("guests frozen (memory)", "the owner is back").hasSizeLessThanOrEqualTo(io.herd.gossip.GuestAccess.MAX_REASON_CHARS);
             assertThat(guests.calls.get(1)).startsWith("evict: evicted: memory still short after 0 s");
         }
     }
