@@ -199,12 +199,16 @@ class LabelsAndPolicyClusterTest {
         assertThat(noCpuCapStored(a)).isTrue();
     }
 
-    /** What `herd policy show` prints for a node nobody changed (test clusters accept unsandboxed guests where the machine cannot sandbox). */
+    /**
+     * What `herd policy show` prints for a node nobody changed, as test clusters start it: with
+     * {@code owner-io-latency off} ({@link io.herd.testing.TestCluster#noDiskBackOff}), and accepting
+     * unsandboxed guests where the machine cannot sandbox.
+     */
     private static String defaultPolicy() {
         return "accept always\nguest-cpus unlimited\nguest-mem-max none\nguest-network yes\nguest-mem-default 2G\n"
                 + "guest-pids-max 512\naccept-unsandboxed " + (io.herd.testing.TestCluster.machineSandboxesGuests() ? "no" : "yes")
                 + "\nallow-users none\ndeny-users none\nallow-nodes none\ndeny-nodes none\n"
-                + "guest-io 50MB/s\nowner-io-latency 25ms\nowner-mem-reserve 25%\nguest-mem-rate 64MB/s\n\naccepting guests now: yes\n";
+                + "guest-io 50MB/s\nowner-io-latency off\nowner-mem-reserve 25%\nguest-mem-rate 64MB/s\n\naccepting guests now: yes\n";
     }
 
     private static boolean noCpuCapStored(TestCluster.TestNode n) {

@@ -233,6 +233,7 @@ public final class NetnsCluster implements AutoCloseable {
                 "--data", h.data().toString());
         assertThat(r.exit()).as("herd init on %s: %s", h.name(), r.all()).isZero();
         track(h);
+        TestCluster.noDiskBackOff(h.data());
     }
 
     public String token(Host via, int uses) {
@@ -244,6 +245,7 @@ public final class NetnsCluster implements AutoCloseable {
                 "--data", h.data().toString());
         assertThat(r.exit()).as("herd join on %s: %s", h.name(), r.all()).isZero();
         track(h);
+        TestCluster.noDiskBackOff(h.data());
     }
 
     private void track(Host h) {
