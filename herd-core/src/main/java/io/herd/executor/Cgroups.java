@@ -457,8 +457,7 @@ public final class Cgroups {
      */
     public boolean freeze(String name) {
         Path f = freezerFile(name);
-        if (f == null || !Files.exists(f)) return false;
-        write(f, version == Version.V1 ? "FROZEN" : "1");
+        if (f == null || !writeUnlessGone(f, version == Version.V1 ? "FROZEN" : "1")) return false;
         long deadline = System.nanoTime() + FREEZE_TIMEOUT.toNanos();
         while (!frozen(name)) {
             if (System.nanoTime() > deadline) return false;
@@ -537,15 +536,30 @@ public final class Cgroups {
      */
     public boolean startFreeze(String name) {
         Path f = freezerFile(name);
-        if (f == null || !Files.exists(f)) return false;
-        write(f, version == Version.V1 ? "FROZEN" : "1");
-        return true;
+        return f != null && writeUnlessGone(f, version == Version.V1 ? "FROZEN" : "1");
     }
 
-    /** Undoes {@link #freeze}; does nothing without a freezer. */
+    /** Undoes {@link #freeze}; does nothing without a freezer, or once the job's cgroup is gone. */
     public void thaw(String name) {
         Path f = freezerFile(name);
-        if (f != null && Files.exists(f)) write(f, version == Version.V1 ? "THAWED" : "0");
+        if (f != null) writeUnlessGone(f, version == Version.V1 ? "THAWED" : "0");
+    }
+
+    /**
+     * Writes a job cgroup's control file; false when the cgroup is gone, also when it went while
+     * being written (its job ended and the exit path removed it: then there is nothing to freeze
+     * or thaw). Other failures throw as {@link #write} does.
+     */
+    private boolean writeUnlessGone(Path file, String value) {
+        try {
+            writeChecked(file, value);
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            if (!Files.exists(file)) return false;   // ENODEV: removed while being written
+            throw failure("cannot write " + value + " to " + file, e);
+        }
     }
 
     private boolean frozen(String name) {

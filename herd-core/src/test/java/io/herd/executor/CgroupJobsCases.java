@@ -27,7 +27,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 abstract class CgroupJobsCases {
 
-    static final String MARK = "1022";
+    /**
+     * What the jobs sleep, to find them among the machine's processes: one per subclass, as the
+     * suite's two forks may run both at once.
+     */
+    static String MARK = "1022";
     static Cgroups cgroups;
     static ProcessRunner runner;
 
@@ -36,6 +40,7 @@ abstract class CgroupJobsCases {
 
     /** Sets up {@link #cgroups} and {@link #runner} under the parent {@code name}; skips the class where it cannot. */
     static void needsWritableCgroups(String name, boolean threadJoin) {
+        MARK = threadJoin ? "1022" : "1023";
         assumeTrue("root".equals(System.getProperty("user.name")), "needs root to create cgroups");
         cgroups = Jobs.writableCgroups(name);
         runner = new ProcessRunner(cgroups).threadJoin(threadJoin);
@@ -211,7 +216,16 @@ abstract class CgroupJobsCases {
                 }
             }
         } finally {
-            running.forEach(RunningProcess::killTree);
+            // Every one, even if one kill throws: none may outlive the test.
+            RuntimeException failed = null;
+            for (RunningProcess p : running) {
+                try {
+                    p.killTree();
+                } catch (RuntimeException e) {
+                    if (failed == null) failed = e; else failed.addSuppressed(e);
+                }
+            }
+            if (failed != null) throw failed;
         }
         for (RunningProcess p : running) assertThat(exit(p).code()).isEqualTo(137);
     }

@@ -124,6 +124,23 @@ class CgroupsTest {
     }
 
     @Test
+    void freezingOrThawingAJobWhoseCgroupIsGoneDoesNothing() throws IOException {
+        // The job's exit path removes its cgroup while a cancel's kill may still be thawing it.
+        Files.createDirectories(root.resolve("freezer"));
+        Cgroups cg = new Cgroups(root, Cgroups.Version.V1, "herd-n1");
+        Path state = Files.createDirectories(root.resolve("freezer/herd-n1/guests/job-1")).resolve("freezer.state");
+        Files.writeString(state, "THAWED");
+        assertThat(cg.startFreeze("job-1")).isTrue();
+        assertThat(state).hasContent("FROZEN");
+        Files.delete(state);
+        Files.delete(state.getParent());
+        assertThat(cg.startFreeze("job-1")).isFalse();
+        assertThat(cg.freeze("job-1")).isFalse();
+        cg.thaw("job-1");
+        assertThat(state.getParent()).doesNotExist();
+    }
+
+    @Test
     void v1GuestsGetTheLowestSharesAndEachJobItsLimits() throws IOException {
         for (String c : new String[] {"cpu", "memory", "pids", "blkio"}) Files.createDirectories(root.resolve(c));
         Cgroups cg = new Cgroups(root, Cgroups.Version.V1, "herd-n1");
