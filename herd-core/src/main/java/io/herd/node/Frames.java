@@ -39,7 +39,8 @@ final class Frames {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             long pos = size < from ? 0 : from;
-            ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+            if (pos >= size) return pos;   // nothing new (most jobs of an array print nothing): no buffer
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK, size - pos));
             while (pos < size) {
                 buf.clear();
                 int n = ch.read(buf, pos);
