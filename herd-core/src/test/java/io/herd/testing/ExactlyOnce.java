@@ -106,7 +106,31 @@ public record ExactlyOnce(Path dir, List<String> ids, Function<String[], Cli.Res
             Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(250)).until(() -> finished() >= n);
         } catch (org.awaitility.core.ConditionTimeoutException e) {
             throw new AssertionError(finished() + " of " + ids.size() + " jobs finished, not " + n + ", within " + timeout
-                    + Cli.logTail(Path.of(DataProbe.dataOf(herd)), 60), e);
+                    + unfinished() + Cli.logTail(Path.of(DataProbe.dataOf(herd)), 60), e);
+        }
+    }
+
+    /**
+     * For a failure: the jobs not finished, as {@code herd ps --all} shows them (state, node,
+     * reason), and every line of the home's log that names one of them.
+     */
+    private String unfinished() {
+        try {
+            Set<String> left = new java.util.LinkedHashSet<>(ids);
+            history().forEach(j -> left.remove(j.get("id").asText()));
+            if (left.isEmpty() || left.size() > 20) return "\n" + left.size() + " jobs not finished";
+            StringBuilder b = new StringBuilder("\njobs not finished, in herd ps --all:");
+            herd.apply(new String[] {"ps", "--all"}).out().lines()
+                    .filter(l -> left.stream().anyMatch(id -> l.startsWith(id + " "))).forEach(l -> b.append("\n  ").append(l));
+            b.append("\nthe home's log lines that name them:");
+            Path log = Path.of(DataProbe.dataOf(herd)).resolve("daemon.log");
+            try (Stream<String> lines = Files.lines(log)) {
+                lines.filter(l -> left.stream().anyMatch(id -> l.contains(id + " ") || l.contains(id + ":") || l.endsWith(id)))
+                        .forEach(l -> b.append("\n  ").append(l));
+            }
+            return b.toString();
+        } catch (IOException | RuntimeException | AssertionError e) {
+            return "\n(cannot list the jobs not finished: " + e + ")";
         }
     }
 
