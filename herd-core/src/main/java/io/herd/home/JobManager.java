@@ -373,7 +373,18 @@ public final class JobManager implements AutoCloseable {
                 }
             }
         }
-        for (Attempt a : begun) a.begin();
+        for (Attempt a : begun) {
+            try {
+                a.begin();
+            } catch (RuntimeException e) {
+                // One start gone wrong must not leave the round's other jobs placed and never begun.
+                log.warn("job {}: starting it on {} failed: {}", a.job.id(), a.host, e.toString());
+                attempts.remove(a.job.id(), a);
+                starting.remove(a.job.id(), a);
+                journal.get(a.job.id()).filter(x -> !x.state().terminal()).ifPresent(x ->
+                        requeueOrHold(x, "starting it on " + a.host + " failed: " + e.getMessage(), clock.millis()));
+            }
+        }
     }
 
     private void offer(Assignment a, long now) {
@@ -690,19 +701,45 @@ public final class JobManager implements AutoCloseable {
         }
 
         private void open() {
+            String noChannel = null;
             synchronized (JobManager.this) {
                 starting.remove(job.id(), this);
                 if (cancelled) {
                     closeLogs();
                     return;
                 }
-                attempts.put(job.id(), this);
-                toHost = JobServiceGrpc.newStub(channelTo.apply(host)).run(this);
-                toHost.onNext(RunInput.newBuilder().setStart(launch).build());
-                // A re-run gets the stdin buffered so far; its first attempt consumed what it read.
-                List<RunInput> early = pendingInput.get(job.id());
-                if (early != null) early.forEach(toHost::onNext);
+                ManagedChannel channel;
+                try {
+                    channel = channelTo.apply(host);
+                } catch (RuntimeException e) {
+                    // The host left the cluster since it was chosen (removed, or gone from the node list):
+                    // registered without a stream, the attempt would wait for an end that never comes.
+                    channel = null;
+                    noChannel = e.getMessage();
+                }
+                if (channel != null) {
+                    attempts.put(job.id(), this);
+                    toHost = JobServiceGrpc.newStub(channel).run(this);
+                    toHost.onNext(RunInput.newBuilder().setStart(launch).build());
+                    // A re-run gets the stdin buffered so far; its first attempt consumed what it read.
+                    List<RunInput> early = pendingInput.get(job.id());
+                    if (early != null) early.forEach(toHost::onNext);
+                    return;
+                }
             }
+            closeLogs();
+            notReached("cannot reach it: " + noChannel, clock.millis());
+        }
+
+        /**
+         * The start never reached the host (dead, gone, not listening, no longer in the cluster): as a
+         * refusal, nothing ran and the attempt is not spent; the host is passed over until it is heard
+         * from again.
+         */
+        private void notReached(String why, long now) {
+            unreachable.put(host, now);
+            log.info("job {}: {} {}; placing it again", job.id(), host, why);
+            if (journal.refused(job.id(), launch.getAttempt(), why, now)) requeueRefused(job, host, why, 0);
         }
 
         /**
@@ -838,12 +875,7 @@ public final class JobManager implements AutoCloseable {
             JobRecord r = journal.get(job.id()).orElse(null);
             if (r == null || r.state().terminal()) return;
             if (!heard && io.grpc.Status.fromThrowable(t).getCode() == io.grpc.Status.Code.UNAVAILABLE) {
-                // The start never reached the host (dead, gone, not listening): as a refusal, nothing ran
-                // and the attempt is not spent; the host is passed over until it is heard from again.
-                unreachable.put(host, now);
-                String why = "cannot reach it: " + io.grpc.Status.fromThrowable(t).getDescription();
-                log.info("job {}: {} {}; placing it again", job.id(), host, why);
-                if (journal.refused(job.id(), launch.getAttempt(), why, now)) requeueRefused(job, host, why, 0);
+                notReached("cannot reach it: " + io.grpc.Status.fromThrowable(t).getDescription(), now);
                 return;
             }
             log.warn("job {}: lost its host {} ({}); placing it again", job.id(), host, t.toString());

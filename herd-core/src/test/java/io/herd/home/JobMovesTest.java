@@ -74,6 +74,8 @@ class JobMovesTest {
     private final Map<String, FakeHost> hosts = new ConcurrentHashMap<>();
     private Journal journal;
     private JobManager jobs;
+    /** Hosts whose next channel lookup fails, as for a node that left the cluster since it was chosen. */
+    private final Set<String> gone = ConcurrentHashMap.newKeySet();
 
     /** A host that starts every job at once and ends it when told; an eviction ends it as evicted. */
     static final class FakeHost extends JobServiceGrpc.JobServiceImplBase {
@@ -174,8 +176,10 @@ class JobMovesTest {
     /** The home's job manager over the journal as it is: at the start, and again after a restart. */
     private void startHome() throws java.io.IOException {
         ContentStore store = new ContentStore(dir.resolve("store"), 1L << 30);
-        java.util.function.Function<String, ManagedChannel> channelTo = h -> channels.computeIfAbsent(h,
-                k -> InProcessChannelBuilder.forName(prefix + k).directExecutor().build());
+        java.util.function.Function<String, ManagedChannel> channelTo = h -> {
+            if (gone.remove(h)) throw new IllegalStateException("no address known for node " + h);
+            return channels.computeIfAbsent(h, k -> InProcessChannelBuilder.forName(prefix + k).directExecutor().build());
+        };
         List<HostView> views = List.of(view("fast", 0.8), view("slow", 0.2));
         jobs = new JobManager("home", journal, dir.resolve("jobs"), clock, () -> views, channelTo,
                 new Staging(store, channelTo, dir.resolve("jobs")), h -> 0);
@@ -382,5 +386,19 @@ class JobMovesTest {
                 .hasMessageContaining("no job home.999");
         assertThatThrownBy(() -> journal.pin("home.999", "home", "alice", 1)).isInstanceOf(java.util.NoSuchElementException.class)
                 .hasMessageContaining("home.999");
+    }
+
+    @Test
+    void aHostThatLeftBetweenItsChoiceAndTheStartIsPassedOverAndTheJobStartsElsewhere() {
+        // Warm: the fast node is chosen for an unpinned job when both are free.
+        runOnFast("warm");
+        gone.add("fast");
+        String id = submit("work", true, null);
+        awaitStart("slow", id);
+        assertThat(gone).as("the start looked the fast node up and found it gone").isEmpty();
+        assertThat(journal.get(id).orElseThrow().attemptsInBudget()).as("nothing ran on fast: the run on slow is the first counted").isEqualTo(1);
+        assertThat(journal.events(id)).extracting(Event::detail).anyMatch(d -> d.contains("no address known for node fast"));
+        hosts.get("slow").finish(id);
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state() instanceof JobState.Done);
     }
 }
