@@ -383,9 +383,10 @@ final class LocalProcess implements RunningProcess {
             long pause = 50_000;
             try {
                 while (!launched.isDone()) {
-                    // The chain calls setsid before the shell that joins the cgroup: a job in its cgroup is
-                    // its own session leader already.
-                    boolean grouped = !ownGroup || cgroup != null || ProcStat.read(pid).map(s -> s.pgrp() == pid).orElse(false);
+                    // In its own group, checked also when it is in its cgroup: a job forked into its cgroup by
+                    // the launcher thread (ProcessRunner#threadJoins) is there before setsid runs, and a
+                    // signal to a group that does not exist yet would be lost.
+                    boolean grouped = !ownGroup || ProcStat.read(pid).map(s -> s.pgrp() == pid).orElse(false);
                     if (grouped && (cgroup == null || runner.cgroups().contains(cgroup, pid))) break;
                     if (!process.isAlive()) break;   // a quick job that is already done
                     if (System.nanoTime() > deadline) {

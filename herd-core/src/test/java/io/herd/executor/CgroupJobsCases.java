@@ -122,6 +122,21 @@ abstract class CgroupJobsCases {
     }
 
     @Test
+    void aSignalSentTheMomentTheStartReturnsIsNeverLost() throws Exception {
+        // The job is in its cgroup at once when the launcher thread forked it there, before setsid has
+        // made its group: a group signal sent then must wait for the group, not find none and be dropped.
+        for (int i = 0; i < 40; i++) {
+            RunningProcess p = runner.start(inCgroup(dir, "sh", "-c", "sleep " + MARK + " & wait"), OutputSink.DISCARD);
+            try {
+                p.signal(15);
+                assertThat(p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS).code()).as("start %d", i).isEqualTo(143);
+            } finally {
+                p.killTree();
+            }
+        }
+    }
+
+    @Test
     void exitCodesSignalsAndGroupSignalsInACgroup() throws Exception {
         assertThat(exit(runner.start(inCgroup(dir, "sh", "-c", "exit 3"), OutputSink.DISCARD)).code()).isEqualTo(3);
         RunningProcess p = runner.start(inCgroup(dir, "sh", "-c",
