@@ -204,7 +204,7 @@ public final class Node implements AutoCloseable {
             io.herd.gossip.GuestAccess g = admin.guestAccess(idle);
             io.herd.owner.OwnerMonitor watch = owner;
             return g.accepting() && watch != null && !watch.acceptsGuests()
-                    ? new io.herd.gossip.GuestAccess("idle-wait", io.herd.gossip.GuestAccess.brief(watch.whyNoGuests()), g.policyStamp(), g.ownerMemReserveBytes()) : g;
+                    ? new io.herd.gossip.GuestAccess("idle-wait", watch.whyNoGuests(), g.policyStamp(), g.ownerMemReserveBytes()) : g;
         });
         gossip = new GossipEngine(config.name(), options.gossip(), new Random());
         GossipEngine.GossipConfig g = options.gossip();
