@@ -367,9 +367,7 @@ public final class JobManager implements AutoCloseable {
                     if (a.ahead()) launch = launch.toBuilder().setWaitForSlotMillis(AHEAD_WAIT_MS).build();
                     begun.add(new Attempt(r, a.host(), launch).expecting(a.expectedSeconds(), now));
                 } catch (RuntimeException e) {
-                    log.warn("job {}: starting it on {} failed: {}", r.id(), a.host(), e.toString());
-                    journal.get(r.id()).filter(x -> !x.state().terminal()).ifPresent(x ->
-                            requeueOrHold(x, "starting it on " + a.host() + " failed: " + e.getMessage(), clock.millis()));
+                    startFailed(r.id(), a.host(), e);
                 }
             }
         }
@@ -378,13 +376,18 @@ public final class JobManager implements AutoCloseable {
                 a.begin();
             } catch (RuntimeException e) {
                 // One start gone wrong must not leave the round's other jobs placed and never begun.
-                log.warn("job {}: starting it on {} failed: {}", a.job.id(), a.host, e.toString());
                 attempts.remove(a.job.id(), a);
                 starting.remove(a.job.id(), a);
-                journal.get(a.job.id()).filter(x -> !x.state().terminal()).ifPresent(x ->
-                        requeueOrHold(x, "starting it on " + a.host + " failed: " + e.getMessage(), clock.millis()));
+                startFailed(a.job.id(), a.host, e);
             }
         }
+    }
+
+    /** A placed job whose start failed here, before its host heard of it: placed again, or held. */
+    private void startFailed(String id, String host, RuntimeException e) {
+        log.warn("job {}: starting it on {} failed: {}", id, host, e.toString());
+        journal.get(id).filter(x -> !x.state().terminal()).ifPresent(x ->
+                requeueOrHold(x, "starting it on " + host + " failed: " + e.getMessage(), clock.millis()));
     }
 
     private void offer(Assignment a, long now) {

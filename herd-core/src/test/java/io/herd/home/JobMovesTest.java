@@ -76,6 +76,47 @@ class JobMovesTest {
     private JobManager jobs;
     /** Hosts whose next channel lookup fails, as for a node that left the cluster since it was chosen. */
     private final Set<String> gone = ConcurrentHashMap.newKeySet();
+    /** Hosts whose next channel cannot even make a call: the start throws at once. */
+    private final Set<String> broken = ConcurrentHashMap.newKeySet();
+
+    private static ManagedChannel brokenChannel() {
+        return new ManagedChannel() {
+            @Override
+            public <Q, R> io.grpc.ClientCall<Q, R> newCall(io.grpc.MethodDescriptor<Q, R> method, io.grpc.CallOptions options) {
+                throw new IllegalStateException("channel broken (test)");
+            }
+
+            @Override
+            public String authority() {
+                return "broken";
+            }
+
+            @Override
+            public ManagedChannel shutdown() {
+                return this;
+            }
+
+            @Override
+            public ManagedChannel shutdownNow() {
+                return this;
+            }
+
+            @Override
+            public boolean isShutdown() {
+                return true;
+            }
+
+            @Override
+            public boolean isTerminated() {
+                return true;
+            }
+
+            @Override
+            public boolean awaitTermination(long timeout, java.util.concurrent.TimeUnit unit) {
+                return true;
+            }
+        };
+    }
 
     /** A host that starts every job at once and ends it when told; an eviction ends it as evicted. */
     static final class FakeHost extends JobServiceGrpc.JobServiceImplBase {
@@ -178,6 +219,7 @@ class JobMovesTest {
         ContentStore store = new ContentStore(dir.resolve("store"), 1L << 30);
         java.util.function.Function<String, ManagedChannel> channelTo = h -> {
             if (gone.remove(h)) throw new IllegalStateException("no address known for node " + h);
+            if (broken.remove(h)) return brokenChannel();
             return channels.computeIfAbsent(h, k -> InProcessChannelBuilder.forName(prefix + k).directExecutor().build());
         };
         List<HostView> views = List.of(view("fast", 0.8), view("slow", 0.2));
@@ -399,6 +441,19 @@ class JobMovesTest {
         assertThat(journal.get(id).orElseThrow().attemptsInBudget()).as("nothing ran on fast: the run on slow is the first counted").isEqualTo(1);
         assertThat(journal.events(id)).extracting(Event::detail).anyMatch(d -> d.contains("no address known for node fast"));
         hosts.get("slow").finish(id);
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state() instanceof JobState.Done);
+    }
+
+    @Test
+    void aStartThatThrowsBeforeItsHostHearsOfItPlacesTheJobAgainInsteadOfLeavingItPlaced() {
+        runOnFast("warm");
+        broken.add("fast");
+        String id = submit("work", true, null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state() instanceof JobState.Running);
+        assertThat(broken).as("the start made its call on the broken channel").isEmpty();
+        assertThat(journal.events(id)).extracting(Event::detail).anyMatch(d -> d.contains("starting it on fast failed: channel broken (test)"));
+        String host = journal.get(id).orElseThrow().host();
+        hosts.get(host).finish(id);
         await().atMost(Duration.ofSeconds(10)).until(() -> journal.get(id).orElseThrow().state() instanceof JobState.Done);
     }
 }
